@@ -1,0 +1,380 @@
+//! tok-sandbox: a local stand-in for the providers tok speaks to.
+//!
+//! No provider is reachable from a test machine, so the integration tests and the
+//! README tour talk to this. It follows the providers' documents, quirks included
+//! (NexterPay's quoted-string reply, ...), and adds what tests need: a request counter,
+//! the last request seen per route, runtime settings, and injected faults.
+//!
+//! Control endpoints (never counted):
+//!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}}}
+//!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times"}
+//!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs}
+//!   POST /_sandbox/reset
+
+mod jwt;
+mod nexterpay;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tiny_http::{Header, Response, Server, StatusCode};
+
+const USAGE: &str =
+    "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
+
+Starts local stand-ins for tok's providers on 127.0.0.1 and prints the base URL as the
+first line on stdout. Demo credentials:
+  nexterpay   user demo, password demo-password   (user suspended: 403)";
+
+/// A request as the handlers see it.
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    }
+}
+
+/// A reply from a handler.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![(
+                "Content-Type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    pub fn problem(status: u16, title: &str, section: &str) -> Reply {
+        let body = json!({ "type": format!("https://tools.ietf.org/html/rfc9110#section-{section}"), "title": title, "status": status });
+        Reply {
+            status,
+            headers: vec![(
+                "Content-Type".into(),
+                "application/problem+json; charset=utf-8".into(),
+            )],
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub nexterpay_lifetime: i64,
+    pub nexterpay_exp: bool,
+    /// Seconds added to the sandbox's clock in the tokens it issues (a skewed server).
+    pub clock_offset: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            nexterpay_lifetime: 600 * 60,
+            nexterpay_exp: true,
+            clock_offset: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Fault {
+    path: String,
+    #[serde(default = "default_status")]
+    status: u16,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    delay_ms: u64,
+    /// Repeat the body (or 'x') up to this many bytes.
+    #[serde(default)]
+    size: Option<u64>,
+    /// Send without Content-Length.
+    #[serde(default)]
+    chunked: bool,
+    /// How many requests it applies to; absent: all.
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+fn default_status() -> u16 {
+    500
+}
+
+#[derive(Default)]
+pub struct State {
+    pub settings: Settings,
+    counts: BTreeMap<String, u64>,
+    last: BTreeMap<String, Value>,
+    faults: Vec<Fault>,
+    /// Tokens issued, with their expiry on the sandbox's clock.
+    pub issued: BTreeMap<String, i64>,
+    pub serial: u64,
+}
+
+impl State {
+    pub fn now(&self) -> i64 {
+        now() + self.settings.clock_offset
+    }
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn main() {
+    let mut port = 0u16;
+    let mut settings = Settings::default();
+    let mut quiet = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .unwrap_or_else(|| fail(&format!("{name} needs a value")))
+        };
+        match arg.as_str() {
+            "--port" => {
+                port = value("--port")
+                    .parse()
+                    .unwrap_or_else(|_| fail("--port takes a number"))
+            }
+            "--nexterpay-lifetime" => {
+                settings.nexterpay_lifetime = value("--nexterpay-lifetime")
+                    .parse()
+                    .unwrap_or_else(|_| fail("--nexterpay-lifetime takes seconds"))
+            }
+            "--nexterpay-no-exp" => settings.nexterpay_exp = false,
+            "--quiet" | "-q" => quiet = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
+            other => fail(&format!("unknown argument '{other}'")),
+        }
+    }
+    let server =
+        Server::http(("127.0.0.1", port)).unwrap_or_else(|e| fail(&format!("cannot listen: {e}")));
+    let port = server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .unwrap_or(port);
+    println!("http://127.0.0.1:{port}");
+    let _ = std::io::stdout().flush();
+    let state = Arc::new(Mutex::new(State {
+        settings,
+        ..State::default()
+    }));
+    for request in server.incoming_requests() {
+        let state = Arc::clone(&state);
+        // One thread per request: a delayed or hanging reply must not hold up the others.
+        std::thread::spawn(move || serve(&state, request, quiet));
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("tok-sandbox: {message}\n{USAGE}");
+    std::process::exit(2);
+}
+
+fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
+    let (path, query) = match request.url().split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (request.url().to_string(), String::new()),
+    };
+    let mut body = Vec::new();
+    let _ = request.as_reader().take(1024 * 1024).read_to_end(&mut body);
+    let req = Req {
+        method: request.method().as_str().to_uppercase(),
+        path,
+        query,
+        headers: request
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_string(),
+                    h.value.as_str().to_string(),
+                )
+            })
+            .collect(),
+        body,
+    };
+    let route = format!("{} {}", req.method, req.path);
+    let reply = if req.path.starts_with("/_sandbox/") {
+        control(state, &req)
+    } else {
+        let fault = {
+            let mut s = state.lock().unwrap();
+            *s.counts.entry(route.clone()).or_default() += 1;
+            let headers: BTreeMap<_, _> = req
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect();
+            let last = json!({ "query": req.query, "headers": headers, "body": String::from_utf8_lossy(&req.body) });
+            s.last.insert(route.clone(), last);
+            take_fault(&mut s, &req.path)
+        };
+        if let Some(fault) = fault {
+            if !quiet {
+                eprintln!("tok-sandbox: {route} -> fault {}", fault.status);
+            }
+            return respond_fault(request, &fault);
+        }
+        let reply = nexterpay::handle(state, &req).unwrap_or_else(|| {
+            Reply::json(404, &json!({ "error": "not_found", "path": req.path }))
+        });
+        if !quiet {
+            eprintln!("tok-sandbox: {route} -> {}", reply.status);
+        }
+        reply
+    };
+    let mut response = Response::from_data(reply.body).with_status_code(StatusCode(reply.status));
+    for (k, v) in reply.headers {
+        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
+    }
+    let _ = request.respond(response);
+}
+
+fn take_fault(s: &mut State, path: &str) -> Option<Fault> {
+    let index = s.faults.iter().position(|f| f.path == path)?;
+    let fault = s.faults[index].clone();
+    if let Some(times) = &mut s.faults[index].times {
+        *times -= 1;
+        if *times == 0 {
+            s.faults.remove(index);
+        }
+    }
+    Some(fault)
+}
+
+fn respond_fault(request: tiny_http::Request, fault: &Fault) {
+    std::thread::sleep(Duration::from_millis(fault.delay_ms));
+    let mut headers: Vec<Header> = fault
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
+        .collect();
+    if !fault
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(Header::from_bytes("Content-Type", "application/json").unwrap());
+    }
+    let seed = if fault.body.is_empty() && fault.size.is_some() {
+        "x".to_string()
+    } else {
+        fault.body.clone()
+    };
+    let length = fault.size.unwrap_or(seed.len() as u64);
+    let reader = seed.into_bytes().into_iter().cycle().take(length as usize);
+    let reader = IterReader(reader);
+    let data_length = (!fault.chunked).then_some(length as usize);
+    let response = Response::new(StatusCode(fault.status), headers, reader, data_length, None);
+    let _ = request.respond(response);
+}
+
+struct IterReader<I>(I);
+
+impl<I: Iterator<Item = u8>> Read for IterReader<I> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        for slot in buf.iter_mut() {
+            match self.0.next() {
+                Some(b) => {
+                    *slot = b;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn control(state: &Mutex<State>, req: &Req) -> Reply {
+    let mut s = state.lock().unwrap();
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/_sandbox/stats") => {
+            Reply::json(200, &json!({ "requests": s.counts, "last": s.last }))
+        }
+        ("POST", "/_sandbox/fault") => match serde_json::from_slice::<Fault>(&req.body) {
+            Ok(fault) => {
+                s.faults.push(fault);
+                Reply::json(200, &json!({ "ok": true }))
+            }
+            Err(e) => Reply::json(400, &json!({ "error": e.to_string() })),
+        },
+        ("POST", "/_sandbox/settings") => {
+            let mut current =
+                serde_json::to_value(SettingsView(&s.settings)).unwrap_or(Value::Null);
+            if let (Some(map), Ok(Value::Object(patch))) = (
+                current.as_object_mut(),
+                serde_json::from_slice::<Value>(&req.body),
+            ) {
+                map.extend(patch);
+            }
+            match serde_json::from_value::<Settings>(current) {
+                Ok(settings) => {
+                    s.settings = settings;
+                    Reply::json(200, &json!({ "ok": true }))
+                }
+                Err(e) => Reply::json(400, &json!({ "error": e.to_string() })),
+            }
+        }
+        ("POST", "/_sandbox/reset") => {
+            *s = State::default();
+            Reply::json(200, &json!({ "ok": true }))
+        }
+        _ => Reply::json(404, &json!({ "error": "unknown control endpoint" })),
+    }
+}
+
+struct SettingsView<'a>(&'a Settings);
+
+impl serde::Serialize for SettingsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({
+            "nexterpay_lifetime": self.0.nexterpay_lifetime,
+            "nexterpay_exp": self.0.nexterpay_exp,
+            "clock_offset": self.0.clock_offset,
+        })
+        .serialize(s)
+    }
+}

@@ -1,0 +1,197 @@
+//! The command line, as clap sees it. `cli.md` fixes the names; nothing outside this
+//! module and `app.rs` looks at clap types.
+
+use crate::duration;
+use crate::profile;
+use crate::provider::Provider;
+use crate::store::StoreKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tok",
+    version,
+    about = "Gets, keeps and hands out the bearer tokens of payment and REST APIs",
+    long_about = "Gets, keeps and hands out the bearer tokens of payment and REST APIs.\n\n\
+        `tok login <PROFILE>` asks for what the provider needs, keeps secrets in the OS keyring and \
+        fetches a first token; `tok print <PROFILE>` prints a valid token and nothing else, \
+        refreshing it only when it is close to expiry.",
+    after_help = "Exit codes: 0 ok, 1 other error, 2 usage, 3 not logged in or credentials missing, \
+        4 rejected by the provider, 5 network or server failure, 6 secret store unavailable.",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Say what tok does, on stderr (secrets are never shown)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Where secrets and tokens are kept
+    #[arg(long, global = true, env = "TOK_STORE", value_name = "STORE")]
+    pub store: Option<StoreKind>,
+
+    /// Limit for one HTTP exchange, e.g. 30s or 1m
+    #[arg(long, global = true, env = "TOK_TIMEOUT", value_name = "DUR", value_parser = duration::parse)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store credentials for a profile and fetch a first token
+    Login(LoginArgs),
+    /// Print a valid token (refreshed first when close to expiry)
+    Print(PrintArgs),
+    /// Get a new token now
+    Refresh(RefreshArgs),
+    /// Forget a profile: its settings, secrets and token
+    Logout(LogoutArgs),
+    /// List profiles and their tokens (no network)
+    Status(StatusArgs),
+}
+
+fn profile_name(s: &str) -> Result<String, String> {
+    profile::validate_name(s)
+}
+
+fn provider(s: &str) -> Result<Provider, String> {
+    Provider::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown provider '{s}' (providers: {})",
+            Provider::names().join(", ")
+        )
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Profile name; also the provider when --provider is not given
+    #[arg(value_parser = profile_name)]
+    pub profile: String,
+
+    /// The provider this profile talks to
+    #[arg(long, value_parser = provider, value_name = "PROVIDER")]
+    pub provider: Option<Provider>,
+
+    /// The provider's environment, e.g. sandbox or production (nexterpay)
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+
+    /// Replace the documented scheme and host (required where none is documented)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// User name (nexterpay)
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// Read the secret (password, client secret, API key) as one line from stdin
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+impl LoginArgs {
+    /// The settings given on this command line, by field name.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        [
+            ("env", &self.environment),
+            ("base_url", &self.base_url),
+            ("username", &self.username),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| value.clone().map(|v| (field, v)))
+        .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The token and a newline
+    Token,
+    /// The whole header line, e.g. `Authorization: Bearer <token>`
+    Header,
+    /// {"token", "header", "expires_at", "expires_in"}
+    Json,
+    /// `export TOK_<PROFILE>_TOKEN=<token>` for `eval`
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct PrintArgs {
+    #[arg(value_parser = profile_name)]
+    pub profile: String,
+
+    /// Refresh first when the token has less than this left (or 10 % of its lifetime)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
+    pub min_ttl: Duration,
+
+    /// What to print
+    #[arg(long, value_enum, default_value_t = Format::Token)]
+    pub format: Format,
+
+    /// Variable name for --format env
+    #[arg(long, value_name = "NAME")]
+    pub var: Option<String>,
+
+    /// Read the secret as one line from stdin, if one is needed
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[arg(value_parser = profile_name)]
+    pub profile: String,
+
+    /// Read the secret as one line from stdin, if one is needed
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[arg(value_parser = profile_name)]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let cli = Cli::try_parse_from([
+            "tok",
+            "print",
+            "nexterpay",
+            "--format",
+            "header",
+            "--min-ttl",
+            "5m",
+        ])
+        .unwrap();
+        let Command::Print(args) = cli.command else {
+            panic!("not print")
+        };
+        assert_eq!(args.format, Format::Header);
+        assert_eq!(args.min_ttl, Duration::from_secs(300));
+        assert!(Cli::try_parse_from(["tok", "print", "Bad Name"]).is_err());
+        assert!(Cli::try_parse_from(["tok", "login", "x", "--provider", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["tok", "print", "x", "--min-ttl", "soon"]).is_err());
+    }
+}

@@ -1,0 +1,28 @@
+use crate::cli::LogoutArgs;
+use crate::config::ConfigFile;
+use crate::error::Result;
+use crate::flow::App;
+use crate::term;
+
+pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
+    let profile = super::existing_profile(app, &args.profile)?;
+    let store = app.store();
+    let _lock = app.lock(&profile.name)?;
+    // The store first: if it fails, the profile stays listed and can be retried.
+    let had_secrets = store.forget(&profile.name, profile.provider.secrets())?;
+    let _config_lock = app.lock(".config")?;
+    let mut config = ConfigFile::load(&app.paths.config_file)?;
+    let had_config = config.profiles.remove(&profile.name).is_some();
+    if had_config {
+        config.save(&app.paths.config_file)?;
+    }
+    if had_secrets || had_config {
+        term::note(&format!(
+            "logged out: {} (settings, secrets and token removed)",
+            profile.name
+        ));
+    } else {
+        term::note(&format!("nothing was stored for {}", profile.name));
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Where tok keeps things, and `config.toml`: the non-secret settings of each profile.
+//!
+//! Secrets never go here; they live in the store. The file is still written 0600 and
+//! atomically, since user names and client ids are nobody else's business either.
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    /// The file store's directory (one JSON file per profile).
+    pub store_dir: PathBuf,
+    /// Per-profile lock files for single-flight refreshes.
+    pub lock_dir: PathBuf,
+}
+
+impl Paths {
+    /// `TOK_HOME` holds everything; otherwise the platform's config and data directories.
+    pub fn discover() -> Result<Paths> {
+        if let Some(home) = std::env::var_os("TOK_HOME").filter(|h| !h.is_empty()) {
+            return Ok(Paths::under(Path::new(&home)));
+        }
+        let dirs = directories::ProjectDirs::from("", "", "tok").ok_or_else(|| {
+            Error::other("cannot find a home directory for tok's files")
+                .hint("set TOK_HOME to a directory")
+        })?;
+        Ok(Paths {
+            config_file: dirs.config_dir().join("config.toml"),
+            store_dir: dirs.data_dir().join("store"),
+            lock_dir: dirs.data_dir().join("locks"),
+        })
+    }
+
+    pub fn under(home: &Path) -> Paths {
+        Paths {
+            config_file: home.join("config.toml"),
+            store_dir: home.join("store"),
+            lock_dir: home.join("locks"),
+        }
+    }
+}
+
+/// A profile's saved settings: `provider` plus the provider's own fields.
+pub type Settings = BTreeMap<String, String>;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Settings>,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+            Err(e) => return Err(Error::other(format!("cannot read {}: {e}", path.display()))),
+        };
+        toml::from_str(&text).map_err(|e| {
+            Error::other(format!("{} is not valid: {}", path.display(), e.message()))
+                .hint("fix or delete the file; `tok login` writes it again")
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string(self)
+            .map_err(|e| Error::other(format!("cannot encode config: {e}")))?;
+        let header =
+            "# tok's profiles: non-secret settings only. Secrets and tokens live in the store.\n";
+        fsutil::write_atomic(path, format!("{header}{text}").as_bytes())
+            .map_err(|e| Error::other(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let dir = std::env::temp_dir().join(format!("tok-config-{}", std::process::id()));
+        let path = dir.join("config.toml");
+        assert!(ConfigFile::load(&path).unwrap().profiles.is_empty());
+        let mut cfg = ConfigFile::default();
+        cfg.profiles.insert(
+            "nexterpay".into(),
+            Settings::from([("provider".into(), "nexterpay".into())]),
+        );
+        cfg.save(&path).unwrap();
+        let back = ConfigFile::load(&path).unwrap();
+        assert_eq!(back.profiles["nexterpay"]["provider"], "nexterpay");
+        std::fs::write(&path, "profiles = 3").unwrap();
+        let err = ConfigFile::load(&path).unwrap_err();
+        assert!(
+            err.to_string().contains("config.toml is not valid"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,132 @@
+//! Getting a usable token: from the store when it is fresh enough, otherwise from the
+//! provider, once, however many tok processes ask at the same moment.
+//!
+//! The cached path is one store read and no lock: writes replace whole records
+//! atomically, so a lock-free read sees an old record or a new one. Only when a refresh
+//! is due does tok take the profile's lock, read again (another process may have
+//! refreshed meanwhile), and then, if still needed, talk to the provider.
+
+use crate::config::Paths;
+use crate::duration;
+use crate::error::{Kind, Result};
+use crate::http::Http;
+use crate::input::Secrets;
+use crate::lock;
+use crate::profile::Profile;
+use crate::provider;
+use crate::store::{Store, StoreKind};
+use crate::term::{self, verbose};
+use crate::token::{self, TokenRecord};
+
+/// The validated settings every command runs with.
+pub struct App {
+    pub paths: Paths,
+    pub store_kind: StoreKind,
+    pub http: Http,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A token with more than `min_ttl` seconds (and 10 % of its life) left.
+    Fresh { min_ttl: i64 },
+    /// A new token, whatever the stored one's state.
+    New,
+}
+
+impl App {
+    pub fn store(&self) -> Store {
+        Store::open(self.store_kind, &self.paths)
+    }
+
+    pub fn lock(&self, profile: &str) -> Result<lock::Lock> {
+        lock::acquire(&self.paths.lock_dir, profile)
+    }
+}
+
+pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Result<TokenRecord> {
+    let binding = provider::binding(profile)?;
+    let usable = |r: &TokenRecord| {
+        r.binding == binding
+            && match want {
+                Want::Fresh { min_ttl } => !r.needs_refresh(token::now(), min_ttl),
+                Want::New => false,
+            }
+    };
+    let store = app.store();
+    match store.token(&profile.name) {
+        Ok(Some(record)) if usable(&record) => {
+            verbose!("{}: cached token, {}", profile.name, expiry_text(&record));
+            return Ok(record);
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == Kind::Store => return uncached(app, profile, e, secret_stdin),
+        Err(e) => return Err(e),
+    }
+
+    let _lock = app.lock(&profile.name)?;
+    let current = store.token(&profile.name)?;
+    if let Some(record) = current.as_ref().filter(|r| usable(r)) {
+        verbose!(
+            "{}: another tok refreshed the token meanwhile",
+            profile.name
+        );
+        return Ok(record.clone());
+    }
+    let current = current.filter(|r| r.binding == binding);
+    match &current {
+        Some(r) => verbose!(
+            "{}: refreshing; the stored token {}",
+            profile.name,
+            expiry_text(r)
+        ),
+        None => verbose!(
+            "{}: no stored token for these settings; getting one",
+            profile.name
+        ),
+    }
+    let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);
+    let record = provider::obtain(profile, &app.http, &mut secrets, current.as_ref())?;
+    if let Err(e) = store.put_token(&profile.name, &record) {
+        term::warn(&format!("the new token was not saved: {e}"));
+    }
+    if let Want::Fresh { min_ttl } = want
+        && record.needs_refresh(token::now(), min_ttl)
+    {
+        term::warn(&format!(
+            "the new token {}, within --min-ttl or 10 % of its life",
+            expiry_text(&record)
+        ));
+    }
+    Ok(record)
+}
+
+/// The store cannot be used. With every credential in the environment (the CI case) a
+/// token can still be fetched and printed; it just cannot be kept.
+fn uncached(
+    app: &App,
+    profile: &Profile,
+    store_error: crate::error::Error,
+    secret_stdin: bool,
+) -> Result<TokenRecord> {
+    verbose!(
+        "{}: the store is unusable ({store_error}); trying the environment",
+        profile.name
+    );
+    let mut secrets = Secrets::new(&profile.name, None, secret_stdin);
+    match provider::obtain(profile, &app.http, &mut secrets, None) {
+        Ok(record) => {
+            term::warn(&format!("nothing was cached: {store_error}"));
+            Ok(record)
+        }
+        Err(e) if e.kind() == Kind::NotLoggedIn => Err(store_error),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn expiry_text(record: &TokenRecord) -> String {
+    match record.expires_in(token::now()) {
+        Some(left) if left > 0 => format!("expires in {}", duration::human(left)),
+        Some(left) => format!("expired {} ago", duration::human(left)),
+        None => "does not expire".into(),
+    }
+}

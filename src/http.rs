@@ -1,0 +1,543 @@
+//! Every request tok makes goes through `Http::send`.
+//!
+//! The client is built on the first request only: building it loads the OS certificate
+//! store (~10 ms on Linux), and the cached `tok print` path must not pay for that.
+//! Token endpoints are never redirected (a redirect would carry credentials to a host
+//! nobody configured), replies are capped at 1 MiB, plain HTTP is refused except on
+//! loopback, and retries happen only where repeating the request is harmless.
+
+use crate::error::{Error, Result};
+use crate::term::verbose;
+use crate::token::now_f64;
+use reqwest::Url;
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::cell::OnceCell;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+pub const MAX_REPLY: u64 = 1024 * 1024;
+const ATTEMPTS: u32 = 3;
+const BACKOFF: Duration = Duration::from_millis(200);
+/// Longer waits than this are not worth blocking a script for: report the rate limit.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Whether a request may be sent again after an uncertain outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Asking again is harmless (a login, a client-credentials grant): retry on connection
+    /// errors, timeouts, 429 and 5xx.
+    Safe,
+}
+
+pub struct Request {
+    /// The provider's name, for messages.
+    pub provider: &'static str,
+    pub method: reqwest::Method,
+    pub url: Url,
+    pub headers: Vec<(&'static str, String, bool)>,
+    pub body: Option<(&'static str, Vec<u8>)>,
+    pub retry: Retry,
+}
+
+impl Request {
+    pub fn new(provider: &'static str, method: reqwest::Method, url: Url) -> Request {
+        Request {
+            provider,
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            retry: Retry::Safe,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into(), false));
+        self
+    }
+
+    pub fn json(mut self, body: &serde_json::Value) -> Request {
+        self.body = Some(("application/json", body.to_string().into_bytes()));
+        self
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub provider: &'static str,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// When the request that got this reply was sent (Unix seconds, local clock).
+    pub sent_at: f64,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A short, sanitized excerpt of the body for error messages.
+    pub fn excerpt(&self) -> String {
+        excerpt(&self.body)
+    }
+
+    /// The error for a reply the provider module does not expect: 5xx, 429 and anything
+    /// else are network/server failures (exit 5), named by provider and status.
+    pub fn unexpected(&self) -> Error {
+        let status = status_text(self.status);
+        let mut message = match self.status {
+            300..=399 => format!(
+                "{} answered {status} and tok does not follow redirects from token endpoints",
+                self.provider
+            ),
+            429 => format!("{} is rate limiting requests ({status})", self.provider),
+            _ => format!("{} answered {status}", self.provider),
+        };
+        if self.status == 429
+            && let Some(after) = self.header("retry-after")
+        {
+            message.push_str(&format!("; it asks to retry after {}s", after.trim()));
+        }
+        let excerpt = self.excerpt();
+        if !excerpt.is_empty() {
+            message.push_str(&format!(": {excerpt}"));
+        }
+        Error::network(message)
+    }
+}
+
+pub struct Http {
+    timeout: Duration,
+    client: OnceCell<Client>,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Http {
+        Http {
+            timeout,
+            client: OnceCell::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&Client> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let started = Instant::now();
+        // ring, not aws-lc: a third of the build time and a smaller binary.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))?;
+        verbose!("http: client ready in {} ms", started.elapsed().as_millis());
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// Sends `request`, retrying as its `Retry` allows. Any reply with a status comes
+    /// back as `Ok`; the provider decides what a status means.
+    pub fn send(&self, request: &Request) -> Result<Reply> {
+        check_url(&request.url).map_err(Error::usage)?;
+        let client = self.client()?;
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            let sent_at = now_f64();
+            let outcome = self.send_once(client, request, sent_at);
+            let elapsed = started.elapsed().as_millis();
+            let wait = match &outcome {
+                Ok(reply) => {
+                    verbose!(
+                        "{} {} -> {} ({elapsed} ms)",
+                        request.method,
+                        redact_url(&request.url),
+                        status_text(reply.status)
+                    );
+                    retry_wait(reply, request.retry, attempt)
+                }
+                Err((e, retryable)) => {
+                    verbose!(
+                        "{} {} -> failed after {elapsed} ms: {e}",
+                        request.method,
+                        redact_url(&request.url)
+                    );
+                    (*retryable && attempt < ATTEMPTS).then(|| backoff(attempt))
+                }
+            };
+            match wait {
+                Some(wait) => {
+                    verbose!(
+                        "retrying in {} ms (attempt {} of {ATTEMPTS})",
+                        wait.as_millis(),
+                        attempt + 1
+                    );
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                None => return outcome.map_err(|(e, _)| e),
+            }
+        }
+    }
+
+    /// One exchange. On failure, also says whether retrying is safe.
+    fn send_once(
+        &self,
+        client: &Client,
+        request: &Request,
+        sent_at: f64,
+    ) -> Result<Reply, (Error, bool)> {
+        let mut builder = client.request(request.method.clone(), request.url.clone());
+        for (name, value, sensitive) in &request.headers {
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                (
+                    Error::usage(format!(
+                        "the {name} header would hold characters HTTP does not allow"
+                    )),
+                    false,
+                )
+            })?;
+            value.set_sensitive(*sensitive);
+            builder = builder.header(HeaderName::from_static(name), value);
+        }
+        if let Some((content_type, body)) = &request.body {
+            builder = builder
+                .header("content-type", *content_type)
+                .body(body.clone());
+        }
+        let host = request.url.host_str().unwrap_or("?").to_string();
+        let response = builder.send().map_err(|e| {
+            // A refused connection surely did not reach the server; a timeout may have.
+            let retryable = e.is_connect() || (request.retry == Retry::Safe && e.is_timeout());
+            let what = if e.is_timeout() {
+                format!(
+                    "no answer from {} ({host}) within {}",
+                    request.provider,
+                    crate::duration::human(self.timeout.as_secs() as i64)
+                )
+            } else {
+                format!(
+                    "cannot reach {} ({host}): {}",
+                    request.provider,
+                    error_chain(&e)
+                )
+            };
+            (Error::network(what), retryable)
+        })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let too_big = || {
+            Error::network(format!(
+                "{}'s reply ({}) is larger than 1 MiB; refused",
+                request.provider,
+                status_text(status)
+            ))
+        };
+        if response.content_length().is_some_and(|len| len > MAX_REPLY) {
+            return Err((too_big(), false));
+        }
+        let mut body = Vec::new();
+        response
+            .take(MAX_REPLY + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| {
+                (
+                    Error::network(format!("{}'s reply broke off: {e}", request.provider)),
+                    request.retry == Retry::Safe,
+                )
+            })?;
+        if body.len() as u64 > MAX_REPLY {
+            return Err((too_big(), false));
+        }
+        Ok(Reply {
+            provider: request.provider,
+            status,
+            headers,
+            body,
+            sent_at,
+        })
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    BACKOFF * 2u32.pow(attempt - 1)
+}
+
+/// How long to wait before trying again, if at all.
+fn retry_wait(reply: &Reply, retry: Retry, attempt: u32) -> Option<Duration> {
+    if attempt >= ATTEMPTS {
+        return None;
+    }
+    match reply.status {
+        429 => match reply.header("retry-after").map(str::trim) {
+            // Seconds; an HTTP date or garbage falls back to the usual backoff.
+            Some(after) => match after.parse::<u64>() {
+                Ok(secs) => Some(Duration::from_secs(secs)).filter(|d| *d <= MAX_RETRY_AFTER),
+                Err(_) => Some(backoff(attempt)),
+            },
+            None => Some(backoff(attempt)),
+        },
+        500 | 502 | 503 | 504 if retry == Retry::Safe => Some(backoff(attempt)),
+        _ => None,
+    }
+}
+
+/// HTTPS, or plain HTTP to a loopback address (the sandbox, a local proxy). No user
+/// name or password inside the URL, where they would end up in logs.
+pub fn check_url(url: &Url) -> Result<(), String> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{} holds credentials; tok takes them from the store, not the URL",
+            redact_url(url)
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(format!(
+            "{} is plain HTTP; tok only sends credentials over HTTPS (or to loopback)",
+            redact_url(url)
+        )),
+        other => Err(format!(
+            "unsupported URL scheme '{other}' in {}",
+            redact_url(url)
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
+pub fn base_url(text: &str) -> Result<Url> {
+    let url =
+        Url::parse(text.trim()).map_err(|e| Error::usage(format!("invalid URL '{text}': {e}")))?;
+    check_url(&url).map_err(Error::usage)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::usage(format!(
+            "a base URL has no query or fragment: '{text}'"
+        )));
+    }
+    Ok(url)
+}
+
+/// `base` plus a documented path, keeping any path prefix the base has.
+pub fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    url.set_path(&joined);
+    url
+}
+
+/// The URL without its query string, which may carry identifiers.
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if shown.query().is_some() {
+        shown.set_query(Some("…"));
+    }
+    shown.to_string()
+}
+
+pub fn status_text(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// At most ~160 characters of a body, printable ASCII only, whitespace collapsed, and
+/// anything that looks like a token (a long run of token characters) cut to a prefix:
+/// an error message must not become the place a secret leaks.
+pub fn excerpt(body: &[u8]) -> String {
+    const LIMIT: usize = 160;
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * LIMIT)]);
+    let mut words = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        let clean: String = word
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+            .collect();
+        words.push(mask_long_runs(&clean));
+    }
+    let mut out = words.join(" ");
+    if out.chars().count() > LIMIT {
+        out = out.chars().take(LIMIT).collect::<String>() + "…";
+    } else if body.len() > 4 * LIMIT {
+        out.push('…');
+    }
+    out
+}
+
+fn mask_long_runs(word: &str) -> String {
+    let is_token_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 24 {
+            out.push_str(&run[..4]);
+            out.push_str("…(redacted)");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in word.chars() {
+        if is_token_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_rules() {
+        let ok = [
+            "https://api.example.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:1/x",
+            "http://[::1]:9/",
+        ];
+        for u in ok {
+            assert!(check_url(&Url::parse(u).unwrap()).is_ok(), "{u}");
+        }
+        let bad = [
+            "http://api.example.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "https://user:pw@api.example.com",
+        ];
+        for u in bad {
+            let err = check_url(&Url::parse(u).unwrap()).unwrap_err();
+            assert!(!err.contains("pw@"), "{err}");
+        }
+        assert!(base_url("https://x.example/?a=1").is_err());
+        assert!(base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn join_keeps_prefixes() {
+        let table = [
+            (
+                "https://a.example",
+                "/security/createToken",
+                "https://a.example/security/createToken",
+            ),
+            (
+                "https://a.example/",
+                "/security/createToken",
+                "https://a.example/security/createToken",
+            ),
+            (
+                "https://a.example/api/",
+                "v2/auth/login",
+                "https://a.example/api/v2/auth/login",
+            ),
+        ];
+        for (base, path, want) in table {
+            assert_eq!(join(&base_url(base).unwrap(), path).as_str(), want);
+        }
+    }
+
+    #[test]
+    fn excerpts_are_short_and_safe() {
+        let table: [(&[u8], &str); 5] = [
+            (b"", ""),
+            (
+                b"<html>\n  <body>Bad   gateway</body>\n</html>",
+                "<html> <body>Bad gateway</body> </html>",
+            ),
+            (
+                b"{\"error\":\"invalid_client\"}",
+                "{\"error\":\"invalid_client\"}",
+            ),
+            (
+                b"\"eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln\"",
+                "\"eyJh…(redacted)\"",
+            ),
+            (b"bin\xff\x00ary", "bin? ary"),
+        ];
+        for (body, want) in table {
+            assert_eq!(excerpt(body), want);
+        }
+        let long = excerpt(&b"word ".repeat(1000));
+        assert!(long.chars().count() <= 161 && long.ends_with('…'), "{long}");
+    }
+
+    #[test]
+    fn retry_waits() {
+        let reply = |status: u16, after: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(a) = after {
+                headers.insert("retry-after", HeaderValue::from_str(a).unwrap());
+            }
+            Reply {
+                provider: "p",
+                status,
+                headers,
+                body: Vec::new(),
+                sent_at: 0.0,
+            }
+        };
+        assert_eq!(
+            retry_wait(&reply(429, Some("0")), Retry::Safe, 1),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_wait(&reply(429, Some("2")), Retry::Safe, 1),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(retry_wait(&reply(429, Some("3600")), Retry::Safe, 1), None);
+        assert_eq!(
+            retry_wait(&reply(429, None), Retry::Safe, 2),
+            Some(BACKOFF * 2)
+        );
+        assert_eq!(retry_wait(&reply(503, None), Retry::Safe, 1), Some(BACKOFF));
+        assert_eq!(retry_wait(&reply(503, None), Retry::Safe, ATTEMPTS), None);
+        assert_eq!(retry_wait(&reply(400, None), Retry::Safe, 1), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Where secrets come from, in the order `cli.md` fixes: `--secret-stdin`, the
+//! `TOK_<PROFILE>_<FIELD>` variable, the store, and a hidden prompt on a terminal.
+//! There is no flag that takes a secret as its value: argv is visible to every user.
+//!
+//! Secrets are asked for lazily, by the provider, only when a request needs one: a
+//! cached `tok print` never reads a secret.
+
+use crate::error::{Error, Result};
+use crate::profile::{env_name, env_value};
+use crate::secret::Secret;
+use crate::store::Store;
+use std::io::{BufRead, IsTerminal, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Stdin,
+    Env,
+    Store,
+    Prompt,
+}
+
+pub struct Secrets<'a> {
+    profile: &'a str,
+    store: Option<&'a Store>,
+    stdin: bool,
+    stdin_used: bool,
+    interactive: bool,
+    got: Vec<(&'static str, Secret, Origin)>,
+}
+
+impl<'a> Secrets<'a> {
+    /// `store`: where saved secrets may come from (none at login, or when it is unusable).
+    pub fn new(profile: &'a str, store: Option<&'a Store>, stdin: bool) -> Secrets<'a> {
+        Secrets {
+            profile,
+            store,
+            stdin,
+            stdin_used: false,
+            interactive: std::io::stdin().is_terminal(),
+            got: Vec::new(),
+        }
+    }
+
+    /// The secret `field` (e.g. `password`); `label` names it for people ("NexterPay password").
+    pub fn get(&mut self, field: &'static str, label: &str) -> Result<Secret> {
+        if let Some((_, secret, _)) = self.got.iter().find(|(f, _, _)| *f == field) {
+            return Ok(secret.clone());
+        }
+        let (secret, origin) = self.find(field, label)?;
+        if secret.is_empty() {
+            return Err(Error::not_logged_in(format!(
+                "the {label} for {} is empty",
+                self.profile
+            )));
+        }
+        self.got.push((field, secret.clone(), origin));
+        Ok(secret)
+    }
+
+    fn find(&mut self, field: &'static str, label: &str) -> Result<(Secret, Origin)> {
+        if self.stdin && !self.stdin_used {
+            self.stdin_used = true;
+            return Ok((read_stdin_line(label)?, Origin::Stdin));
+        }
+        if let Some(value) = env_value(self.profile, field) {
+            return Ok((Secret::new(value), Origin::Env));
+        }
+        if let Some(store) = self.store
+            && let Some(secret) = store.secret(self.profile, field)?
+        {
+            return Ok((secret, Origin::Store));
+        }
+        if self.interactive {
+            let prompt = format!("{label} for {}: ", self.profile);
+            let value = rpassword::prompt_password(prompt)
+                .map_err(|e| Error::not_logged_in(format!("cannot read the {label}: {e}")))?;
+            return Ok((Secret::new(value), Origin::Prompt));
+        }
+        Err(
+            Error::not_logged_in(format!("no {label} for profile '{}'", self.profile)).hint(
+                format!(
+                    "run `tok login {p}`, pass --secret-stdin, or set {}",
+                    env_name(self.profile, field),
+                    p = self.profile
+                ),
+            ),
+        )
+    }
+
+    /// The secrets obtained so far, to be saved by a login.
+    pub fn collected(&self) -> Vec<(&'static str, Secret)> {
+        self.got.iter().map(|(f, s, _)| (*f, s.clone())).collect()
+    }
+}
+
+fn read_stdin_line(label: &str) -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::not_logged_in(format!("cannot read the {label} from stdin: {e}")))?;
+    let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    let secret = Secret::new(trimmed);
+    drop(line);
+    Ok(secret)
+}
+
+/// Asks for a non-secret setting (a user name) on a terminal; `None` when there is none.
+pub fn prompt_line(label: &str) -> Result<Option<String>> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    eprint!("{label}: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::other(format!("cannot read {label}: {e}")))?;
+    let value = line.trim().to_string();
+    Ok((!value.is_empty()).then_some(value))
+}

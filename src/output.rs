@@ -1,0 +1,89 @@
+//! What `print` writes to stdout, and nothing else does.
+
+use crate::cli::Format;
+use crate::error::{Error, Result};
+use crate::profile::env_name;
+use crate::token::{self, TokenRecord};
+use serde_json::json;
+
+pub fn render(
+    record: &TokenRecord,
+    format: Format,
+    profile: &str,
+    var: Option<&str>,
+) -> Result<String> {
+    Ok(match format {
+        Format::Token => format!("{}\n", record.token.expose()),
+        Format::Header => format!("{}\n", record.header_line()),
+        Format::Json => {
+            let now = token::now();
+            let value = json!({
+                "token": record.token.expose(),
+                "header": record.header_line(),
+                "expires_at": record.expires_at.and_then(rfc3339),
+                "expires_in": record.expires_in(now).map(|s| s.max(0)),
+            });
+            format!("{value}\n")
+        }
+        Format::Env => {
+            let name = match var {
+                Some(v) => valid_var(v)?.to_string(),
+                None => env_name(profile, "token"),
+            };
+            format!("export {name}={}\n", shell_quote(record.token.expose()))
+        }
+    })
+}
+
+pub fn rfc3339(secs: i64) -> Option<String> {
+    jiff::Timestamp::from_second(secs)
+        .ok()
+        .map(|t| t.to_string())
+}
+
+/// Checks a `--var` name up front, so a typo costs no network call.
+pub fn render_check_var(name: &str) -> Result<&str> {
+    valid_var(name)
+}
+
+fn valid_var(name: &str) -> Result<&str> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::usage(format!(
+            "'{name}' is not a valid shell variable name"
+        )))
+    }
+}
+
+/// Tokens are printable ASCII but may hold `$`, `'` or `;`: single-quote them for `eval`.
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=:@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("eyJ.a-b_c+/="), "eyJ.a-b_c+/=");
+        assert_eq!(shell_quote("a$b"), "'a$b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert!(valid_var("N3XT_AUTH").is_ok());
+        assert!(valid_var("3x").is_err());
+        assert!(valid_var("a-b").is_err());
+        assert_eq!(rfc3339(0).unwrap(), "1970-01-01T00:00:00Z");
+    }
+}

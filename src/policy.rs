@@ -1,0 +1,200 @@
+//! When a token expires, and when to replace it.
+//!
+//! Two pure functions, kept apart from I/O so that a table of cases pins them down.
+//! Clocks disagree: a provider's `exp` is on the provider's clock, tok's decisions on
+//! the local one. Taking the earliest of every estimate means a server clock that runs
+//! ahead or behind can only make tok refresh early, never hand out an expired token.
+
+/// Everything known about a token's life at the moment it arrives. Times are Unix
+/// seconds on the local clock, except `jwt_exp`/`jwt_iat` which are on the issuer's.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Lifetime {
+    /// When tok sent the request that produced the token.
+    pub sent_at: f64,
+    pub jwt_exp: Option<f64>,
+    pub jwt_iat: Option<f64>,
+    /// A lifetime the reply states, e.g. OAuth2 `expires_in`.
+    pub stated: Option<f64>,
+    /// The provider's documented lifetime, when the token says nothing.
+    pub default: Option<f64>,
+}
+
+/// The earliest of: the JWT's `exp`; send time + (`exp` − `iat`); send time + the stated
+/// lifetime; send time + the documented default. `None` only when nothing bounds the
+/// token's life (an API key).
+pub fn expires_at(l: &Lifetime) -> Option<f64> {
+    let span = match (l.jwt_exp, l.jwt_iat) {
+        (Some(exp), Some(iat)) => Some(l.sent_at + (exp - iat)),
+        _ => None,
+    };
+    [
+        l.jwt_exp,
+        span,
+        l.stated.map(|s| l.sent_at + s),
+        l.default.map(|d| l.sent_at + d),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|t| t.is_finite())
+    .reduce(f64::min)
+}
+
+/// Refresh when the remaining life is at most the larger of `min_ttl` and 10 % of the
+/// token's lifetime. A token with no expiry never needs it.
+pub fn needs_refresh(
+    now: i64,
+    expires_at: Option<i64>,
+    lifetime: Option<i64>,
+    min_ttl: i64,
+) -> bool {
+    let Some(expires_at) = expires_at else {
+        return false;
+    };
+    let tenth = lifetime.unwrap_or(0).max(0) / 10;
+    expires_at.saturating_sub(now) <= min_ttl.max(tenth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: f64 = 1_700_000_000.0;
+
+    #[test]
+    fn expiry_table() {
+        let none = Lifetime {
+            sent_at: T,
+            ..Default::default()
+        };
+        let cases = [
+            ("nothing known", none, None),
+            (
+                "default only",
+                Lifetime {
+                    default: Some(36_000.0),
+                    ..none
+                },
+                Some(T + 36_000.0),
+            ),
+            (
+                "stated beats longer default",
+                Lifetime {
+                    stated: Some(3_600.0),
+                    default: Some(36_000.0),
+                    ..none
+                },
+                Some(T + 3_600.0),
+            ),
+            (
+                "exp alone",
+                Lifetime {
+                    jwt_exp: Some(T + 1_800.0),
+                    ..none
+                },
+                Some(T + 1_800.0),
+            ),
+            (
+                "fractional exp",
+                Lifetime {
+                    jwt_exp: Some(T + 0.5),
+                    ..none
+                },
+                Some(T + 0.5),
+            ),
+            // Server clock 1 h ahead: exp looks 2 h away, but the token lives 1 h.
+            (
+                "server ahead",
+                Lifetime {
+                    jwt_exp: Some(T + 7_200.0),
+                    jwt_iat: Some(T + 3_600.0),
+                    ..none
+                },
+                Some(T + 3_600.0),
+            ),
+            // Server clock 1 h behind: exp is already near; trust the earlier one.
+            (
+                "server behind",
+                Lifetime {
+                    jwt_exp: Some(T - 1_800.0),
+                    jwt_iat: Some(T - 3_600.0),
+                    ..none
+                },
+                Some(T - 1_800.0),
+            ),
+            (
+                "exp shorter than stated",
+                Lifetime {
+                    jwt_exp: Some(T + 60.0),
+                    stated: Some(3_600.0),
+                    ..none
+                },
+                Some(T + 60.0),
+            ),
+            (
+                "stated shorter than exp",
+                Lifetime {
+                    jwt_exp: Some(T + 3_600.0),
+                    stated: Some(60.0),
+                    ..none
+                },
+                Some(T + 60.0),
+            ),
+            (
+                "non-finite ignored",
+                Lifetime {
+                    jwt_exp: Some(f64::NAN),
+                    default: Some(10.0),
+                    ..none
+                },
+                Some(T + 10.0),
+            ),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(expires_at(&input), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn refresh_table() {
+        let now = 1_000_000;
+        // (name, expires_in, lifetime, min_ttl, refresh?)
+        let cases = [
+            ("no expiry", None, None, 30, false),
+            ("plenty left", Some(3_000), Some(3_600), 30, false),
+            ("just above 10 %", Some(361), Some(3_600), 30, false),
+            ("exactly 10 %", Some(360), Some(3_600), 30, true),
+            ("below 10 %", Some(359), Some(3_600), 30, true),
+            (
+                "nexterpay sandbox at 540 min",
+                Some(3_600),
+                Some(36_000),
+                30,
+                true,
+            ),
+            (
+                "nexterpay sandbox at 539 min",
+                Some(3_660),
+                Some(36_000),
+                30,
+                false,
+            ),
+            (
+                "min-ttl dominates short tokens",
+                Some(31),
+                Some(300),
+                30,
+                false,
+            ),
+            ("at min-ttl", Some(30), Some(300), 30, true),
+            ("larger min-ttl", Some(500), Some(3_600), 600, true),
+            ("expired", Some(-5), Some(3_600), 30, true),
+            ("unknown lifetime uses min-ttl", Some(31), None, 30, false),
+            ("zero min-ttl, tiny token", Some(1), Some(5), 0, false),
+            ("zero min-ttl, expired now", Some(0), Some(5), 0, true),
+        ];
+        for (name, expires_in, lifetime, min_ttl, want) in cases {
+            let got = needs_refresh(now, expires_in.map(|e: i64| now + e), lifetime, min_ttl);
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}

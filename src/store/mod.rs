@@ -1,0 +1,110 @@
+//! Where secrets and tokens live: the OS keyring (default) or private files.
+//!
+//! One enum, two variants, the same few operations. tok never falls back from the
+//! keyring to files on its own: a user who wants files says `TOK_STORE=file`.
+
+mod file;
+mod keyring;
+
+pub use self::keyring::KeyringStore;
+pub use file::FileStore;
+
+use crate::config::Paths;
+use crate::error::Result;
+use crate::secret::Secret;
+use crate::token::TokenRecord;
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// macOS Keychain, Windows Credential Manager, Secret Service on Linux
+    Keyring,
+    /// One 0600 JSON file per profile in a 0700 directory
+    File,
+}
+
+pub enum Store {
+    File(FileStore),
+    Keyring(KeyringStore),
+}
+
+impl Store {
+    /// Opening does no I/O: the keyring is only contacted when an entry is read or written.
+    pub fn open(kind: StoreKind, paths: &Paths) -> Store {
+        match kind {
+            StoreKind::File => Store::File(FileStore::new(paths.store_dir.clone())),
+            StoreKind::Keyring => Store::Keyring(KeyringStore::native()),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Store::File(f) => format!("file store in {}", f.dir().display()),
+            Store::Keyring(_) => "keyring".into(),
+        }
+    }
+
+    /// Fails (exit 6) when the store cannot be used, before anything is sent anywhere.
+    pub fn check(&self, profile: &str) -> Result<()> {
+        match self {
+            Store::File(f) => f.check(),
+            Store::Keyring(k) => k.token(profile).map(drop),
+        }
+    }
+
+    pub fn token(&self, profile: &str) -> Result<Option<TokenRecord>> {
+        match self {
+            Store::File(f) => f.token(profile),
+            Store::Keyring(k) => k.token(profile),
+        }
+    }
+
+    pub fn put_token(&self, profile: &str, record: &TokenRecord) -> Result<()> {
+        match self {
+            Store::File(f) => f.put_token(profile, record),
+            Store::Keyring(k) => k.put_token(profile, record),
+        }
+    }
+
+    pub fn secret(&self, profile: &str, field: &str) -> Result<Option<Secret>> {
+        match self {
+            Store::File(f) => f.secret(profile, field),
+            Store::Keyring(k) => k.secret(profile, field),
+        }
+    }
+
+    /// A login's result: its secrets and first token. The file store replaces the
+    /// profile's file whole, which is also how a corrupt one gets repaired.
+    pub fn put_login(
+        &self,
+        profile: &str,
+        secrets: &[(&'static str, Secret)],
+        record: &TokenRecord,
+    ) -> Result<()> {
+        match self {
+            Store::File(f) => f.replace(profile, secrets, record),
+            Store::Keyring(k) => {
+                for (field, secret) in secrets {
+                    k.put_secret(profile, field, secret)?;
+                }
+                k.put_token(profile, record)
+            }
+        }
+    }
+
+    /// Removes the profile's token and the given secrets. True when something was there.
+    pub fn forget(&self, profile: &str, fields: &[&str]) -> Result<bool> {
+        match self {
+            Store::File(f) => f.forget(profile),
+            Store::Keyring(k) => k.forget(profile, fields),
+        }
+    }
+
+    /// Profiles that have something in the store, where the store can list them.
+    pub fn profiles(&self) -> Vec<String> {
+        match self {
+            Store::File(f) => f.profiles(),
+            Store::Keyring(_) => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Everything tok says to a person goes to stderr, through here.
+//!
+//! stdout is reserved for the data asked for (a token, a header, JSON), so that
+//! `$(tok print x)` captures exactly that. Colour only on a terminal and never with
+//! `NO_COLOR`.
+
+use crate::error::Error;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+pub fn is_verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+/// `-v` output. Callers pass only what is safe to show: never a secret or token.
+macro_rules! verbose {
+    ($($arg:tt)*) => {
+        if $crate::term::is_verbose() {
+            $crate::term::line("", &format!($($arg)*));
+        }
+    };
+}
+pub(crate) use verbose;
+
+fn colour() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        && std::io::stderr().is_terminal()
+}
+
+fn paint(code: &str, text: &str) -> String {
+    if colour() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn line(label: &str, message: &str) {
+    let mut err = std::io::stderr().lock();
+    // A closed stderr must not turn into a panic or a different exit code.
+    let _ = writeln!(err, "tok: {label}{message}");
+}
+
+pub fn error(e: &Error) {
+    line(&paint("1;31", "error: "), &e.to_string());
+    if let Some(hint) = e.hint_text() {
+        line(&paint("1;36", "hint: "), hint);
+    }
+}
+
+pub fn warn(message: &str) {
+    line(&paint("1;33", "warning: "), message);
+}
+
+pub fn note(message: &str) {
+    line("", message);
+}
