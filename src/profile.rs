@@ -10,6 +10,8 @@ pub struct Profile {
     pub name: String,
     pub provider: Provider,
     pub settings: Settings,
+    /// Whether `config.toml` has it (a login happened), as opposed to flags or variables only.
+    pub saved: bool,
 }
 
 /// `[a-z0-9][a-z0-9._-]*`, as `cli.md` fixes; the length cap keeps keyring entry names and
@@ -109,6 +111,7 @@ pub fn resolve(
         name: name.to_string(),
         provider,
         settings,
+        saved: saved.is_some(),
     })
 }
 
@@ -120,15 +123,16 @@ impl Profile {
     /// A required setting, or exit 3 naming the flag and the variable that would give it.
     pub fn require(&self, field: &str) -> Result<&str> {
         self.get(field).ok_or_else(|| {
-            Error::not_logged_in(format!(
-                "profile '{}' has no {}",
+            let what = field.replace('_', " ");
+            let message = if self.saved {
+                format!("profile '{}' has no {what}", self.name)
+            } else {
+                format!("not logged in to '{}' (no {what})", self.name)
+            };
+            Error::not_logged_in(message).hint(format!(
+                "run `tok login {} --{}`, or set {} to work without a login",
                 self.name,
-                field.replace('_', " ")
-            ))
-            .hint(format!(
-                "pass --{} to `tok login {}`, or set {}",
                 field.replace('_', "-"),
-                self.name,
                 env_name(&self.name, field)
             ))
         })

@@ -1,0 +1,78 @@
+//! Single flight: many tok processes, one exchange with the provider.
+
+use crate::support::*;
+use serde_json::json;
+use std::process::{Command, Stdio};
+
+#[test]
+fn twenty_concurrent_prints_make_one_request() {
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let home = Home::new();
+    home.login(&sb);
+    let old = std::fs::read_to_string(home.store_file("nexterpay")).unwrap();
+    // The stored token is about to expire; the next one will live 10 hours.
+    sb.settings(json!({ "nexterpay_lifetime": 36_000 }));
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            Command::new(tok_path())
+                .env_clear()
+                .env("TOK_HOME", home.path())
+                .env("TOK_STORE", "file")
+                .args(["print", "nexterpay"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert_eq!(out.stdout, outputs[0].stdout, "all print the same token");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "login + exactly one refresh");
+    assert!(
+        !old.contains(String::from_utf8_lossy(&outputs[0].stdout).trim()),
+        "a new token"
+    );
+}
+
+#[test]
+fn a_refresh_killed_half_way_leaves_the_old_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    sb.fault(
+        json!({ "path": "/security/createToken", "status": 200, "delay_ms": 30_000, "times": 1 }),
+    );
+    let mut child = Command::new(tok_path())
+        .env_clear()
+        .env("TOK_HOME", home.path())
+        .env("TOK_STORE", "file")
+        .args(["refresh", "nexterpay"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the request is at the server, then kill tok mid-exchange.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sb.count(CREATE_TOKEN) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        home.print("nexterpay"),
+        token,
+        "the old token is intact and the lock released"
+    );
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+}

@@ -1,0 +1,11 @@
+//! tok's integration tests: one binary (faster to build and link than one per file),
+//! running the real `tok` against the real `tok-sandbox`, each test with its own
+//! `TOK_HOME` and its own sandbox, asserting what reached the server and how often.
+
+mod support;
+
+mod concurrency;
+mod faults;
+mod keyring;
+mod nexterpay;
+mod store;

@@ -1,0 +1,184 @@
+//! A sandbox per test and a private `TOK_HOME` per test.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+pub const USER: &str = "demo";
+pub const PASSWORD: &str = "demo-password";
+pub const CREATE_TOKEN: &str = "POST /security/createToken";
+
+pub fn tok_path() -> &'static Path {
+    assert_cmd::cargo::cargo_bin!("tok")
+}
+
+/// A running `tok-sandbox`, killed when dropped.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+}
+
+impl Sandbox {
+    pub fn start() -> Sandbox {
+        Sandbox::with_args(&[])
+    }
+
+    pub fn with_args(args: &[&str]) -> Sandbox {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tok-sandbox"))
+            .args(args)
+            .arg("--quiet")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tok-sandbox starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("http://127.0.0.1:"),
+            "first line is the URL: {line:?}"
+        );
+        Sandbox {
+            child,
+            url: line.trim().to_string(),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: &str) -> Value {
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        let (_, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+        serde_json::from_str(body).expect("a JSON control reply")
+    }
+
+    pub fn stats(&self) -> Value {
+        self.call("GET", "/_sandbox/stats", "")
+    }
+
+    /// How many requests reached `route` ("POST /security/createToken").
+    pub fn count(&self, route: &str) -> u64 {
+        self.stats()["requests"][route].as_u64().unwrap_or(0)
+    }
+
+    /// The last request to `route`: {"query", "headers", "body"}.
+    pub fn last(&self, route: &str) -> Value {
+        self.stats()["last"][route].clone()
+    }
+
+    pub fn fault(&self, fault: Value) {
+        assert_eq!(
+            self.call("POST", "/_sandbox/fault", &fault.to_string())["ok"],
+            true
+        );
+    }
+
+    pub fn settings(&self, settings: Value) {
+        assert_eq!(
+            self.call("POST", "/_sandbox/settings", &settings.to_string())["ok"],
+            true
+        );
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A private `TOK_HOME` with the file store, and a clean environment for `tok`.
+pub struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store_file(&self, profile: &str) -> PathBuf {
+        self.path().join("store").join(format!("{profile}.json"))
+    }
+
+    /// `tok` with nothing from the developer's environment: no keyring session, no
+    /// `TOK_*` variables, no terminal on stdin.
+    pub fn tok(&self) -> Command {
+        let mut cmd = Command::new(tok_path());
+        cmd.env_clear()
+            .env("HOME", self.path())
+            .env("TOK_HOME", self.path())
+            .env("TOK_STORE", "file")
+            .env("NO_COLOR", "1")
+            .timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// `tok login nexterpay` against the sandbox with the demo credentials.
+    pub fn login(&self, sandbox: &Sandbox) {
+        self.tok()
+            .args([
+                "login",
+                "nexterpay",
+                "--username",
+                USER,
+                "--base-url",
+                &sandbox.url,
+                "--secret-stdin",
+            ])
+            .write_stdin(format!("{PASSWORD}\n"))
+            .assert()
+            .success()
+            .stdout("");
+    }
+
+    /// `tok print <profile>`: the token, checked to be the only thing on stdout.
+    pub fn print(&self, profile: &str) -> String {
+        let out = self.tok().args(["print", profile]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "print failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let token = text.strip_suffix('\n').expect("one line");
+        assert!(
+            !token.is_empty() && !token.contains(char::is_whitespace),
+            "{text:?}"
+        );
+        token.to_string()
+    }
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The claims of a JWT, decoded without checks.
+pub fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
