@@ -75,7 +75,8 @@ pub struct LoginArgs {
     #[arg(long, value_parser = provider, value_name = "PROVIDER")]
     pub provider: Option<Provider>,
 
-    /// The provider's environment, e.g. sandbox or production (nexterpay)
+    /// The provider's environment: sandbox|production (nexterpay), production|alpha|beta|omega
+    /// (n3xt), staging|production (netdirector)
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
 
@@ -86,6 +87,34 @@ pub struct LoginArgs {
     /// User name (nexterpay)
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
+
+    /// OAuth2 client id (n3xt, netdirector, oauth2); the secret is asked for separately
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// N3XT project id, e.g. project-live-84ff27dd-…
+    #[arg(long, value_name = "ID")]
+    pub project: Option<String>,
+
+    /// OAuth2 token endpoint (oauth2)
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// How the client authenticates (oauth2): HTTP Basic (RFC 6749 §2.3.1) or fields in the body
+    #[arg(long, value_name = "basic|body")]
+    pub auth: Option<String>,
+
+    /// Token request body encoding (oauth2)
+    #[arg(long, value_name = "form|json")]
+    pub body: Option<String>,
+
+    /// Space-separated scopes (oauth2; netdirector defaults to "nop2/read nop2/write")
+    #[arg(long, value_name = "SCOPES")]
+    pub scope: Option<String>,
+
+    /// Audience to request (oauth2)
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
 
     /// Read the secret (password, client secret, API key) as one line from stdin
     #[arg(long)]
@@ -99,6 +128,13 @@ impl LoginArgs {
             ("env", &self.environment),
             ("base_url", &self.base_url),
             ("username", &self.username),
+            ("client_id", &self.client_id),
+            ("project", &self.project),
+            ("token_url", &self.token_url),
+            ("auth", &self.auth),
+            ("body", &self.body),
+            ("scope", &self.scope),
+            ("audience", &self.audience),
         ]
         .into_iter()
         .filter_map(|(field, value)| value.clone().map(|v| (field, v)))

@@ -57,6 +57,12 @@ impl Request {
         self
     }
 
+    /// A header holding a credential: marked sensitive so it never shows in debug output.
+    pub fn secret_header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into(), true));
+        self
+    }
+
     pub fn json(mut self, body: &serde_json::Value) -> Request {
         self.body = Some(("application/json", body.to_string().into_bytes()));
         self

@@ -3,6 +3,7 @@
 //! how to obtain a token. Each provider is one small module.
 
 mod nexterpay;
+mod oauth2;
 
 use crate::error::{Error, Result};
 use crate::http::Http;
@@ -13,6 +14,9 @@ use crate::token::{self, TokenRecord};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     Nexterpay,
+    N3xt,
+    Netdirector,
+    Oauth2,
 }
 
 /// A setting to ask for at login on a terminal when it is missing.
@@ -21,12 +25,25 @@ pub struct Prompted {
     pub label: &'static str,
 }
 
+const CLIENT_ID: Prompted = Prompted {
+    field: "client_id",
+    label: "Client id",
+};
+
 impl Provider {
-    pub const ALL: &'static [Provider] = &[Provider::Nexterpay];
+    pub const ALL: &'static [Provider] = &[
+        Provider::Nexterpay,
+        Provider::N3xt,
+        Provider::Netdirector,
+        Provider::Oauth2,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Provider::Nexterpay => "nexterpay",
+            Provider::N3xt => "n3xt",
+            Provider::Netdirector => "netdirector",
+            Provider::Oauth2 => "oauth2",
         }
     }
 
@@ -42,6 +59,9 @@ impl Provider {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             Provider::Nexterpay => nexterpay::FIELDS,
+            Provider::N3xt => oauth2::N3XT_FIELDS,
+            Provider::Netdirector => oauth2::NETDIRECTOR_FIELDS,
+            Provider::Oauth2 => oauth2::OAUTH2_FIELDS,
         }
     }
 
@@ -49,6 +69,7 @@ impl Provider {
     pub fn secrets(self) -> &'static [&'static str] {
         match self {
             Provider::Nexterpay => &["password"],
+            Provider::N3xt | Provider::Netdirector | Provider::Oauth2 => &["client_secret"],
         }
     }
 
@@ -58,16 +79,40 @@ impl Provider {
                 field: "username",
                 label: "NexterPay user name",
             }],
+            Provider::N3xt => &[
+                Prompted {
+                    field: "project",
+                    label: "N3XT project id",
+                },
+                CLIENT_ID,
+            ],
+            Provider::Netdirector | Provider::Oauth2 => &[CLIENT_ID],
         }
     }
+}
+
+/// Provider-specific settings, validated.
+enum Params {
+    Nexterpay(nexterpay::Params),
+    OAuth2(oauth2::Params),
+}
+
+fn params(profile: &Profile) -> Result<Params> {
+    Ok(match profile.provider {
+        Provider::Nexterpay => Params::Nexterpay(nexterpay::Params::from_profile(profile)?),
+        Provider::N3xt => Params::OAuth2(oauth2::Params::n3xt(profile)?),
+        Provider::Netdirector => Params::OAuth2(oauth2::Params::netdirector(profile)?),
+        Provider::Oauth2 => Params::OAuth2(oauth2::Params::generic(profile)?),
+    })
 }
 
 /// What a token was obtained with. Validates the settings, so it doubles as the check
 /// a login makes before sending anything.
 pub fn binding(profile: &Profile) -> Result<String> {
-    match profile.provider {
-        Provider::Nexterpay => Ok(nexterpay::Params::from_profile(profile)?.binding()),
-    }
+    Ok(match params(profile)? {
+        Params::Nexterpay(p) => p.binding(),
+        Params::OAuth2(p) => p.binding(),
+    })
 }
 
 /// Gets a new token. `current` is the stored record for the same settings, for
@@ -79,10 +124,9 @@ pub fn obtain(
     current: Option<&TokenRecord>,
 ) -> Result<TokenRecord> {
     let _ = current;
-    let record = match profile.provider {
-        Provider::Nexterpay => {
-            nexterpay::obtain(&nexterpay::Params::from_profile(profile)?, http, secrets)?
-        }
+    let record = match params(profile)? {
+        Params::Nexterpay(p) => nexterpay::obtain(&p, http, secrets)?,
+        Params::OAuth2(p) => oauth2::obtain(&p, http, secrets)?,
     };
     // Every token passes the same gate before it is stored or printed.
     if let Err(why) = token::validate(record.token.expose()) {

@@ -8,4 +8,5 @@ mod concurrency;
 mod faults;
 mod keyring;
 mod nexterpay;
+mod oauth2;
 mod store;

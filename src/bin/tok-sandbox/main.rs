@@ -8,11 +8,13 @@
 //! Control endpoints (never counted):
 //!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}}}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times"}
-//!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs}
+//!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
+//!                             "oauth2_lifetime": secs}
 //!   POST /_sandbox/reset
 
 mod jwt;
 mod nexterpay;
+mod oauth2;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,7 +29,10 @@ const USAGE: &str =
 
 Starts local stand-ins for tok's providers on 127.0.0.1 and prints the base URL as the
 first line on stdout. Demo credentials:
-  nexterpay   user demo, password demo-password   (user suspended: 403)";
+  nexterpay   user demo, password demo-password   (user suspended: 403)
+  n3xt, netdirector, oauth2 (generic)
+              client id demo-client, secret demo-secret; or client id
+              'demo client:ü', secret 's3cr3t/+?&=:%ü é'";
 
 /// A request as the handlers see it.
 pub struct Req {
@@ -92,6 +97,8 @@ pub struct Settings {
     pub nexterpay_exp: bool,
     /// Seconds added to the sandbox's clock in the tokens it issues (a skewed server).
     pub clock_offset: i64,
+    /// `expires_in` (and JWT lifetime) of the OAuth2 stand-ins.
+    pub oauth2_lifetime: i64,
 }
 
 impl Default for Settings {
@@ -100,6 +107,7 @@ impl Default for Settings {
             nexterpay_lifetime: 600 * 60,
             nexterpay_exp: true,
             clock_offset: 0,
+            oauth2_lifetime: 3600,
         }
     }
 }
@@ -254,9 +262,11 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
             }
             return respond_fault(request, &fault);
         }
-        let reply = nexterpay::handle(state, &req).unwrap_or_else(|| {
-            Reply::json(404, &json!({ "error": "not_found", "path": req.path }))
-        });
+        let reply = nexterpay::handle(state, &req)
+            .or_else(|| oauth2::handle(state, &req))
+            .unwrap_or_else(|| {
+                Reply::json(404, &json!({ "error": "not_found", "path": req.path }))
+            });
         if !quiet {
             eprintln!("tok-sandbox: {route} -> {}", reply.status);
         }
@@ -374,6 +384,7 @@ impl serde::Serialize for SettingsView<'_> {
             "nexterpay_lifetime": self.0.nexterpay_lifetime,
             "nexterpay_exp": self.0.nexterpay_exp,
             "clock_offset": self.0.clock_offset,
+            "oauth2_lifetime": self.0.oauth2_lifetime,
         })
         .serialize(s)
     }

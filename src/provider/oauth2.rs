@@ -1,0 +1,610 @@
+//! OAuth2 client credentials (RFC 6749 §4.4): the generic `oauth2` kind and its two
+//! presets, `n3xt` (JSON body, credentials in the body) and `netdirector` (HTTP Basic,
+//! form body, a default scope).
+//!
+//! Basic authentication follows RFC 6749 §2.3.1: the client id and secret are each
+//! form-urlencoded, then `id:secret` is base64-encoded, with no trailing newline. (The
+//! NetDirector document's `echo "id:secret" | base64` example encodes a newline; for
+//! alphanumeric credentials the two agree otherwise.)
+
+use crate::error::{Error, Result};
+use crate::http::{self, Http, Request};
+use crate::input::Secrets;
+use crate::jwt;
+use crate::policy::Lifetime;
+use crate::profile::Profile;
+use crate::secret::Secret;
+use crate::token::TokenRecord;
+use base64::Engine;
+use reqwest::{Method, Url};
+use serde_json::{Map, Value, json};
+
+pub const OAUTH2_FIELDS: &[&str] = &[
+    "token_url",
+    "client_id",
+    "auth",
+    "body",
+    "scope",
+    "audience",
+];
+pub const N3XT_FIELDS: &[&str] = &["project", "env", "client_id", "base_url"];
+pub const NETDIRECTOR_FIELDS: &[&str] = &["env", "client_id", "scope", "base_url"];
+
+/// When a reply states no lifetime and the token is no JWT: short, never "forever".
+const UNSTATED_LIFETIME: f64 = 300.0;
+/// N3XT documents its tokens as lasting one hour.
+const N3XT_LIFETIME: f64 = 3600.0;
+const NETDIRECTOR_SCOPE: &str = "nop2/read nop2/write";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Basic,
+    Body,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Form,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct Params {
+    provider: &'static str,
+    token_url: Url,
+    client_id: String,
+    auth: Auth,
+    encoding: Encoding,
+    scope: Option<String>,
+    audience: Option<String>,
+    default_lifetime: f64,
+}
+
+impl Params {
+    pub fn generic(profile: &Profile) -> Result<Params> {
+        let token_url = http::base_url(profile.require("token_url")?)?;
+        let auth = match profile.get("auth").unwrap_or("basic") {
+            "basic" => Auth::Basic,
+            "body" => Auth::Body,
+            other => {
+                return Err(Error::usage(format!(
+                    "--auth takes basic or body, not '{other}'"
+                )));
+            }
+        };
+        let encoding = match profile.get("body").unwrap_or("form") {
+            "form" => Encoding::Form,
+            "json" => Encoding::Json,
+            other => {
+                return Err(Error::usage(format!(
+                    "--body takes form or json, not '{other}'"
+                )));
+            }
+        };
+        Ok(Params {
+            provider: "oauth2",
+            token_url,
+            client_id: profile.require("client_id")?.to_string(),
+            auth,
+            encoding,
+            scope: profile.get("scope").map(str::to_string),
+            audience: profile.get("audience").map(str::to_string),
+            default_lifetime: UNSTATED_LIFETIME,
+        })
+    }
+
+    pub fn n3xt(profile: &Profile) -> Result<Params> {
+        let project = profile.require("project")?;
+        if project.is_empty()
+            || !project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(Error::usage(format!(
+                "'{project}' is not an N3XT project id (like project-live-84ff27dd-…)"
+            )));
+        }
+        let host = match profile.get("env").unwrap_or("production") {
+            "production" => "https://authn.n3xt.io".to_string(),
+            env @ ("alpha" | "beta" | "omega") => format!("https://authn.{env}.n3xt.io"),
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown N3XT environment '{other}' (production, alpha, beta, omega)"
+                )));
+            }
+        };
+        let base = override_host(profile, &host)?;
+        Ok(Params {
+            provider: "n3xt",
+            token_url: http::join(&base, &format!("/v1/public/{project}/oauth2/token")),
+            client_id: profile.require("client_id")?.to_string(),
+            auth: Auth::Body,
+            encoding: Encoding::Json,
+            scope: None,
+            audience: None,
+            default_lifetime: N3XT_LIFETIME,
+        })
+    }
+
+    pub fn netdirector(profile: &Profile) -> Result<Params> {
+        let host = match profile.get("env").unwrap_or("production") {
+            "production" => "https://nop2.api.netdirector.auto",
+            "staging" => "https://nop2.api.staging.netdirector.auto",
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown NetDirector environment '{other}' (staging or production)"
+                )));
+            }
+        };
+        let base = override_host(profile, host)?;
+        Ok(Params {
+            provider: "netdirector",
+            token_url: http::join(&base, "/oauth2/token"),
+            client_id: profile.require("client_id")?.to_string(),
+            auth: Auth::Basic,
+            encoding: Encoding::Form,
+            scope: Some(
+                profile
+                    .get("scope")
+                    .unwrap_or(NETDIRECTOR_SCOPE)
+                    .to_string(),
+            ),
+            audience: None,
+            default_lifetime: UNSTATED_LIFETIME,
+        })
+    }
+
+    pub fn binding(&self) -> String {
+        format!(
+            "{} {} {} {:?} {:?} {:?} {:?}",
+            self.provider,
+            self.token_url,
+            self.client_id,
+            self.auth,
+            self.encoding,
+            self.scope,
+            self.audience
+        )
+    }
+}
+
+/// For the presets, `--base-url` replaces scheme and host; the documented path stays.
+fn override_host(profile: &Profile, documented: &str) -> Result<Url> {
+    http::base_url(profile.get("base_url").unwrap_or(documented))
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
+pub fn basic_auth(client_id: &str, secret: &str) -> String {
+    let pair = format!("{}:{}", form_encode(client_id), form_encode(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The request body's fields, in a stable order.
+fn fields(p: &Params, secret: &Secret) -> Vec<(&'static str, String)> {
+    let mut fields = vec![("grant_type", "client_credentials".to_string())];
+    if p.auth == Auth::Body {
+        fields.push(("client_id", p.client_id.clone()));
+        fields.push(("client_secret", secret.expose().to_string()));
+    }
+    if let Some(scope) = &p.scope {
+        fields.push(("scope", scope.clone()));
+    }
+    if let Some(audience) = &p.audience {
+        fields.push(("audience", audience.clone()));
+    }
+    fields
+}
+
+fn encode_body(encoding: Encoding, fields: &[(&'static str, String)]) -> (&'static str, Vec<u8>) {
+    match encoding {
+        Encoding::Form => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in fields {
+                form.append_pair(k, v);
+            }
+            (
+                "application/x-www-form-urlencoded",
+                form.finish().into_bytes(),
+            )
+        }
+        Encoding::Json => {
+            let map: Map<String, Value> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            (
+                "application/json",
+                Value::Object(map).to_string().into_bytes(),
+            )
+        }
+    }
+}
+
+pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
+    let secret = secrets.get("client_secret", "client secret")?;
+    let mut request = Request::new(p.provider, Method::POST, p.token_url.clone())
+        .header("accept", "application/json");
+    if p.auth == Auth::Basic {
+        request = request.secret_header("authorization", basic_auth(&p.client_id, secret.expose()));
+    }
+    request.body = Some(encode_body(p.encoding, &fields(p, &secret)));
+    let reply = http.send(&request)?;
+    if reply.status != 200 {
+        return Err(
+            error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected())
+        );
+    }
+    let grant = parse_grant(&reply.body).map_err(|why| {
+        Error::network(format!(
+            "{}'s token reply cannot be used: {why}; the body starts: {}",
+            p.provider,
+            reply.excerpt()
+        ))
+    })?;
+    let mut life = Lifetime {
+        sent_at: reply.sent_at,
+        stated: grant.expires_in,
+        ..Default::default()
+    };
+    if let Ok(claims) = jwt::decode(grant.access_token.expose()) {
+        life.jwt_exp = claims.time("exp");
+        life.jwt_iat = claims.time("iat");
+    }
+    if life.stated.is_none() && life.jwt_exp.is_none() {
+        life.default = Some(p.default_lifetime);
+    }
+    Ok(TokenRecord::bearer(grant.access_token, &life, p.binding()))
+}
+
+#[derive(Debug)]
+struct Grant {
+    access_token: Secret,
+    expires_in: Option<f64>,
+}
+
+/// A successful token reply: `access_token`; `expires_in` as a number or a numeric
+/// string; `token_type` bearer in any case (N3XT says `bearer`), or absent.
+fn parse_grant(body: &[u8]) -> Result<Grant, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        if body.is_empty() {
+            "the body is empty".to_string()
+        } else {
+            "the body is not JSON".to_string()
+        }
+    })?;
+    let object = value.as_object().ok_or("the body is not a JSON object")?;
+    let access_token = match object.get("access_token") {
+        Some(Value::String(t)) => Secret::new(t.clone()),
+        Some(_) => return Err("access_token is not a string".into()),
+        None => return Err("there is no access_token".into()),
+    };
+    let expires_in = match object.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => Some(s.trim().parse::<f64>().map_err(|_| {
+            format!(
+                "expires_in '{}' is not a number",
+                http::excerpt(s.as_bytes())
+            )
+        })?),
+        Some(_) => return Err("expires_in is not a number".into()),
+    };
+    if let Some(secs) = expires_in
+        && !(secs.is_finite() && secs > 0.0)
+    {
+        return Err(format!(
+            "expires_in {secs} is not a positive number of seconds"
+        ));
+    }
+    match object.get("token_type") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
+        Some(other) => {
+            let shown = other
+                .as_str()
+                .map(|s| http::excerpt(s.as_bytes()))
+                .unwrap_or_else(|| other.to_string());
+            return Err(format!(
+                "token_type '{shown}' is not supported (only bearer)"
+            ));
+        }
+    }
+    Ok(Grant {
+        access_token,
+        expires_in,
+    })
+}
+
+/// What an error reply says, in any of the shapes seen in the wild: RFC 6749 §5.2
+/// (`error`, `error_description`, `error_uri`), Stytch (`status_code`, `request_id`,
+/// `error`/`error_type`, `error_description`/`error_message`), problem+json (`title`,
+/// `detail`).
+#[derive(Debug, Default, PartialEq)]
+struct ErrorReply {
+    error: Option<String>,
+    description: Option<String>,
+    uri: Option<String>,
+    request_id: Option<String>,
+}
+
+fn parse_error(body: &[u8]) -> ErrorReply {
+    let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) else {
+        return ErrorReply::default();
+    };
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str))
+            .map(str::to_string)
+    };
+    ErrorReply {
+        error: text(&["error", "error_type", "title"]),
+        description: text(&["error_description", "error_message", "detail", "message"]),
+        uri: text(&["error_uri", "error_url", "type"]).filter(|u| u.starts_with("https://")),
+        request_id: text(&["request_id"]),
+    }
+}
+
+/// The error for a non-200 reply, or `None` to fall back to the generic one (5xx, 429...).
+fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
+    let reply = parse_error(body);
+    let rejected_code = matches!(
+        reply.error.as_deref(),
+        Some(
+            "invalid_client"
+                | "unauthorized_client"
+                | "invalid_grant"
+                | "invalid_scope"
+                | "invalid_request"
+                | "unsupported_grant_type"
+        )
+    );
+    if !(rejected_code || matches!(status, 400 | 401 | 403)) {
+        return None;
+    }
+    let mut message = format!(
+        "{provider} rejected the request ({})",
+        http::status_text(status)
+    );
+    if let Some(error) = &reply.error {
+        message.push_str(&format!(": {}", clean(error, 60)));
+    }
+    if let Some(description) = &reply.description {
+        message.push_str(&format!(": {}", http::excerpt(description.as_bytes())));
+    }
+    if reply.error.is_none() && reply.description.is_none() {
+        let excerpt = http::excerpt(body);
+        if !excerpt.is_empty() {
+            message.push_str(&format!(": {excerpt}"));
+        }
+    }
+    if let Some(id) = &reply.request_id {
+        message.push_str(&format!(" (request_id {})", clean(id, 100)));
+    }
+    let hint = match reply.error.as_deref() {
+        Some("invalid_scope") => "check --scope against what the client is allowed".to_string(),
+        _ => format!(
+            "check the client id and secret; `tok login` stores new ones{}",
+            reply
+                .uri
+                .map(|u| format!(" (see {})", clean(&u, 120)))
+                .unwrap_or_default()
+        ),
+    };
+    Some(Error::rejected(message).hint(hint))
+}
+
+/// Printable ASCII only, capped: for fields that are identifiers, not prose.
+fn clean(text: &str, max: usize) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(max)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_table() {
+        let decode = |header: &str| {
+            let b64 = header.strip_prefix("Basic ").unwrap();
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        // The document's example, minus its trailing newline.
+        assert_eq!(
+            basic_auth("myClientId", "myClientSecret"),
+            "Basic bXlDbGllbnRJZDpteUNsaWVudFNlY3JldA=="
+        );
+        let table = [
+            ("id", "secret", "id:secret"),
+            ("my client", "p@ss:w/rd", "my+client:p%40ss%3Aw%2Frd"),
+            ("ü", "€&=+%", "%C3%BC:%E2%82%AC%26%3D%2B%25"),
+            ("a:b", "", "a%3Ab:"),
+        ];
+        for (id, secret, pair) in table {
+            let header = basic_auth(id, secret);
+            assert_eq!(decode(&header), pair, "{id} / {secret}");
+            assert!(!header.ends_with('\n') && !decode(&header).ends_with('\n'));
+        }
+    }
+
+    fn params(auth: Auth, encoding: Encoding, scope: Option<&str>) -> Params {
+        Params {
+            provider: "oauth2",
+            token_url: Url::parse("https://auth.example/token").unwrap(),
+            client_id: "id ü&".into(),
+            auth,
+            encoding,
+            scope: scope.map(str::to_string),
+            audience: None,
+            default_lifetime: 1.0,
+        }
+    }
+
+    #[test]
+    fn body_encodings() {
+        let secret = Secret::new("s3:c/r&t ü");
+        let (ct, body) = encode_body(
+            Encoding::Form,
+            &fields(
+                &params(Auth::Basic, Encoding::Form, Some("nop2/read nop2/write")),
+                &secret,
+            ),
+        );
+        assert_eq!(ct, "application/x-www-form-urlencoded");
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "grant_type=client_credentials&scope=nop2%2Fread+nop2%2Fwrite"
+        );
+        let (_, body) = encode_body(
+            Encoding::Form,
+            &fields(&params(Auth::Body, Encoding::Form, None), &secret),
+        );
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "grant_type=client_credentials&client_id=id+%C3%BC%26&client_secret=s3%3Ac%2Fr%26t+%C3%BC"
+        );
+        let (ct, body) = encode_body(
+            Encoding::Json,
+            &fields(&params(Auth::Body, Encoding::Json, None), &secret),
+        );
+        assert_eq!(ct, "application/json");
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            value,
+            json!({ "grant_type": "client_credentials", "client_id": "id ü&", "client_secret": "s3:c/r&t ü" })
+        );
+    }
+
+    #[test]
+    fn grant_table() {
+        let ok: [(&str, Option<f64>); 6] = [
+            (
+                r#"{"access_token":"t","expires_in":3600,"token_type":"Bearer"}"#,
+                Some(3600.0),
+            ),
+            (
+                r#"{"access_token":"t","expires_in":3600,"token_type":"bearer","status_code":200,"request_id":"r"}"#,
+                Some(3600.0),
+            ),
+            (r#"{"access_token":"t","expires_in":"3600"}"#, Some(3600.0)),
+            (r#"{"access_token":"t","expires_in":" 59.5 "}"#, Some(59.5)),
+            (r#"{"access_token":"t"}"#, None),
+            (
+                r#"{"access_token":"t","expires_in":null,"token_type":"BEARER"}"#,
+                None,
+            ),
+        ];
+        for (body, want) in ok {
+            let grant = parse_grant(body.as_bytes()).unwrap();
+            assert_eq!(grant.access_token.expose(), "t");
+            assert_eq!(grant.expires_in, want, "{body}");
+        }
+        let bad = [
+            ("", "empty"),
+            ("<html>", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (r#"{"token":"t"}"#, "no access_token"),
+            (r#"{"access_token":5}"#, "not a string"),
+            (
+                r#"{"access_token":"t","expires_in":"soon"}"#,
+                "not a number",
+            ),
+            (r#"{"access_token":"t","expires_in":-5}"#, "positive"),
+            (r#"{"access_token":"t","expires_in":0}"#, "positive"),
+            (r#"{"access_token":"t","token_type":"mac"}"#, "only bearer"),
+            (r#"{"access_token":"t","token_type":"DPoP"}"#, "only bearer"),
+        ];
+        for (body, want) in bad {
+            let err = parse_grant(body.as_bytes()).unwrap_err();
+            assert!(err.contains(want), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn error_shapes() {
+        let table: [(&str, ErrorReply); 5] = [
+            (
+                r#"{"error":"invalid_client","error_description":"Client authentication failed","error_uri":"https://tools.ietf.org/html/rfc6749#section-5.2"}"#,
+                ErrorReply {
+                    error: Some("invalid_client".into()),
+                    description: Some("Client authentication failed".into()),
+                    uri: Some("https://tools.ietf.org/html/rfc6749#section-5.2".into()),
+                    request_id: None,
+                },
+            ),
+            (
+                r#"{"error":"invalid_scope"}"#,
+                ErrorReply {
+                    error: Some("invalid_scope".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                r#"{"status_code":401,"request_id":"request-id-test-1","error":"invalid_client","error_description":"bad secret"}"#,
+                ErrorReply {
+                    error: Some("invalid_client".into()),
+                    description: Some("bad secret".into()),
+                    request_id: Some("request-id-test-1".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                r#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.2","title":"Unauthorized","status":401,"detail":"no"}"#,
+                ErrorReply {
+                    error: Some("Unauthorized".into()),
+                    description: Some("no".into()),
+                    uri: Some("https://tools.ietf.org/html/rfc9110#section-15.5.2".into()),
+                    ..Default::default()
+                },
+            ),
+            ("<html>Bad Request</html>", ErrorReply::default()),
+        ];
+        for (body, want) in table {
+            assert_eq!(parse_error(body.as_bytes()), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_for_errors() {
+        let rejected = error_for("n3xt", 401, br#"{"status_code":401,"request_id":"request-id-x","error":"invalid_client","error_description":"Client authentication failed"}"#).unwrap();
+        assert_eq!(rejected.exit_code(), 4);
+        assert_eq!(
+            rejected.to_string(),
+            "n3xt rejected the request (401 Unauthorized): invalid_client: Client authentication failed (request_id request-id-x)"
+        );
+        assert_eq!(
+            error_for("x", 400, br#"{"error":"invalid_scope"}"#)
+                .unwrap()
+                .exit_code(),
+            4
+        );
+        assert_eq!(
+            error_for("x", 403, b"<html>no</html>").unwrap().to_string(),
+            "x rejected the request (403 Forbidden): <html>no</html>"
+        );
+        // invalid_grant with an odd status is still a rejection; 5xx and 429 are not.
+        assert_eq!(
+            error_for("x", 409, br#"{"error":"invalid_grant"}"#)
+                .unwrap()
+                .exit_code(),
+            4
+        );
+        assert!(error_for("x", 503, br#"{"error":"server_error"}"#).is_none());
+        assert!(error_for("x", 429, b"").is_none());
+        assert!(error_for("x", 404, b"").is_none());
+    }
+}
