@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Store credentials for a profile and fetch a first token
-    Login(LoginArgs),
+    Login(Box<LoginArgs>),
     /// Print a valid token (refreshed first when close to expiry)
     Print(PrintArgs),
     /// Get a new token now
@@ -88,6 +88,19 @@ pub struct LoginArgs {
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
 
+    /// E-mail to log in with (merchant-v2)
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+
+    /// Merchant id (merchant-v2), sent as the merchant_id header
+    #[arg(long, value_name = "ID")]
+    pub merchant_id: Option<String>,
+
+    /// Use a persistent API key instead of e-mail and password (merchant-v2); the key is
+    /// asked for like any secret, never taken from the command line
+    #[arg(long)]
+    pub api_key: bool,
+
     /// OAuth2 client id (n3xt, netdirector, oauth2); the secret is asked for separately
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
@@ -124,7 +137,19 @@ pub struct LoginArgs {
 impl LoginArgs {
     /// The settings given on this command line, by field name.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
+        // --api-key switches a merchant-v2 profile to key mode; giving the login fields
+        // switches it back.
+        let mode = if self.api_key {
+            Some("api-key".to_string())
+        } else if self.email.is_some() || self.merchant_id.is_some() {
+            Some("login".to_string())
+        } else {
+            None
+        };
         [
+            ("mode", &mode),
+            ("email", &self.email),
+            ("merchant_id", &self.merchant_id),
             ("env", &self.environment),
             ("base_url", &self.base_url),
             ("username", &self.username),

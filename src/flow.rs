@@ -45,6 +45,12 @@ impl App {
 
 pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Result<TokenRecord> {
     let binding = provider::binding(profile)?;
+    let store = app.store();
+    if provider::is_api_key(profile)? {
+        // The key is the token: read it where secrets are read, no lock, no network.
+        let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);
+        return provider::obtain(profile, &app.http, &mut secrets, None);
+    }
     let usable = |r: &TokenRecord| {
         r.binding == binding
             && match want {
@@ -52,7 +58,6 @@ pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Re
                 Want::New => false,
             }
     };
-    let store = app.store();
     match store.token(&profile.name) {
         Ok(Some(record)) if usable(&record) => {
             verbose!("{}: cached token, {}", profile.name, expiry_text(&record));

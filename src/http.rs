@@ -28,6 +28,9 @@ pub enum Retry {
     /// Asking again is harmless (a login, a client-credentials grant): retry on connection
     /// errors, timeouts, 429 and 5xx.
     Safe,
+    /// The request spends something (a rotating refresh token): retry only when it surely
+    /// was not processed (connection refused, 429).
+    Once,
 }
 
 pub struct Request {
@@ -545,5 +548,11 @@ mod tests {
         assert_eq!(retry_wait(&reply(503, None), Retry::Safe, 1), Some(BACKOFF));
         assert_eq!(retry_wait(&reply(503, None), Retry::Safe, ATTEMPTS), None);
         assert_eq!(retry_wait(&reply(400, None), Retry::Safe, 1), None);
+        // A request that spends something is repeated only when surely unprocessed.
+        assert_eq!(
+            retry_wait(&reply(429, Some("0")), Retry::Once, 1),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_wait(&reply(503, None), Retry::Once, 1), None);
     }
 }

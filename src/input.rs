@@ -87,6 +87,10 @@ impl<'a> Secrets<'a> {
         )
     }
 
+    pub fn profile(&self) -> &str {
+        self.profile
+    }
+
     /// The secrets obtained so far, to be saved by a login.
     pub fn collected(&self) -> Vec<(&'static str, Secret)> {
         self.got.iter().map(|(f, s, _)| (*f, s.clone())).collect()

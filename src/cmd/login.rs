@@ -18,7 +18,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     )?;
     // On a terminal, ask for missing settings instead of failing.
     if !args.secret_stdin {
-        for asked in profile.provider.prompted() {
+        for asked in profile.provider.prompted(&profile) {
             if profile.get(asked.field).is_none()
                 && let Some(value) = input::prompt_line(asked.label)?
             {
@@ -41,7 +41,12 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     // A login asks afresh: saved secrets are what it replaces.
     let mut secrets = Secrets::new(&profile.name, None, args.secret_stdin);
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
-    store.put_login(&profile.name, &secrets.collected(), &record)?;
+    let api_key = provider::is_api_key(&profile)?;
+    store.put_login(
+        &profile.name,
+        &secrets.collected(),
+        (!api_key).then_some(&record),
+    )?;
 
     let _config_lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;

@@ -24,6 +24,13 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
 
 pub fn refresh(app: &App, args: &RefreshArgs) -> Result<()> {
     let profile = super::existing_profile(app, &args.profile)?;
+    if crate::provider::is_api_key(&profile)? {
+        term::note(&format!(
+            "{}: an API key does not expire; nothing to refresh",
+            profile.name
+        ));
+        return Ok(());
+    }
     let record = flow::token(app, &profile, Want::New, args.secret_stdin)?;
     term::note(&format!(
         "{}: new token, {}",

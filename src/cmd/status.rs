@@ -38,7 +38,18 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
                 .and_then(|s| s.get("provider"))
                 .cloned()
                 .unwrap_or_else(|| "?".into());
-            let (state, record, error) = match store.token(&name) {
+            let saved = config.profiles.get(&name);
+            let api_key = saved
+                .and_then(|s| s.get("mode"))
+                .is_some_and(|m| m == "api-key");
+            // An API key is a secret of its own; there is no token record to look at.
+            let token = if api_key {
+                Ok(None)
+            } else {
+                store.token(&name)
+            };
+            let (state, record, error) = match token {
+                Ok(None) if api_key => ("API key", None, None),
                 Ok(Some(r)) if r.expires_at.is_some_and(|e| e <= now) => ("expired", Some(r), None),
                 Ok(Some(r)) => ("valid", Some(r), None),
                 Ok(None) => ("no token", None, None),
@@ -96,6 +107,7 @@ fn table(rows: &[Row], now: i64) -> String {
             let detail = match (&r.record, &r.error) {
                 (Some(rec), _) => expires(rec, now),
                 (None, Some(e)) => e.clone(),
+                (None, None) if r.state == "API key" => "never".into(),
                 (None, None) => "-".into(),
             };
             [

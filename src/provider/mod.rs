@@ -2,6 +2,7 @@
 //! which settings a provider has, what identifies a token's settings (`binding`), and
 //! how to obtain a token. Each provider is one small module.
 
+mod merchant_v2;
 mod nexterpay;
 mod oauth2;
 
@@ -14,6 +15,7 @@ use crate::token::{self, TokenRecord};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     Nexterpay,
+    MerchantV2,
     N3xt,
     Netdirector,
     Oauth2,
@@ -33,6 +35,7 @@ const CLIENT_ID: Prompted = Prompted {
 impl Provider {
     pub const ALL: &'static [Provider] = &[
         Provider::Nexterpay,
+        Provider::MerchantV2,
         Provider::N3xt,
         Provider::Netdirector,
         Provider::Oauth2,
@@ -41,6 +44,7 @@ impl Provider {
     pub fn name(self) -> &'static str {
         match self {
             Provider::Nexterpay => "nexterpay",
+            Provider::MerchantV2 => "merchant-v2",
             Provider::N3xt => "n3xt",
             Provider::Netdirector => "netdirector",
             Provider::Oauth2 => "oauth2",
@@ -59,6 +63,7 @@ impl Provider {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             Provider::Nexterpay => nexterpay::FIELDS,
+            Provider::MerchantV2 => merchant_v2::FIELDS,
             Provider::N3xt => oauth2::N3XT_FIELDS,
             Provider::Netdirector => oauth2::NETDIRECTOR_FIELDS,
             Provider::Oauth2 => oauth2::OAUTH2_FIELDS,
@@ -69,12 +74,25 @@ impl Provider {
     pub fn secrets(self) -> &'static [&'static str] {
         match self {
             Provider::Nexterpay => &["password"],
+            Provider::MerchantV2 => &["password", "api_key"],
             Provider::N3xt | Provider::Netdirector | Provider::Oauth2 => &["client_secret"],
         }
     }
 
-    pub fn prompted(self) -> &'static [Prompted] {
+    /// Settings to ask for at login on a terminal, given what the profile has so far.
+    pub fn prompted(self, profile: &Profile) -> &'static [Prompted] {
         match self {
+            Provider::MerchantV2 if profile.get("mode") == Some("api-key") => &[],
+            Provider::MerchantV2 => &[
+                Prompted {
+                    field: "email",
+                    label: "E-mail",
+                },
+                Prompted {
+                    field: "merchant_id",
+                    label: "Merchant id",
+                },
+            ],
             Provider::Nexterpay => &[Prompted {
                 field: "username",
                 label: "NexterPay user name",
@@ -94,12 +112,14 @@ impl Provider {
 /// Provider-specific settings, validated.
 enum Params {
     Nexterpay(nexterpay::Params),
+    MerchantV2(merchant_v2::Params),
     OAuth2(oauth2::Params),
 }
 
 fn params(profile: &Profile) -> Result<Params> {
     Ok(match profile.provider {
         Provider::Nexterpay => Params::Nexterpay(nexterpay::Params::from_profile(profile)?),
+        Provider::MerchantV2 => Params::MerchantV2(merchant_v2::Params::from_profile(profile)?),
         Provider::N3xt => Params::OAuth2(oauth2::Params::n3xt(profile)?),
         Provider::Netdirector => Params::OAuth2(oauth2::Params::netdirector(profile)?),
         Provider::Oauth2 => Params::OAuth2(oauth2::Params::generic(profile)?),
@@ -111,8 +131,15 @@ fn params(profile: &Profile) -> Result<Params> {
 pub fn binding(profile: &Profile) -> Result<String> {
     Ok(match params(profile)? {
         Params::Nexterpay(p) => p.binding(),
+        Params::MerchantV2(p) => p.binding(),
         Params::OAuth2(p) => p.binding(),
     })
+}
+
+/// A profile whose "token" is a persistent API key: nothing to fetch or refresh, and
+/// nothing to cache beside the key itself.
+pub fn is_api_key(profile: &Profile) -> Result<bool> {
+    Ok(matches!(params(profile)?, Params::MerchantV2(p) if p.is_api_key()))
 }
 
 /// Gets a new token. `current` is the stored record for the same settings, for
@@ -123,9 +150,9 @@ pub fn obtain(
     secrets: &mut Secrets,
     current: Option<&TokenRecord>,
 ) -> Result<TokenRecord> {
-    let _ = current;
     let record = match params(profile)? {
         Params::Nexterpay(p) => nexterpay::obtain(&p, http, secrets)?,
+        Params::MerchantV2(p) => merchant_v2::obtain(&p, http, secrets, current)?,
         Params::OAuth2(p) => oauth2::obtain(&p, http, secrets)?,
     };
     // Every token passes the same gate before it is stored or printed.

@@ -77,14 +77,14 @@ impl FileStore {
         &self,
         profile: &str,
         secrets: &[(&'static str, Secret)],
-        record: &TokenRecord,
+        record: Option<&TokenRecord>,
     ) -> Result<()> {
         let contents = Contents {
             secrets: secrets
                 .iter()
                 .map(|(f, s)| (f.to_string(), s.clone()))
                 .collect(),
-            token: Some(record.clone()),
+            token: record.cloned(),
         };
         self.write(profile, &contents)
     }
@@ -142,7 +142,11 @@ mod tests {
         let store = FileStore::new(dir.clone());
         assert!(store.token("p").unwrap().is_none());
         store
-            .replace("p", &[("password", Secret::new("pw"))], &record("one"))
+            .replace(
+                "p",
+                &[("password", Secret::new("pw"))],
+                Some(&record("one")),
+            )
             .unwrap();
         store.put_token("p", &record("two")).unwrap();
         assert_eq!(store.token("p").unwrap().unwrap().token.expose(), "two");
@@ -157,7 +161,7 @@ mod tests {
         assert_eq!(err.exit_code(), 6);
         assert!(err.to_string().contains("p.json is corrupt"), "{err}");
         // A login replaces a corrupt file.
-        store.replace("p", &[], &record("three")).unwrap();
+        store.replace("p", &[], Some(&record("three"))).unwrap();
         assert_eq!(store.token("p").unwrap().unwrap().token.expose(), "three");
         assert!(store.forget("p").unwrap());
         assert!(!store.forget("p").unwrap());

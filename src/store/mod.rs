@@ -73,13 +73,14 @@ impl Store {
         }
     }
 
-    /// A login's result: its secrets and first token. The file store replaces the
-    /// profile's file whole, which is also how a corrupt one gets repaired.
+    /// A login's result: its secrets and first token (none for an API key). The file
+    /// store replaces the profile's file whole, which is also how a corrupt one gets
+    /// repaired.
     pub fn put_login(
         &self,
         profile: &str,
         secrets: &[(&'static str, Secret)],
-        record: &TokenRecord,
+        record: Option<&TokenRecord>,
     ) -> Result<()> {
         match self {
             Store::File(f) => f.replace(profile, secrets, record),
@@ -87,7 +88,10 @@ impl Store {
                 for (field, secret) in secrets {
                     k.put_secret(profile, field, secret)?;
                 }
-                k.put_token(profile, record)
+                match record {
+                    Some(record) => k.put_token(profile, record),
+                    None => k.forget(profile, &[]).map(drop),
+                }
             }
         }
     }

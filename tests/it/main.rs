@@ -7,6 +7,7 @@ mod support;
 mod concurrency;
 mod faults;
 mod keyring;
+mod merchant_v2;
 mod nexterpay;
 mod oauth2;
 mod store;

@@ -64,6 +64,28 @@ impl Sandbox {
         serde_json::from_str(body).expect("a JSON control reply")
     }
 
+    /// Calls a provider API on the sandbox with one extra header line (as `tok print
+    /// --format header` prints it); returns the status code.
+    pub fn api(&self, method: &str, path: &str, header_line: &str) -> u16 {
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let body = "{}";
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            header_line.trim_end(),
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status line")
+    }
+
     pub fn stats(&self) -> Value {
         self.call("GET", "/_sandbox/stats", "")
     }

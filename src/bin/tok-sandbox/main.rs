@@ -9,10 +9,12 @@
 //!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}}}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times"}
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
-//!                             "oauth2_lifetime": secs}
+//!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
+//!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool}
 //!   POST /_sandbox/reset
 
 mod jwt;
+mod merchant_v2;
 mod nexterpay;
 mod oauth2;
 
@@ -32,7 +34,9 @@ first line on stdout. Demo credentials:
   nexterpay   user demo, password demo-password   (user suspended: 403)
   n3xt, netdirector, oauth2 (generic)
               client id demo-client, secret demo-secret; or client id
-              'demo client:ü', secret 's3cr3t/+?&=:%ü é'";
+              'demo client:ü', secret 's3cr3t/+?&=:%ü é'
+  merchant-v2 e-mail owner@acme.example, password demo-password,
+              merchant id b34555b7-dca4-5ec1-ade3-64a3ad545310, API key demo-api-key-7f3c9a12";
 
 /// A request as the handlers see it.
 pub struct Req {
@@ -99,6 +103,10 @@ pub struct Settings {
     pub clock_offset: i64,
     /// `expires_in` (and JWT lifetime) of the OAuth2 stand-ins.
     pub oauth2_lifetime: i64,
+    pub merchant_access_lifetime: i64,
+    pub merchant_refresh_lifetime: i64,
+    /// Refuse every refresh token with REFRESH_TOKEN_EXPIRED.
+    pub merchant_refresh_expired: bool,
 }
 
 impl Default for Settings {
@@ -108,6 +116,9 @@ impl Default for Settings {
             nexterpay_exp: true,
             clock_offset: 0,
             oauth2_lifetime: 3600,
+            merchant_access_lifetime: 30 * 60,
+            merchant_refresh_lifetime: 2 * 24 * 3600,
+            merchant_refresh_expired: false,
         }
     }
 }
@@ -146,6 +157,8 @@ pub struct State {
     faults: Vec<Fault>,
     /// Tokens issued, with their expiry on the sandbox's clock.
     pub issued: BTreeMap<String, i64>,
+    /// merchant-v2 refresh tokens not yet spent, with their expiry.
+    pub refresh_tokens: BTreeMap<String, i64>,
     pub serial: u64,
 }
 
@@ -264,6 +277,7 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
         }
         let reply = nexterpay::handle(state, &req)
             .or_else(|| oauth2::handle(state, &req))
+            .or_else(|| merchant_v2::handle(state, &req))
             .unwrap_or_else(|| {
                 Reply::json(404, &json!({ "error": "not_found", "path": req.path }))
             });
@@ -385,6 +399,9 @@ impl serde::Serialize for SettingsView<'_> {
             "nexterpay_exp": self.0.nexterpay_exp,
             "clock_offset": self.0.clock_offset,
             "oauth2_lifetime": self.0.oauth2_lifetime,
+            "merchant_access_lifetime": self.0.merchant_access_lifetime,
+            "merchant_refresh_lifetime": self.0.merchant_refresh_lifetime,
+            "merchant_refresh_expired": self.0.merchant_refresh_expired,
         })
         .serialize(s)
     }
