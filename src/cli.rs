@@ -6,6 +6,7 @@ use crate::profile;
 use crate::provider::Provider;
 use crate::store::StoreKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
@@ -50,6 +51,10 @@ pub enum Command {
     Logout(LogoutArgs),
     /// List profiles and their tokens (no network)
     Status(StatusArgs),
+    /// Sign a JWT with your own key and claims, or a nelnet profile's NPS token
+    Sign(Box<SignArgs>),
+    /// Decode a JWT: header, claims, and its times as dates and "in 9m"
+    Inspect(InspectArgs),
 }
 
 fn profile_name(s: &str) -> Result<String, String> {
@@ -57,12 +62,8 @@ fn profile_name(s: &str) -> Result<String, String> {
 }
 
 fn provider(s: &str) -> Result<Provider, String> {
-    Provider::from_name(s).ok_or_else(|| {
-        format!(
-            "unknown provider '{s}' (providers: {})",
-            Provider::names().join(", ")
-        )
-    })
+    Provider::from_name(s)
+        .ok_or_else(|| format!("unknown provider '{s}' (providers: {})", Provider::names().join(", ")))
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +130,14 @@ pub struct LoginArgs {
     #[arg(long, value_name = "AUD")]
     pub audience: Option<String>,
 
+    /// NPS API Key ID (nelnet); the API key is asked for separately
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+
+    /// Lifetime of the tokens tok signs (nelnet; default 5m)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse)]
+    pub ttl: Option<Duration>,
+
     /// Read the secret (password, client secret, API key) as one line from stdin
     #[arg(long)]
     pub secret_stdin: bool,
@@ -160,6 +169,8 @@ impl LoginArgs {
             ("body", &self.body),
             ("scope", &self.scope),
             ("audience", &self.audience),
+            ("key_id", &self.key_id),
+            ("ttl", &self.ttl.map(|t| format!("{}s", t.as_secs()))),
         ]
         .into_iter()
         .filter_map(|(field, value)| value.clone().map(|v| (field, v)))
@@ -218,6 +229,96 @@ pub struct LogoutArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SignArgs {
+    /// A nelnet profile: sign its NPS token (always a fresh one)
+    #[arg(value_parser = profile_name)]
+    pub profile: Option<String>,
+
+    /// Signing algorithm: HS256/384/512 (raw key bytes), RS256/384/512, PS256/384/512, ES256/384,
+    /// EdDSA (PEM private key)
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<String>,
+
+    /// Read the key from this file
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key_env", "key_stdin"])]
+    pub key_file: Option<PathBuf>,
+
+    /// Read the key from this environment variable
+    #[arg(long, value_name = "VAR", conflicts_with = "key_stdin")]
+    pub key_env: Option<String>,
+
+    /// Read the key from stdin (one trailing newline is dropped)
+    #[arg(long)]
+    pub key_stdin: bool,
+
+    /// Subject claim
+    #[arg(long, value_name = "S")]
+    pub sub: Option<String>,
+
+    /// Issuer claim
+    #[arg(long, value_name = "S")]
+    pub iss: Option<String>,
+
+    /// Audience claim
+    #[arg(long, value_name = "S")]
+    pub aud: Option<String>,
+
+    /// Expire this long after now (a bare number is seconds)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse, conflicts_with = "exp")]
+    pub ttl: Option<Duration>,
+
+    /// Expire at this time: RFC 3339 or Unix seconds
+    #[arg(long, value_name = "TIME")]
+    pub exp: Option<String>,
+
+    /// A claim; V is read as JSON when it parses (42, true, ["a"]), else as a string
+    #[arg(long = "claim", value_name = "K=V")]
+    pub claims: Vec<String>,
+
+    /// Claims from a JSON object in FILE, or on stdin with -
+    #[arg(long, value_name = "FILE|-")]
+    pub claims_json: Option<String>,
+
+    /// Key id for the header
+    #[arg(long, value_name = "KID")]
+    pub kid: Option<String>,
+
+    /// Leave out the iat claim
+    #[arg(long)]
+    pub no_iat: bool,
+
+    /// With a nelnet profile: read the API key as one line from stdin, if one is needed
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The token, or - to read it from stdin (prefer -: arguments are visible to other users)
+    pub token: Option<String>,
+
+    /// Inspect the token stored for this profile
+    #[arg(long, value_parser = profile_name, value_name = "PROFILE", conflicts_with = "token")]
+    pub profile: Option<String>,
+
+    /// Print JSON: header, payload, times and an expired flag
+    #[arg(long)]
+    pub json: bool,
+
+    /// Check the signature (exit 4 when it does not match or the token is unsigned)
+    #[arg(long)]
+    pub verify: bool,
+
+    /// The verification key: raw bytes for HMAC, a PEM public key otherwise
+    #[arg(long, value_name = "FILE", requires = "verify", conflicts_with = "key_env")]
+    pub key_file: Option<PathBuf>,
+
+    /// The verification key from this environment variable
+    #[arg(long, value_name = "VAR", requires = "verify")]
+    pub key_env: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Print JSON instead of a table
     #[arg(long)]
@@ -236,19 +337,9 @@ mod tests {
 
     #[test]
     fn parses_the_documented_forms() {
-        let cli = Cli::try_parse_from([
-            "tok",
-            "print",
-            "nexterpay",
-            "--format",
-            "header",
-            "--min-ttl",
-            "5m",
-        ])
-        .unwrap();
-        let Command::Print(args) = cli.command else {
-            panic!("not print")
-        };
+        let cli = Cli::try_parse_from(["tok", "print", "nexterpay", "--format", "header", "--min-ttl", "5m"])
+            .unwrap();
+        let Command::Print(args) = cli.command else { panic!("not print") };
         assert_eq!(args.format, Format::Header);
         assert_eq!(args.min_ttl, Duration::from_secs(300));
         assert!(Cli::try_parse_from(["tok", "print", "Bad Name"]).is_err());

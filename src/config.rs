@@ -25,8 +25,7 @@ impl Paths {
             return Ok(Paths::under(Path::new(&home)));
         }
         let dirs = directories::ProjectDirs::from("", "", "tok").ok_or_else(|| {
-            Error::other("cannot find a home directory for tok's files")
-                .hint("set TOK_HOME to a directory")
+            Error::other("cannot find a home directory for tok's files").hint("set TOK_HOME to a directory")
         })?;
         Ok(Paths {
             config_file: dirs.config_dir().join("config.toml"),
@@ -67,10 +66,8 @@ impl ConfigFile {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = toml::to_string(self)
-            .map_err(|e| Error::other(format!("cannot encode config: {e}")))?;
-        let header =
-            "# tok's profiles: non-secret settings only. Secrets and tokens live in the store.\n";
+        let text = toml::to_string(self).map_err(|e| Error::other(format!("cannot encode config: {e}")))?;
+        let header = "# tok's profiles: non-secret settings only. Secrets and tokens live in the store.\n";
         fsutil::write_atomic(path, format!("{header}{text}").as_bytes())
             .map_err(|e| Error::other(e.to_string()))
     }
@@ -86,19 +83,13 @@ mod tests {
         let path = dir.join("config.toml");
         assert!(ConfigFile::load(&path).unwrap().profiles.is_empty());
         let mut cfg = ConfigFile::default();
-        cfg.profiles.insert(
-            "nexterpay".into(),
-            Settings::from([("provider".into(), "nexterpay".into())]),
-        );
+        cfg.profiles.insert("nexterpay".into(), Settings::from([("provider".into(), "nexterpay".into())]));
         cfg.save(&path).unwrap();
         let back = ConfigFile::load(&path).unwrap();
         assert_eq!(back.profiles["nexterpay"]["provider"], "nexterpay");
         std::fs::write(&path, "profiles = 3").unwrap();
         let err = ConfigFile::load(&path).unwrap_err();
-        assert!(
-            err.to_string().contains("config.toml is not valid"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("config.toml is not valid"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -16,17 +16,13 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let mut total: u128 = 0;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
             return Err(bad());
         }
         let number: u128 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let millis_per_unit: u128 = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,
@@ -63,11 +59,7 @@ pub fn human(secs: i64) -> String {
             break;
         }
     }
-    if parts.is_empty() {
-        "0s".into()
-    } else {
-        parts.concat()
-    }
+    if parts.is_empty() { "0s".into() } else { parts.concat() }
 }
 
 /// "in 9m", "expired 2h ago", "expires now".
@@ -99,16 +91,7 @@ mod tests {
         for (text, millis) in ok {
             assert_eq!(parse(text), Ok(Duration::from_millis(millis)), "{text}");
         }
-        for bad in [
-            "",
-            "s",
-            "5x",
-            "-5s",
-            "1.5h",
-            "h1",
-            "5 m",
-            "99999999999999999999999d",
-        ] {
+        for bad in ["", "s", "5x", "-5s", "1.5h", "h1", "5 m", "99999999999999999999999d"] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }
     }

@@ -71,23 +71,13 @@ pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Re
     let _lock = app.lock(&profile.name)?;
     let current = store.token(&profile.name)?;
     if let Some(record) = current.as_ref().filter(|r| usable(r)) {
-        verbose!(
-            "{}: another tok refreshed the token meanwhile",
-            profile.name
-        );
+        verbose!("{}: another tok refreshed the token meanwhile", profile.name);
         return Ok(record.clone());
     }
     let current = current.filter(|r| r.binding == binding);
     match &current {
-        Some(r) => verbose!(
-            "{}: refreshing; the stored token {}",
-            profile.name,
-            expiry_text(r)
-        ),
-        None => verbose!(
-            "{}: no stored token for these settings; getting one",
-            profile.name
-        ),
+        Some(r) => verbose!("{}: refreshing; the stored token {}", profile.name, expiry_text(r)),
+        None => verbose!("{}: no stored token for these settings; getting one", profile.name),
     }
     let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);
     let record = provider::obtain(profile, &app.http, &mut secrets, current.as_ref())?;
@@ -97,10 +87,7 @@ pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Re
     if let Want::Fresh { min_ttl } = want
         && record.needs_refresh(token::now(), min_ttl)
     {
-        term::warn(&format!(
-            "the new token {}, within --min-ttl or 10 % of its life",
-            expiry_text(&record)
-        ));
+        term::warn(&format!("the new token {}, within --min-ttl or 10 % of its life", expiry_text(&record)));
     }
     Ok(record)
 }
@@ -113,10 +100,7 @@ fn uncached(
     store_error: crate::error::Error,
     secret_stdin: bool,
 ) -> Result<TokenRecord> {
-    verbose!(
-        "{}: the store is unusable ({store_error}); trying the environment",
-        profile.name
-    );
+    verbose!("{}: the store is unusable ({store_error}); trying the environment", profile.name);
     let mut secrets = Secrets::new(&profile.name, None, secret_stdin);
     match provider::obtain(profile, &app.http, &mut secrets, None) {
         Ok(record) => {

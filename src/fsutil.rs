@@ -35,17 +35,13 @@ pub fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<F
 /// and renamed over the target: readers see the old content or the new, never half.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |e: std::io::Error| Error::store(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::other(format!("{} has no parent directory", path.display())))?;
+    let dir =
+        path.parent().ok_or_else(|| Error::other(format!("{} has no parent directory", path.display())))?;
     private_dir(dir).map_err(fail)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = open_private(
-            &tmp,
-            OpenOptions::new().write(true).create(true).truncate(true),
-        )?;
+        let mut file = open_private(&tmp, OpenOptions::new().write(true).create(true).truncate(true))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -73,18 +69,8 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            fs::metadata(path.parent().unwrap())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
         fs::remove_dir_all(&dir).unwrap();

@@ -45,14 +45,7 @@ pub struct Request {
 
 impl Request {
     pub fn new(provider: &'static str, method: reqwest::Method, url: Url) -> Request {
-        Request {
-            provider,
-            method,
-            url,
-            headers: Vec::new(),
-            body: None,
-            retry: Retry::Safe,
-        }
+        Request { provider, method, url, headers: Vec::new(), body: None, retry: Retry::Safe }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
@@ -124,10 +117,7 @@ pub struct Http {
 
 impl Http {
     pub fn new(timeout: Duration) -> Http {
-        Http {
-            timeout,
-            client: OnceCell::new(),
-        }
+        Http { timeout, client: OnceCell::new() }
     }
 
     fn client(&self) -> Result<&Client> {
@@ -180,11 +170,7 @@ impl Http {
             };
             match wait {
                 Some(wait) => {
-                    verbose!(
-                        "retrying in {} ms (attempt {} of {ATTEMPTS})",
-                        wait.as_millis(),
-                        attempt + 1
-                    );
+                    verbose!("retrying in {} ms (attempt {} of {ATTEMPTS})", wait.as_millis(), attempt + 1);
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
@@ -194,29 +180,17 @@ impl Http {
     }
 
     /// One exchange. On failure, also says whether retrying is safe.
-    fn send_once(
-        &self,
-        client: &Client,
-        request: &Request,
-        sent_at: f64,
-    ) -> Result<Reply, (Error, bool)> {
+    fn send_once(&self, client: &Client, request: &Request, sent_at: f64) -> Result<Reply, (Error, bool)> {
         let mut builder = client.request(request.method.clone(), request.url.clone());
         for (name, value, sensitive) in &request.headers {
             let mut value = HeaderValue::from_str(value).map_err(|_| {
-                (
-                    Error::usage(format!(
-                        "the {name} header would hold characters HTTP does not allow"
-                    )),
-                    false,
-                )
+                (Error::usage(format!("the {name} header would hold characters HTTP does not allow")), false)
             })?;
             value.set_sensitive(*sensitive);
             builder = builder.header(HeaderName::from_static(name), value);
         }
         if let Some((content_type, body)) = &request.body {
-            builder = builder
-                .header("content-type", *content_type)
-                .body(body.clone());
+            builder = builder.header("content-type", *content_type).body(body.clone());
         }
         let host = request.url.host_str().unwrap_or("?").to_string();
         let response = builder.send().map_err(|e| {
@@ -229,11 +203,7 @@ impl Http {
                     crate::duration::human(self.timeout.as_secs() as i64)
                 )
             } else {
-                format!(
-                    "cannot reach {} ({host}): {}",
-                    request.provider,
-                    error_chain(&e)
-                )
+                format!("cannot reach {} ({host}): {}", request.provider, error_chain(&e))
             };
             (Error::network(what), retryable)
         })?;
@@ -250,25 +220,16 @@ impl Http {
             return Err((too_big(), false));
         }
         let mut body = Vec::new();
-        response
-            .take(MAX_REPLY + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| {
-                (
-                    Error::network(format!("{}'s reply broke off: {e}", request.provider)),
-                    request.retry == Retry::Safe,
-                )
-            })?;
+        response.take(MAX_REPLY + 1).read_to_end(&mut body).map_err(|e| {
+            (
+                Error::network(format!("{}'s reply broke off: {e}", request.provider)),
+                request.retry == Retry::Safe,
+            )
+        })?;
         if body.len() as u64 > MAX_REPLY {
             return Err((too_big(), false));
         }
-        Ok(Reply {
-            provider: request.provider,
-            status,
-            headers,
-            body,
-            sent_at,
-        })
+        Ok(Reply { provider: request.provider, status, headers, body, sent_at })
     }
 }
 
@@ -311,10 +272,7 @@ pub fn check_url(url: &Url) -> Result<(), String> {
             "{} is plain HTTP; tok only sends credentials over HTTPS (or to loopback)",
             redact_url(url)
         )),
-        other => Err(format!(
-            "unsupported URL scheme '{other}' in {}",
-            redact_url(url)
-        )),
+        other => Err(format!("unsupported URL scheme '{other}' in {}", redact_url(url))),
     }
 }
 
@@ -329,13 +287,10 @@ fn is_loopback(url: &Url) -> bool {
 
 /// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
 pub fn base_url(text: &str) -> Result<Url> {
-    let url =
-        Url::parse(text.trim()).map_err(|e| Error::usage(format!("invalid URL '{text}': {e}")))?;
+    let url = Url::parse(text.trim()).map_err(|e| Error::usage(format!("invalid URL '{text}': {e}")))?;
     check_url(&url).map_err(Error::usage)?;
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::usage(format!(
-            "a base URL has no query or fragment: '{text}'"
-        )));
+        return Err(Error::usage(format!("a base URL has no query or fragment: '{text}'")));
     }
     Ok(url)
 }
@@ -343,11 +298,7 @@ pub fn base_url(text: &str) -> Result<Url> {
 /// `base` plus a documented path, keeping any path prefix the base has.
 pub fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
-    let joined = format!(
-        "{}/{}",
-        base.path().trim_end_matches('/'),
-        path.trim_start_matches('/')
-    );
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
     url.set_path(&joined);
     url
 }
@@ -364,10 +315,7 @@ pub fn redact_url(url: &Url) -> String {
 }
 
 pub fn status_text(status: u16) -> String {
-    match reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-    {
+    match reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
         Some(reason) => format!("{status} {reason}"),
         None => status.to_string(),
     }
@@ -398,10 +346,7 @@ pub fn excerpt(body: &[u8]) -> String {
         if word.is_empty() {
             continue;
         }
-        let clean: String = word
-            .chars()
-            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-            .collect();
+        let clean: String = word.chars().map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect();
         words.push(mask_long_runs(&clean));
     }
     let mut out = words.join(" ");
@@ -445,21 +390,12 @@ mod tests {
 
     #[test]
     fn url_rules() {
-        let ok = [
-            "https://api.example.com",
-            "http://127.0.0.1:8080",
-            "http://localhost:1/x",
-            "http://[::1]:9/",
-        ];
+        let ok =
+            ["https://api.example.com", "http://127.0.0.1:8080", "http://localhost:1/x", "http://[::1]:9/"];
         for u in ok {
             assert!(check_url(&Url::parse(u).unwrap()).is_ok(), "{u}");
         }
-        let bad = [
-            "http://api.example.com",
-            "http://10.0.0.1",
-            "ftp://x",
-            "https://user:pw@api.example.com",
-        ];
+        let bad = ["http://api.example.com", "http://10.0.0.1", "ftp://x", "https://user:pw@api.example.com"];
         for u in bad {
             let err = check_url(&Url::parse(u).unwrap()).unwrap_err();
             assert!(!err.contains("pw@"), "{err}");
@@ -471,21 +407,9 @@ mod tests {
     #[test]
     fn join_keeps_prefixes() {
         let table = [
-            (
-                "https://a.example",
-                "/security/createToken",
-                "https://a.example/security/createToken",
-            ),
-            (
-                "https://a.example/",
-                "/security/createToken",
-                "https://a.example/security/createToken",
-            ),
-            (
-                "https://a.example/api/",
-                "v2/auth/login",
-                "https://a.example/api/v2/auth/login",
-            ),
+            ("https://a.example", "/security/createToken", "https://a.example/security/createToken"),
+            ("https://a.example/", "/security/createToken", "https://a.example/security/createToken"),
+            ("https://a.example/api/", "v2/auth/login", "https://a.example/api/v2/auth/login"),
         ];
         for (base, path, want) in table {
             assert_eq!(join(&base_url(base).unwrap(), path).as_str(), want);
@@ -496,18 +420,9 @@ mod tests {
     fn excerpts_are_short_and_safe() {
         let table: [(&[u8], &str); 5] = [
             (b"", ""),
-            (
-                b"<html>\n  <body>Bad   gateway</body>\n</html>",
-                "<html> <body>Bad gateway</body> </html>",
-            ),
-            (
-                b"{\"error\":\"invalid_client\"}",
-                "{\"error\":\"invalid_client\"}",
-            ),
-            (
-                b"\"eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln\"",
-                "\"eyJh…(redacted)\"",
-            ),
+            (b"<html>\n  <body>Bad   gateway</body>\n</html>", "<html> <body>Bad gateway</body> </html>"),
+            (b"{\"error\":\"invalid_client\"}", "{\"error\":\"invalid_client\"}"),
+            (b"\"eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln\"", "\"eyJh…(redacted)\""),
             (b"bin\xff\x00ary", "bin? ary"),
         ];
         for (body, want) in table {
@@ -524,35 +439,17 @@ mod tests {
             if let Some(a) = after {
                 headers.insert("retry-after", HeaderValue::from_str(a).unwrap());
             }
-            Reply {
-                provider: "p",
-                status,
-                headers,
-                body: Vec::new(),
-                sent_at: 0.0,
-            }
+            Reply { provider: "p", status, headers, body: Vec::new(), sent_at: 0.0 }
         };
-        assert_eq!(
-            retry_wait(&reply(429, Some("0")), Retry::Safe, 1),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            retry_wait(&reply(429, Some("2")), Retry::Safe, 1),
-            Some(Duration::from_secs(2))
-        );
+        assert_eq!(retry_wait(&reply(429, Some("0")), Retry::Safe, 1), Some(Duration::ZERO));
+        assert_eq!(retry_wait(&reply(429, Some("2")), Retry::Safe, 1), Some(Duration::from_secs(2)));
         assert_eq!(retry_wait(&reply(429, Some("3600")), Retry::Safe, 1), None);
-        assert_eq!(
-            retry_wait(&reply(429, None), Retry::Safe, 2),
-            Some(BACKOFF * 2)
-        );
+        assert_eq!(retry_wait(&reply(429, None), Retry::Safe, 2), Some(BACKOFF * 2));
         assert_eq!(retry_wait(&reply(503, None), Retry::Safe, 1), Some(BACKOFF));
         assert_eq!(retry_wait(&reply(503, None), Retry::Safe, ATTEMPTS), None);
         assert_eq!(retry_wait(&reply(400, None), Retry::Safe, 1), None);
         // A request that spends something is repeated only when surely unprocessed.
-        assert_eq!(
-            retry_wait(&reply(429, Some("0")), Retry::Once, 1),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_wait(&reply(429, Some("0")), Retry::Once, 1), Some(Duration::ZERO));
         assert_eq!(retry_wait(&reply(503, None), Retry::Once, 1), None);
     }
 }

@@ -48,10 +48,7 @@ impl<'a> Secrets<'a> {
         }
         let (secret, origin) = self.find(field, label)?;
         if secret.is_empty() {
-            return Err(Error::not_logged_in(format!(
-                "the {label} for {} is empty",
-                self.profile
-            )));
+            return Err(Error::not_logged_in(format!("the {label} for {} is empty", self.profile)));
         }
         self.got.push((field, secret.clone(), origin));
         Ok(secret)
@@ -76,15 +73,11 @@ impl<'a> Secrets<'a> {
                 .map_err(|e| Error::not_logged_in(format!("cannot read the {label}: {e}")))?;
             return Ok((Secret::new(value), Origin::Prompt));
         }
-        Err(
-            Error::not_logged_in(format!("no {label} for profile '{}'", self.profile)).hint(
-                format!(
-                    "run `tok login {p}`, pass --secret-stdin, or set {}",
-                    env_name(self.profile, field),
-                    p = self.profile
-                ),
-            ),
-        )
+        Err(Error::not_logged_in(format!("no {label} for profile '{}'", self.profile)).hint(format!(
+            "run `tok login {p}`, pass --secret-stdin, or set {}",
+            env_name(self.profile, field),
+            p = self.profile
+        )))
     }
 
     pub fn profile(&self) -> &str {

@@ -19,7 +19,12 @@ pub const B64URL: GeneralPurpose = GeneralPurpose::new(
 
 #[derive(Debug, Clone)]
 pub struct Jwt {
+    pub header: Map<String, Value>,
     pub payload: Map<String, Value>,
+    /// `header.payload` as sent: what the signature covers.
+    pub signing_input: String,
+    /// The third segment, still base64url.
+    pub signature: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,15 +42,11 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::Empty => write!(f, "the token is empty"),
             DecodeError::Segments(5) => {
-                write!(
-                    f,
-                    "the token has 5 segments: an encrypted JWT (JWE), which tok cannot read"
-                )
+                write!(f, "the token has 5 segments: an encrypted JWT (JWE), which tok cannot read")
             }
-            DecodeError::Segments(n) => write!(
-                f,
-                "a JWT has 3 dot-separated segments (header.payload.signature); this one has {n}"
-            ),
+            DecodeError::Segments(n) => {
+                write!(f, "a JWT has 3 dot-separated segments (header.payload.signature); this one has {n}")
+            }
             DecodeError::Base64(part) => write!(f, "the {part} is not valid base64url"),
             DecodeError::Json(part, err) => write!(f, "the {part} is not valid JSON: {err}"),
             DecodeError::NotObject(part) => write!(f, "the {part} is not a JSON object"),
@@ -69,16 +70,17 @@ pub fn decode(token: &str) -> Result<Jwt, DecodeError> {
         return Err(DecodeError::NoAlg);
     }
     let payload = object(parts[1], "payload")?;
-    B64URL
-        .decode(parts[2])
-        .map_err(|_| DecodeError::Base64("signature"))?;
-    Ok(Jwt { payload })
+    B64URL.decode(parts[2]).map_err(|_| DecodeError::Base64("signature"))?;
+    Ok(Jwt {
+        header,
+        payload,
+        signing_input: format!("{}.{}", parts[0], parts[1]),
+        signature: parts[2].to_string(),
+    })
 }
 
 fn object(segment: &str, part: &'static str) -> Result<Map<String, Value>, DecodeError> {
-    let bytes = B64URL
-        .decode(segment)
-        .map_err(|_| DecodeError::Base64(part))?;
+    let bytes = B64URL.decode(segment).map_err(|_| DecodeError::Base64(part))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(DecodeError::NotObject(part)),
@@ -90,10 +92,11 @@ impl Jwt {
     /// A NumericDate claim. Integers and fractions both occur in the wild (NetDirector
     /// V1 sends `1682427186.3834850788116455`); anything else counts as absent.
     pub fn time(&self, claim: &str) -> Option<f64> {
-        self.payload
-            .get(claim)
-            .and_then(Value::as_f64)
-            .filter(|t| t.is_finite())
+        self.payload.get(claim).and_then(Value::as_f64).filter(|t| t.is_finite())
+    }
+
+    pub fn alg(&self) -> &str {
+        self.header.get("alg").and_then(Value::as_str).unwrap_or("")
     }
 }
 
@@ -131,18 +134,9 @@ mod tests {
             (format!("!!.{p}."), DecodeError::Base64("header")),
             (format!("{h}.%%.x"), DecodeError::Base64("payload")),
             (format!("{h}.{p}.*"), DecodeError::Base64("signature")),
-            (
-                format!("{}.{p}.", enc("[1]")),
-                DecodeError::NotObject("header"),
-            ),
-            (
-                format!("{}.{p}.", enc(r#"{"typ":"JWT"}"#)),
-                DecodeError::NoAlg,
-            ),
-            (
-                format!("{h}.{}.", enc("3")),
-                DecodeError::NotObject("payload"),
-            ),
+            (format!("{}.{p}.", enc("[1]")), DecodeError::NotObject("header")),
+            (format!("{}.{p}.", enc(r#"{"typ":"JWT"}"#)), DecodeError::NoAlg),
+            (format!("{h}.{}.", enc("3")), DecodeError::NotObject("payload")),
         ];
         for (token, want) in cases {
             assert_eq!(decode(&token).unwrap_err(), want, "{token}");
@@ -152,13 +146,90 @@ mod tests {
         assert!(err.to_string().starts_with("the payload is not valid JSON"));
     }
 
+    /// A small deterministic generator: the same cases on every run, no dependency.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn bytes(&mut self, max: usize) -> Vec<u8> {
+            let len = self.below(max + 1);
+            (0..len).map(|_| self.next() as u8).collect()
+        }
+    }
+
+    /// The decoder's properties over many generated inputs: it never panics, and what it
+    /// accepts really is three segments whose header names an algorithm.
+    fn check(input: &str) {
+        if let Ok(jwt) = decode(input) {
+            assert!(jwt.header.get("alg").is_some_and(Value::is_string), "{input:?}");
+            assert_eq!(format!("{}.{}", jwt.signing_input, jwt.signature), input);
+        }
+    }
+
+    #[test]
+    fn property_no_input_panics() {
+        let mut rng = XorShift(0x5eed_1234_abcd_ef01);
+        let valid = format!(
+            "{}.{}.{}",
+            enc(r#"{"alg":"HS256","typ":"JWT"}"#),
+            enc(r#"{"sub":"1234567890","iat":1516239022.5,"exp":1e300,"nested":{"a":[1,2,{"b":null}]}}"#),
+            enc("signature-bytes")
+        );
+        let pieces = [
+            "{",
+            "}",
+            "\"alg\"",
+            ":",
+            "\"HS256\"",
+            ",",
+            "[",
+            "]",
+            "1e999",
+            "-0",
+            "\"\\u0000\"",
+            "null",
+            "\"\\ud800\"",
+        ];
+        for _ in 0..20_000 {
+            // Raw bytes, as text however broken.
+            check(&String::from_utf8_lossy(&rng.bytes(64)));
+            // A valid token, mutated: flipped, dropped or inserted characters.
+            let mut token: Vec<u8> = valid.clone().into_bytes();
+            for _ in 0..=rng.below(4) {
+                let at = rng.below(token.len());
+                match rng.below(3) {
+                    0 => token[at] = b"A.-_=+/\xff\x00"[rng.below(9)],
+                    1 => {
+                        token.remove(at);
+                    }
+                    _ => token.insert(at, b".=A"[rng.below(3)]),
+                }
+            }
+            check(&String::from_utf8_lossy(&token));
+            // Well-encoded segments around JSON-ish fragments.
+            let json: String = (0..rng.below(12)).map(|_| pieces[rng.below(pieces.len())]).collect();
+            let segments = 1 + rng.below(4);
+            let token: Vec<String> = (0..segments)
+                .map(|i| if i < 2 { enc(&json) } else { enc(&rng.bytes(8).escape_ascii().to_string()) })
+                .collect();
+            check(&token.join("."));
+        }
+        // Large and deeply nested inputs fail cleanly too.
+        check(&"a".repeat(5_000_000));
+        check(&format!("{}.{}.", enc(r#"{"alg":"x"}"#), enc(&"[".repeat(100_000))));
+    }
+
     #[test]
     fn non_numeric_times_are_absent() {
-        let t = format!(
-            "{}.{}.",
-            enc(r#"{"alg":"none"}"#),
-            enc(r#"{"exp":"soon","iat":null}"#)
-        );
+        let t = format!("{}.{}.", enc(r#"{"alg":"none"}"#), enc(r#"{"exp":"soon","iat":null}"#));
         let jwt = decode(&t).unwrap();
         assert_eq!(jwt.time("exp"), None);
         assert_eq!(jwt.time("iat"), None);

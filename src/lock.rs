@@ -18,15 +18,11 @@ pub struct Lock {
 /// Blocks until this process holds `<dir>/<name>.lock`. Holders never wait on the
 /// network or the keyring without a deadline, so the wait is bounded too.
 pub fn acquire(dir: &Path, name: &str) -> Result<Lock> {
-    let fail =
-        |e: std::io::Error| Error::other(format!("cannot lock {}: {e}", dir.join(name).display()));
+    let fail = |e: std::io::Error| Error::other(format!("cannot lock {}: {e}", dir.join(name).display()));
     fsutil::private_dir(dir).map_err(fail)?;
     let path = dir.join(format!("{name}.lock"));
-    let file = fsutil::open_private(
-        &path,
-        OpenOptions::new().create(true).truncate(false).write(true),
-    )
-    .map_err(fail)?;
+    let file = fsutil::open_private(&path, OpenOptions::new().create(true).truncate(false).write(true))
+        .map_err(fail)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {

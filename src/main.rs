@@ -13,6 +13,7 @@ mod fsutil;
 mod http;
 mod input;
 mod jwt;
+mod keys;
 mod lock;
 mod output;
 mod policy;
@@ -51,5 +52,7 @@ fn run(cli: cli::Cli) -> error::Result<()> {
         cli::Command::Refresh(args) => cmd::refresh(&app, args),
         cli::Command::Logout(args) => cmd::logout(&app, args),
         cli::Command::Status(args) => cmd::status(&app, args),
+        cli::Command::Sign(args) => cmd::sign(&app, args),
+        cli::Command::Inspect(args) => cmd::inspect(&app, args),
     }
 }

@@ -6,12 +6,7 @@ use crate::profile::env_name;
 use crate::token::{self, TokenRecord};
 use serde_json::json;
 
-pub fn render(
-    record: &TokenRecord,
-    format: Format,
-    profile: &str,
-    var: Option<&str>,
-) -> Result<String> {
+pub fn render(record: &TokenRecord, format: Format, profile: &str, var: Option<&str>) -> Result<String> {
     Ok(match format {
         Format::Token => format!("{}\n", record.token.expose()),
         Format::Header => format!("{}\n", record.header_line()),
@@ -36,9 +31,7 @@ pub fn render(
 }
 
 pub fn rfc3339(secs: i64) -> Option<String> {
-    jiff::Timestamp::from_second(secs)
-        .ok()
-        .map(|t| t.to_string())
+    jiff::Timestamp::from_second(secs).ok().map(|t| t.to_string())
 }
 
 /// Checks a `--var` name up front, so a typo costs no network call.
@@ -48,24 +41,14 @@ pub fn render_check_var(name: &str) -> Result<&str> {
 
 fn valid_var(name: &str) -> Result<&str> {
     let mut chars = name.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(name)
-    } else {
-        Err(Error::usage(format!(
-            "'{name}' is not a valid shell variable name"
-        )))
-    }
+    if ok { Ok(name) } else { Err(Error::usage(format!("'{name}' is not a valid shell variable name"))) }
 }
 
 /// Tokens are printable ASCII but may hold `$`, `'` or `;`: single-quote them for `eval`.
 fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=:@%".contains(c))
-    {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~+/=:@%".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

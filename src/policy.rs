@@ -27,26 +27,16 @@ pub fn expires_at(l: &Lifetime) -> Option<f64> {
         (Some(exp), Some(iat)) => Some(l.sent_at + (exp - iat)),
         _ => None,
     };
-    [
-        l.jwt_exp,
-        span,
-        l.stated.map(|s| l.sent_at + s),
-        l.default.map(|d| l.sent_at + d),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|t| t.is_finite())
-    .reduce(f64::min)
+    [l.jwt_exp, span, l.stated.map(|s| l.sent_at + s), l.default.map(|d| l.sent_at + d)]
+        .into_iter()
+        .flatten()
+        .filter(|t| t.is_finite())
+        .reduce(f64::min)
 }
 
 /// Refresh when the remaining life is at most the larger of `min_ttl` and 10 % of the
 /// token's lifetime. A token with no expiry never needs it.
-pub fn needs_refresh(
-    now: i64,
-    expires_at: Option<i64>,
-    lifetime: Option<i64>,
-    min_ttl: i64,
-) -> bool {
+pub fn needs_refresh(now: i64, expires_at: Option<i64>, lifetime: Option<i64>, min_ttl: i64) -> bool {
     let Some(expires_at) = expires_at else {
         return false;
     };
@@ -62,90 +52,42 @@ mod tests {
 
     #[test]
     fn expiry_table() {
-        let none = Lifetime {
-            sent_at: T,
-            ..Default::default()
-        };
+        let none = Lifetime { sent_at: T, ..Default::default() };
         let cases = [
             ("nothing known", none, None),
-            (
-                "default only",
-                Lifetime {
-                    default: Some(36_000.0),
-                    ..none
-                },
-                Some(T + 36_000.0),
-            ),
+            ("default only", Lifetime { default: Some(36_000.0), ..none }, Some(T + 36_000.0)),
             (
                 "stated beats longer default",
-                Lifetime {
-                    stated: Some(3_600.0),
-                    default: Some(36_000.0),
-                    ..none
-                },
+                Lifetime { stated: Some(3_600.0), default: Some(36_000.0), ..none },
                 Some(T + 3_600.0),
             ),
-            (
-                "exp alone",
-                Lifetime {
-                    jwt_exp: Some(T + 1_800.0),
-                    ..none
-                },
-                Some(T + 1_800.0),
-            ),
-            (
-                "fractional exp",
-                Lifetime {
-                    jwt_exp: Some(T + 0.5),
-                    ..none
-                },
-                Some(T + 0.5),
-            ),
+            ("exp alone", Lifetime { jwt_exp: Some(T + 1_800.0), ..none }, Some(T + 1_800.0)),
+            ("fractional exp", Lifetime { jwt_exp: Some(T + 0.5), ..none }, Some(T + 0.5)),
             // Server clock 1 h ahead: exp looks 2 h away, but the token lives 1 h.
             (
                 "server ahead",
-                Lifetime {
-                    jwt_exp: Some(T + 7_200.0),
-                    jwt_iat: Some(T + 3_600.0),
-                    ..none
-                },
+                Lifetime { jwt_exp: Some(T + 7_200.0), jwt_iat: Some(T + 3_600.0), ..none },
                 Some(T + 3_600.0),
             ),
             // Server clock 1 h behind: exp is already near; trust the earlier one.
             (
                 "server behind",
-                Lifetime {
-                    jwt_exp: Some(T - 1_800.0),
-                    jwt_iat: Some(T - 3_600.0),
-                    ..none
-                },
+                Lifetime { jwt_exp: Some(T - 1_800.0), jwt_iat: Some(T - 3_600.0), ..none },
                 Some(T - 1_800.0),
             ),
             (
                 "exp shorter than stated",
-                Lifetime {
-                    jwt_exp: Some(T + 60.0),
-                    stated: Some(3_600.0),
-                    ..none
-                },
+                Lifetime { jwt_exp: Some(T + 60.0), stated: Some(3_600.0), ..none },
                 Some(T + 60.0),
             ),
             (
                 "stated shorter than exp",
-                Lifetime {
-                    jwt_exp: Some(T + 3_600.0),
-                    stated: Some(60.0),
-                    ..none
-                },
+                Lifetime { jwt_exp: Some(T + 3_600.0), stated: Some(60.0), ..none },
                 Some(T + 60.0),
             ),
             (
                 "non-finite ignored",
-                Lifetime {
-                    jwt_exp: Some(f64::NAN),
-                    default: Some(10.0),
-                    ..none
-                },
+                Lifetime { jwt_exp: Some(f64::NAN), default: Some(10.0), ..none },
                 Some(T + 10.0),
             ),
         ];
@@ -164,27 +106,9 @@ mod tests {
             ("just above 10 %", Some(361), Some(3_600), 30, false),
             ("exactly 10 %", Some(360), Some(3_600), 30, true),
             ("below 10 %", Some(359), Some(3_600), 30, true),
-            (
-                "nexterpay sandbox at 540 min",
-                Some(3_600),
-                Some(36_000),
-                30,
-                true,
-            ),
-            (
-                "nexterpay sandbox at 539 min",
-                Some(3_660),
-                Some(36_000),
-                30,
-                false,
-            ),
-            (
-                "min-ttl dominates short tokens",
-                Some(31),
-                Some(300),
-                30,
-                false,
-            ),
+            ("nexterpay sandbox at 540 min", Some(3_600), Some(36_000), 30, true),
+            ("nexterpay sandbox at 539 min", Some(3_660), Some(36_000), 30, false),
+            ("min-ttl dominates short tokens", Some(31), Some(300), 30, false),
             ("at min-ttl", Some(30), Some(300), 30, true),
             ("larger min-ttl", Some(500), Some(3_600), 600, true),
             ("expired", Some(-5), Some(3_600), 30, true),

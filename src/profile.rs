@@ -18,11 +18,8 @@ pub struct Profile {
 /// file names sane.
 pub fn validate_name(name: &str) -> Result<String, String> {
     let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok =
-        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if !first_ok || !rest_ok {
         return Err(format!(
             "invalid profile name '{name}': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit"
@@ -37,11 +34,7 @@ pub fn validate_name(name: &str) -> Result<String, String> {
 /// `TOK_<PROFILE>_<FIELD>`: profile upper-cased, `-` and `.` turned into `_`.
 pub fn env_name(profile: &str, field: &str) -> String {
     let mut name = String::from("TOK_");
-    for c in profile
-        .chars()
-        .chain(std::iter::once('_'))
-        .chain(field.chars())
-    {
+    for c in profile.chars().chain(std::iter::once('_')).chain(field.chars()) {
         name.push(match c {
             '-' | '.' => '_',
             c => c.to_ascii_uppercase(),
@@ -51,9 +44,7 @@ pub fn env_name(profile: &str, field: &str) -> String {
 }
 
 pub fn env_value(profile: &str, field: &str) -> Option<String> {
-    std::env::var(env_name(profile, field))
-        .ok()
-        .filter(|v| !v.is_empty())
+    std::env::var(env_name(profile, field)).ok().filter(|v| !v.is_empty())
 }
 
 /// Resolves a profile. `flags` are the settings given on this command line (login);
@@ -67,8 +58,8 @@ pub fn resolve(
     let provider = match provider_flag {
         Some(p) => p,
         None => {
-            let named = env_value(name, "provider")
-                .or_else(|| saved.and_then(|s| s.get("provider").cloned()));
+            let named =
+                env_value(name, "provider").or_else(|| saved.and_then(|s| s.get("provider").cloned()));
             match named {
                 Some(p) => Provider::from_name(&p).ok_or_else(|| {
                     Error::usage(format!("profile '{name}' names an unknown provider '{p}'"))
@@ -87,13 +78,9 @@ pub fn resolve(
     let saved = saved.filter(|s| s.get("provider").is_none_or(|p| p == provider.name()));
     let mut settings = Settings::new();
     for &field in provider.fields() {
-        let flag = flags
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| v.clone());
-        if let Some(value) = flag
-            .or_else(|| env_value(name, field))
-            .or_else(|| saved.and_then(|s| s.get(field).cloned()))
+        let flag = flags.iter().find(|(f, _)| *f == field).map(|(_, v)| v.clone());
+        if let Some(value) =
+            flag.or_else(|| env_value(name, field)).or_else(|| saved.and_then(|s| s.get(field).cloned()))
         {
             settings.insert(field.to_string(), value);
         }
@@ -107,12 +94,7 @@ pub fn resolve(
             )));
         }
     }
-    Ok(Profile {
-        name: name.to_string(),
-        provider,
-        settings,
-        saved: saved.is_some(),
-    })
+    Ok(Profile { name: name.to_string(), provider, settings, saved: saved.is_some() })
 }
 
 impl Profile {

@@ -35,11 +35,7 @@ fn colour() -> bool {
 }
 
 fn paint(code: &str, text: &str) -> String {
-    if colour() {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
+    if colour() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
 }
 
 pub fn line(label: &str, message: &str) {

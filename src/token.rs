@@ -80,10 +80,7 @@ pub fn validate(token: &str) -> Result<(), String> {
         return Err("the token is empty".into());
     }
     if token.len() > MAX_TOKEN_LEN {
-        return Err(format!(
-            "the token is {} bytes long (the limit is {MAX_TOKEN_LEN})",
-            token.len()
-        ));
+        return Err(format!("the token is {} bytes long (the limit is {MAX_TOKEN_LEN})", token.len()));
     }
     if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
         let what = match c {
@@ -102,10 +99,7 @@ pub fn now() -> i64 {
 }
 
 pub fn now_f64() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -136,11 +130,7 @@ mod tests {
 
     #[test]
     fn bearer_record_from_lifetime() {
-        let life = Lifetime {
-            sent_at: 1000.7,
-            default: Some(600.0),
-            ..Default::default()
-        };
+        let life = Lifetime { sent_at: 1000.7, default: Some(600.0), ..Default::default() };
         let r = TokenRecord::bearer(Secret::new("t"), &life, "b".into());
         assert_eq!(r.obtained_at, 1000);
         assert_eq!(r.expires_at, Some(1600));

@@ -10,12 +10,8 @@ use crate::term;
 pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     let config = ConfigFile::load(&app.paths.config_file)?;
     let mut flags = args.settings();
-    let mut profile = profile::resolve(
-        &args.profile,
-        args.provider,
-        &flags,
-        config.profiles.get(&args.profile),
-    )?;
+    let mut profile =
+        profile::resolve(&args.profile, args.provider, &flags, config.profiles.get(&args.profile))?;
     // On a terminal, ask for missing settings instead of failing.
     if !args.secret_stdin {
         for asked in profile.provider.prompted(&profile) {
@@ -25,12 +21,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
                 flags.push((asked.field, value));
             }
         }
-        profile = profile::resolve(
-            &args.profile,
-            args.provider,
-            &flags,
-            config.profiles.get(&args.profile),
-        )?;
+        profile = profile::resolve(&args.profile, args.provider, &flags, config.profiles.get(&args.profile))?;
     }
     // Bad settings and an unusable store fail here, before anything is sent.
     provider::binding(&profile)?;
@@ -42,17 +33,11 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     let mut secrets = Secrets::new(&profile.name, None, args.secret_stdin);
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
     let api_key = provider::is_api_key(&profile)?;
-    store.put_login(
-        &profile.name,
-        &secrets.collected(),
-        (!api_key).then_some(&record),
-    )?;
+    store.put_login(&profile.name, &secrets.collected(), (!api_key).then_some(&record))?;
 
     let _config_lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;
-    config
-        .profiles
-        .insert(profile.name.clone(), profile.saved());
+    config.profiles.insert(profile.name.clone(), profile.saved());
     config.save(&app.paths.config_file)?;
     term::note(&format!(
         "logged in: {} ({}), {}; secrets in the {}",

@@ -17,10 +17,7 @@ pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
         config.save(&app.paths.config_file)?;
     }
     if had_secrets || had_config {
-        term::note(&format!(
-            "logged out: {} (settings, secrets and token removed)",
-            profile.name
-        ));
+        term::note(&format!("logged out: {} (settings, secrets and token removed)", profile.name));
     } else {
         term::note(&format!("nothing was stored for {}", profile.name));
     }

@@ -1,13 +1,17 @@
 //! One function per command. Each takes the validated `App` and its own arguments.
 
+mod inspect;
 mod login;
 mod logout;
 mod print;
+mod sign;
 mod status;
 
+pub use inspect::inspect;
 pub use login::login;
 pub use logout::logout;
 pub use print::{print, refresh};
+pub use sign::sign;
 pub use status::status;
 
 use crate::config::ConfigFile;

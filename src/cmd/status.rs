@@ -21,12 +21,7 @@ struct Row {
 pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
     let config = ConfigFile::load(&app.paths.config_file)?;
     let store = app.store();
-    let names: BTreeSet<String> = config
-        .profiles
-        .keys()
-        .cloned()
-        .chain(store.profiles())
-        .collect();
+    let names: BTreeSet<String> = config.profiles.keys().cloned().chain(store.profiles()).collect();
     let now = token::now();
     let mut failed = None;
     let rows: Vec<Row> = names
@@ -39,15 +34,9 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
                 .cloned()
                 .unwrap_or_else(|| "?".into());
             let saved = config.profiles.get(&name);
-            let api_key = saved
-                .and_then(|s| s.get("mode"))
-                .is_some_and(|m| m == "api-key");
+            let api_key = saved.and_then(|s| s.get("mode")).is_some_and(|m| m == "api-key");
             // An API key is a secret of its own; there is no token record to look at.
-            let token = if api_key {
-                Ok(None)
-            } else {
-                store.token(&name)
-            };
+            let token = if api_key { Ok(None) } else { store.token(&name) };
             let (state, record, error) = match token {
                 Ok(None) if api_key => ("API key", None, None),
                 Ok(Some(r)) if r.expires_at.is_some_and(|e| e <= now) => ("expired", Some(r), None),
@@ -59,24 +48,13 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
                     ("store error", None, Some(text))
                 }
             };
-            Row {
-                profile: name,
-                provider,
-                state,
-                record,
-                error,
-            }
+            Row { profile: name, provider, state, record, error }
         })
         .collect();
 
-    let text = if args.json {
-        json_text(&rows, now)
-    } else {
-        table(&rows, now)
-    };
+    let text = if args.json { json_text(&rows, now) } else { table(&rows, now) };
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))?;
+    out.write_all(text.as_bytes()).map_err(|e| Error::other(format!("cannot write to stdout: {e}")))?;
     if rows.is_empty() && !args.json {
         crate::term::note("no profiles yet: run `tok login <provider>`");
     }
@@ -88,11 +66,7 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
 
 fn expires(record: &TokenRecord, now: i64) -> String {
     match record.expires_at {
-        Some(at) => format!(
-            "{} ({})",
-            duration::relative(at - now),
-            rfc3339(at).unwrap_or_default()
-        ),
+        Some(at) => format!("{} ({})", duration::relative(at - now), rfc3339(at).unwrap_or_default()),
         None => "never".into(),
     }
 }
@@ -110,25 +84,12 @@ fn table(rows: &[Row], now: i64) -> String {
                 (None, None) if r.state == "API key" => "never".into(),
                 (None, None) => "-".into(),
             };
-            [
-                r.profile.clone(),
-                r.provider.clone(),
-                r.state.to_string(),
-                detail,
-            ]
+            [r.profile.clone(), r.provider.clone(), r.state.to_string(), detail]
         })
         .collect();
     let header = ["PROFILE", "PROVIDER", "TOKEN", "EXPIRES"].map(String::from);
-    let widths: Vec<usize> = (0..3)
-        .map(|i| {
-            cells
-                .iter()
-                .chain([&header])
-                .map(|c| c[i].len())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> =
+        (0..3).map(|i| cells.iter().chain([&header]).map(|c| c[i].len()).max().unwrap_or(0)).collect();
     let mut text = String::new();
     for row in std::iter::once(&header).chain(&cells) {
         let line = format!(

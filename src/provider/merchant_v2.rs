@@ -26,11 +26,7 @@ const REFRESH_LIFETIME: f64 = 2.0 * 24.0 * 3600.0;
 const REFRESH_MARGIN: i64 = 30;
 
 pub enum Params {
-    Login {
-        base: Url,
-        email: String,
-        merchant_id: String,
-    },
+    Login { base: Url, email: String, merchant_id: String },
     ApiKey,
 }
 
@@ -39,8 +35,12 @@ impl Params {
         let base = match profile.get("base_url") {
             Some(url) => http::base_url(url)?,
             None => {
-                return Err(Error::usage("merchant-v2 has no documented host: --base-url is required")
-                    .hint(format!("tok login {} --provider merchant-v2 --base-url https://api.<merchant>.example ...", profile.name)));
+                return Err(Error::usage("merchant-v2 has no documented host: --base-url is required").hint(
+                    format!(
+                        "tok login {} --provider merchant-v2 --base-url https://api.<merchant>.example ...",
+                        profile.name
+                    ),
+                ));
             }
         };
         match profile.get("mode").unwrap_or("login") {
@@ -54,9 +54,7 @@ impl Params {
                 email: profile.require("email")?.to_string(),
                 merchant_id: profile.require("merchant_id")?.to_string(),
             }),
-            other => Err(Error::usage(format!(
-                "unknown merchant-v2 mode '{other}' (login or api-key)"
-            ))),
+            other => Err(Error::usage(format!("unknown merchant-v2 mode '{other}' (login or api-key)"))),
         }
     }
 
@@ -66,11 +64,7 @@ impl Params {
 
     pub fn binding(&self) -> String {
         match self {
-            Params::Login {
-                base,
-                email,
-                merchant_id,
-            } => format!("merchant-v2 {base} {email} {merchant_id}"),
+            Params::Login { base, email, merchant_id } => format!("merchant-v2 {base} {email} {merchant_id}"),
             Params::ApiKey => "merchant-v2 api-key".into(),
         }
     }
@@ -82,10 +76,7 @@ pub fn obtain(
     secrets: &mut Secrets,
     current: Option<&TokenRecord>,
 ) -> Result<TokenRecord> {
-    let Params::Login {
-        base, merchant_id, ..
-    } = p
-    else {
+    let Params::Login { base, merchant_id, .. } = p else {
         // An API key is its own token: nothing to fetch, nothing that expires.
         let key = secrets.get("api_key", "API key")?;
         return Ok(TokenRecord {
@@ -101,9 +92,7 @@ pub fn obtain(
         });
     };
     let usable_refresh = current.and_then(|r| {
-        let alive = r
-            .refresh_expires_at
-            .is_none_or(|e| e - token::now() > REFRESH_MARGIN);
+        let alive = r.refresh_expires_at.is_none_or(|e| e - token::now() > REFRESH_MARGIN);
         r.refresh_token.as_ref().filter(|_| alive)
     });
     let had_refresh = current.is_some_and(|r| r.refresh_token.is_some());
@@ -134,40 +123,24 @@ pub fn obtain(
     } else if had_refresh {
         verbose!("merchant-v2: the refresh token has expired; logging in again");
     }
-    let password = secrets
-        .get("password", "merchant-v2 password")
-        .map_err(|e| {
-            if had_refresh && e.kind() == Kind::NotLoggedIn {
-                Error::not_logged_in("the refresh token has expired and no password is stored")
-                    .hint(format!("run `tok login {}` again", secrets.profile()))
-            } else {
-                e
-            }
-        })?;
+    let password = secrets.get("password", "merchant-v2 password").map_err(|e| {
+        if had_refresh && e.kind() == Kind::NotLoggedIn {
+            Error::not_logged_in("the refresh token has expired and no password is stored")
+                .hint(format!("run `tok login {}` again", secrets.profile()))
+        } else {
+            e
+        }
+    })?;
     login(p, http, &password)
 }
 
 fn login(p: &Params, http: &Http, password: &Secret) -> Result<TokenRecord> {
-    let Params::Login {
-        base,
-        email,
-        merchant_id,
-    } = p
-    else {
-        unreachable!("api-key profiles never log in")
-    };
+    let Params::Login { base, email, merchant_id } = p else { unreachable!("api-key profiles never log in") };
     let body = json!({ "token": email, "password": password.expose() });
-    let reply = http.send(&exchange(
-        base,
-        merchant_id,
-        "/v2/auth/login",
-        &body,
-        Retry::Safe,
-    ))?;
+    let reply = http.send(&exchange(base, merchant_id, "/v2/auth/login", &body, Retry::Safe))?;
     if reply.status != 200 {
         let (code, message) = error_code(&reply.body);
-        return Err(rejection("the login", reply.status, code, message)
-            .unwrap_or_else(|| reply.unexpected()));
+        return Err(rejection("the login", reply.status, code, message).unwrap_or_else(|| reply.unexpected()));
     }
     record_from(p, &reply)
 }
@@ -190,10 +163,8 @@ fn record_from(p: &Params, reply: &http::Reply) -> Result<TokenRecord> {
         ))
     })?;
     let access = jwt::decode(data.access_token.expose()).ok();
-    let exp = [access.as_ref().and_then(|c| c.time("exp")), data.expires_at]
-        .into_iter()
-        .flatten()
-        .reduce(f64::min);
+    let exp =
+        [access.as_ref().and_then(|c| c.time("exp")), data.expires_at].into_iter().flatten().reduce(f64::min);
     let life = Lifetime {
         sent_at: reply.sent_at,
         jwt_exp: exp,
@@ -224,12 +195,8 @@ struct Data {
 }
 
 fn parse_data(body: &[u8]) -> Result<Data, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
-    let data = value
-        .get("data")
-        .and_then(Value::as_object)
-        .ok_or("there is no \"data\" object")?;
+    let value: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
+    let data = value.get("data").and_then(Value::as_object).ok_or("there is no \"data\" object")?;
     let text = |key: &str| match data.get(key) {
         Some(Value::String(s)) => Ok(Secret::new(s.clone())),
         Some(_) => Err(format!("{key} is not a string")),
@@ -244,11 +211,7 @@ fn parse_data(body: &[u8]) -> Result<Data, String> {
             None => return Err("expiresIn is not a number".into()),
         },
     };
-    Ok(Data {
-        access_token: text("accessToken")?,
-        expires_at,
-        refresh_token: text("refreshToken")?,
-    })
+    Ok(Data { access_token: text("accessToken")?, expires_at, refresh_token: text("refreshToken")? })
 }
 
 /// `{"errors": [{"code", "message"}]}`, where `message` is a string or an object with
@@ -257,19 +220,13 @@ fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return (None, None);
     };
-    let Some(first) = value
-        .get("errors")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-    else {
+    let Some(first) = value.get("errors").and_then(Value::as_array).and_then(|a| a.first()) else {
         return (None, None);
     };
-    let code = first.get("code").and_then(Value::as_str).map(|c| {
-        c.chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(60)
-            .collect()
-    });
+    let code = first
+        .get("code")
+        .and_then(Value::as_str)
+        .map(|c| c.chars().filter(|c| c.is_ascii_graphic()).take(60).collect());
     let message = match first.get("message") {
         Some(Value::String(m)) => Some(m.clone()),
         Some(Value::Object(o)) => o.get("message").and_then(Value::as_str).map(str::to_string),
@@ -278,26 +235,17 @@ fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
     (code, message.map(|m| http::excerpt(m.as_bytes())))
 }
 
-fn rejection(
-    what: &str,
-    status: u16,
-    code: Option<String>,
-    message: Option<String>,
-) -> Option<Error> {
+fn rejection(what: &str, status: u16, code: Option<String>, message: Option<String>) -> Option<Error> {
     if !(matches!(status, 400 | 401 | 403 | 404 | 422) || code.is_some()) || status >= 500 {
         return None;
     }
-    let mut text = format!(
-        "merchant-v2 rejected {what} ({})",
-        http::status_text(status)
-    );
+    let mut text = format!("merchant-v2 rejected {what} ({})", http::status_text(status));
     for part in [code, message].into_iter().flatten() {
         text.push_str(": ");
         text.push_str(&part);
     }
     Some(
-        Error::rejected(text)
-            .hint("check the e-mail, password and merchant id; `tok login` stores new ones"),
+        Error::rejected(text).hint("check the e-mail, password and merchant id; `tok login` stores new ones"),
     )
 }
 
@@ -307,33 +255,17 @@ mod tests {
 
     #[test]
     fn data_table() {
-        let ok =
-            r#"{"data":{"accessToken":"a.b.c","expiresIn":1707241515,"refreshToken":"r.s.t"}}"#;
+        let ok = r#"{"data":{"accessToken":"a.b.c","expiresIn":1707241515,"refreshToken":"r.s.t"}}"#;
         let data = parse_data(ok.as_bytes()).unwrap();
-        assert_eq!(
-            (data.access_token.expose(), data.refresh_token.expose()),
-            ("a.b.c", "r.s.t")
-        );
+        assert_eq!((data.access_token.expose(), data.refresh_token.expose()), ("a.b.c", "r.s.t"));
         assert_eq!(data.expires_at, Some(1707241515.0));
         let bad = [
             ("nope", "not JSON"),
             (r#"{"accessToken":"a"}"#, "no \"data\""),
-            (
-                r#"{"data":{"expiresIn":1707241515,"refreshToken":"r"}}"#,
-                "no accessToken",
-            ),
-            (
-                r#"{"data":{"accessToken":"a","expiresIn":1800,"refreshToken":"r"}}"#,
-                "not a Unix time",
-            ),
-            (
-                r#"{"data":{"accessToken":"a","expiresIn":"soon","refreshToken":"r"}}"#,
-                "not a number",
-            ),
-            (
-                r#"{"data":{"accessToken":"a","expiresIn":1707241515}}"#,
-                "no refreshToken",
-            ),
+            (r#"{"data":{"expiresIn":1707241515,"refreshToken":"r"}}"#, "no accessToken"),
+            (r#"{"data":{"accessToken":"a","expiresIn":1800,"refreshToken":"r"}}"#, "not a Unix time"),
+            (r#"{"data":{"accessToken":"a","expiresIn":"soon","refreshToken":"r"}}"#, "not a number"),
+            (r#"{"data":{"accessToken":"a","expiresIn":1707241515}}"#, "no refreshToken"),
         ];
         for (body, want) in bad {
             let err = parse_data(body.as_bytes()).unwrap_err();
@@ -346,10 +278,7 @@ mod tests {
         let expired = r#"{"errors":[{"code":"REFRESH_TOKEN_EXPIRED","message":"Invalid token"}]}"#;
         assert_eq!(
             error_code(expired.as_bytes()),
-            (
-                Some("REFRESH_TOKEN_EXPIRED".into()),
-                Some("Invalid token".into())
-            )
+            (Some("REFRESH_TOKEN_EXPIRED".into()), Some("Invalid token".into()))
         );
         let jwt_expired = r#"{"errors":[{"code":"UNAUTHORIZED","message":{"name":"TokenExpiredError","message":"jwt expired","expiredAt":"2024-02-09T19:23:17.000Z"}}]}"#;
         assert_eq!(

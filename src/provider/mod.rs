@@ -3,6 +3,7 @@
 //! how to obtain a token. Each provider is one small module.
 
 mod merchant_v2;
+mod nelnet;
 mod nexterpay;
 mod oauth2;
 
@@ -16,6 +17,7 @@ use crate::token::{self, TokenRecord};
 pub enum Provider {
     Nexterpay,
     MerchantV2,
+    Nelnet,
     N3xt,
     Netdirector,
     Oauth2,
@@ -27,15 +29,13 @@ pub struct Prompted {
     pub label: &'static str,
 }
 
-const CLIENT_ID: Prompted = Prompted {
-    field: "client_id",
-    label: "Client id",
-};
+const CLIENT_ID: Prompted = Prompted { field: "client_id", label: "Client id" };
 
 impl Provider {
     pub const ALL: &'static [Provider] = &[
         Provider::Nexterpay,
         Provider::MerchantV2,
+        Provider::Nelnet,
         Provider::N3xt,
         Provider::Netdirector,
         Provider::Oauth2,
@@ -45,6 +45,7 @@ impl Provider {
         match self {
             Provider::Nexterpay => "nexterpay",
             Provider::MerchantV2 => "merchant-v2",
+            Provider::Nelnet => "nelnet",
             Provider::N3xt => "n3xt",
             Provider::Netdirector => "netdirector",
             Provider::Oauth2 => "oauth2",
@@ -64,6 +65,7 @@ impl Provider {
         match self {
             Provider::Nexterpay => nexterpay::FIELDS,
             Provider::MerchantV2 => merchant_v2::FIELDS,
+            Provider::Nelnet => nelnet::FIELDS,
             Provider::N3xt => oauth2::N3XT_FIELDS,
             Provider::Netdirector => oauth2::NETDIRECTOR_FIELDS,
             Provider::Oauth2 => oauth2::OAUTH2_FIELDS,
@@ -75,6 +77,7 @@ impl Provider {
         match self {
             Provider::Nexterpay => &["password"],
             Provider::MerchantV2 => &["password", "api_key"],
+            Provider::Nelnet => &["api_key"],
             Provider::N3xt | Provider::Netdirector | Provider::Oauth2 => &["client_secret"],
         }
     }
@@ -84,26 +87,12 @@ impl Provider {
         match self {
             Provider::MerchantV2 if profile.get("mode") == Some("api-key") => &[],
             Provider::MerchantV2 => &[
-                Prompted {
-                    field: "email",
-                    label: "E-mail",
-                },
-                Prompted {
-                    field: "merchant_id",
-                    label: "Merchant id",
-                },
+                Prompted { field: "email", label: "E-mail" },
+                Prompted { field: "merchant_id", label: "Merchant id" },
             ],
-            Provider::Nexterpay => &[Prompted {
-                field: "username",
-                label: "NexterPay user name",
-            }],
-            Provider::N3xt => &[
-                Prompted {
-                    field: "project",
-                    label: "N3XT project id",
-                },
-                CLIENT_ID,
-            ],
+            Provider::Nexterpay => &[Prompted { field: "username", label: "NexterPay user name" }],
+            Provider::Nelnet => &[Prompted { field: "key_id", label: "NPS API Key ID" }],
+            Provider::N3xt => &[Prompted { field: "project", label: "N3XT project id" }, CLIENT_ID],
             Provider::Netdirector | Provider::Oauth2 => &[CLIENT_ID],
         }
     }
@@ -113,6 +102,7 @@ impl Provider {
 enum Params {
     Nexterpay(nexterpay::Params),
     MerchantV2(merchant_v2::Params),
+    Nelnet(nelnet::Params),
     OAuth2(oauth2::Params),
 }
 
@@ -120,6 +110,7 @@ fn params(profile: &Profile) -> Result<Params> {
     Ok(match profile.provider {
         Provider::Nexterpay => Params::Nexterpay(nexterpay::Params::from_profile(profile)?),
         Provider::MerchantV2 => Params::MerchantV2(merchant_v2::Params::from_profile(profile)?),
+        Provider::Nelnet => Params::Nelnet(nelnet::Params::from_profile(profile)?),
         Provider::N3xt => Params::OAuth2(oauth2::Params::n3xt(profile)?),
         Provider::Netdirector => Params::OAuth2(oauth2::Params::netdirector(profile)?),
         Provider::Oauth2 => Params::OAuth2(oauth2::Params::generic(profile)?),
@@ -132,6 +123,7 @@ pub fn binding(profile: &Profile) -> Result<String> {
     Ok(match params(profile)? {
         Params::Nexterpay(p) => p.binding(),
         Params::MerchantV2(p) => p.binding(),
+        Params::Nelnet(p) => p.binding(),
         Params::OAuth2(p) => p.binding(),
     })
 }
@@ -153,14 +145,12 @@ pub fn obtain(
     let record = match params(profile)? {
         Params::Nexterpay(p) => nexterpay::obtain(&p, http, secrets)?,
         Params::MerchantV2(p) => merchant_v2::obtain(&p, http, secrets, current)?,
+        Params::Nelnet(p) => nelnet::obtain(&p, secrets)?,
         Params::OAuth2(p) => oauth2::obtain(&p, http, secrets)?,
     };
     // Every token passes the same gate before it is stored or printed.
     if let Err(why) = token::validate(record.token.expose()) {
-        return Err(Error::network(format!(
-            "{} sent an unusable token: {why}",
-            profile.provider.name()
-        )));
+        return Err(Error::network(format!("{} sent an unusable token: {why}", profile.provider.name())));
     }
     if let Some(refresh) = &record.refresh_token
         && let Err(why) = token::validate(refresh.expose())

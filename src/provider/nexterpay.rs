@@ -57,16 +57,13 @@ impl Params {
             (Some(url), _) => http::base_url(url)?,
             (None, Env::Sandbox) => http::base_url(SANDBOX_URL)?,
             (None, Env::Production) => {
-                return Err(Error::usage("NexterPay does not publish its production host")
-                    .hint("pass --base-url with the host NexterPay gave you (or set TOK_<PROFILE>_BASE_URL)"));
+                return Err(Error::usage("NexterPay does not publish its production host").hint(
+                    "pass --base-url with the host NexterPay gave you (or set TOK_<PROFILE>_BASE_URL)",
+                ));
             }
         };
         let username = profile.require("username")?.to_string();
-        Ok(Params {
-            env,
-            base,
-            username,
-        })
+        Ok(Params { env, base, username })
     }
 
     pub fn binding(&self) -> String {
@@ -77,20 +74,18 @@ impl Params {
 pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
     let password = secrets.get("password", "NexterPay password")?;
     let body = json!({ "userName": p.username, "password": password.expose() });
-    let request = Request::new(
-        "nexterpay",
-        Method::POST,
-        http::join(&p.base, "/security/createToken"),
-    )
-    .header("accept", "application/json")
-    .json(&body);
+    let request = Request::new("nexterpay", Method::POST, http::join(&p.base, "/security/createToken"))
+        .header("accept", "application/json")
+        .json(&body);
     drop(body);
     let reply = http.send(&request)?;
     match reply.status {
         200 => {}
         400 => {
-            return Err(Error::rejected("NexterPay rejected the login (400 Bad Request: wrong credentials or malformed body)")
-                .hint("check the user name and password; `tok login` stores new ones"));
+            return Err(Error::rejected(
+                "NexterPay rejected the login (400 Bad Request: wrong credentials or malformed body)",
+            )
+            .hint("check the user name and password; `tok login` stores new ones"));
         }
         401 => {
             return Err(Error::rejected(format!(
@@ -112,20 +107,16 @@ pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRec
             reply.excerpt()
         ))
     })?;
-    let mut life = Lifetime {
-        sent_at: reply.sent_at,
-        default: Some(p.env.lifetime_secs()),
-        ..Default::default()
-    };
+    let mut life =
+        Lifetime { sent_at: reply.sent_at, default: Some(p.env.lifetime_secs()), ..Default::default() };
     match jwt::decode(token.expose()) {
         Ok(claims) => {
             life.jwt_exp = claims.time("exp");
             life.jwt_iat = claims.time("iat");
         }
-        Err(e) => verbose!(
-            "nexterpay: the token is not a readable JWT ({e}); assuming the {:?} lifetime",
-            p.env
-        ),
+        Err(e) => {
+            verbose!("nexterpay: the token is not a readable JWT ({e}); assuming the {:?} lifetime", p.env)
+        }
     }
     Ok(TokenRecord::bearer(token, &life, p.binding()))
 }
@@ -146,9 +137,7 @@ fn problem_title(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| {
-            v.get("title")
-                .and_then(Value::as_str)
-                .map(|t| format!(": {}", http::excerpt(t.as_bytes())))
+            v.get("title").and_then(Value::as_str).map(|t| format!(": {}", http::excerpt(t.as_bytes())))
         })
         .unwrap_or_default()
 }
@@ -184,10 +173,7 @@ mod tests {
 
     #[test]
     fn problem_titles() {
-        assert_eq!(
-            problem_title(br#"{"type":"x","title":"Unauthorized","status":401}"#),
-            ": Unauthorized"
-        );
+        assert_eq!(problem_title(br#"{"type":"x","title":"Unauthorized","status":401}"#), ": Unauthorized");
         assert_eq!(problem_title(b"nope"), "");
     }
 }

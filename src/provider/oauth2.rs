@@ -19,14 +19,7 @@ use base64::Engine;
 use reqwest::{Method, Url};
 use serde_json::{Map, Value, json};
 
-pub const OAUTH2_FIELDS: &[&str] = &[
-    "token_url",
-    "client_id",
-    "auth",
-    "body",
-    "scope",
-    "audience",
-];
+pub const OAUTH2_FIELDS: &[&str] = &["token_url", "client_id", "auth", "body", "scope", "audience"];
 pub const N3XT_FIELDS: &[&str] = &["project", "env", "client_id", "base_url"];
 pub const NETDIRECTOR_FIELDS: &[&str] = &["env", "client_id", "scope", "base_url"];
 
@@ -67,18 +60,14 @@ impl Params {
             "basic" => Auth::Basic,
             "body" => Auth::Body,
             other => {
-                return Err(Error::usage(format!(
-                    "--auth takes basic or body, not '{other}'"
-                )));
+                return Err(Error::usage(format!("--auth takes basic or body, not '{other}'")));
             }
         };
         let encoding = match profile.get("body").unwrap_or("form") {
             "form" => Encoding::Form,
             "json" => Encoding::Json,
             other => {
-                return Err(Error::usage(format!(
-                    "--body takes form or json, not '{other}'"
-                )));
+                return Err(Error::usage(format!("--body takes form or json, not '{other}'")));
             }
         };
         Ok(Params {
@@ -96,9 +85,7 @@ impl Params {
     pub fn n3xt(profile: &Profile) -> Result<Params> {
         let project = profile.require("project")?;
         if project.is_empty()
-            || !project
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || !project.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
             return Err(Error::usage(format!(
                 "'{project}' is not an N3XT project id (like project-live-84ff27dd-…)"
@@ -143,12 +130,7 @@ impl Params {
             client_id: profile.require("client_id")?.to_string(),
             auth: Auth::Basic,
             encoding: Encoding::Form,
-            scope: Some(
-                profile
-                    .get("scope")
-                    .unwrap_or(NETDIRECTOR_SCOPE)
-                    .to_string(),
-            ),
+            scope: Some(profile.get("scope").unwrap_or(NETDIRECTOR_SCOPE).to_string()),
             audience: None,
             default_lifetime: UNSTATED_LIFETIME,
         })
@@ -176,10 +158,7 @@ fn override_host(profile: &Profile, documented: &str) -> Result<Url> {
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
 pub fn basic_auth(client_id: &str, secret: &str) -> String {
     let pair = format!("{}:{}", form_encode(client_id), form_encode(secret));
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
 }
 
 fn form_encode(s: &str) -> String {
@@ -209,37 +188,26 @@ fn encode_body(encoding: Encoding, fields: &[(&'static str, String)]) -> (&'stat
             for (k, v) in fields {
                 form.append_pair(k, v);
             }
-            (
-                "application/x-www-form-urlencoded",
-                form.finish().into_bytes(),
-            )
+            ("application/x-www-form-urlencoded", form.finish().into_bytes())
         }
         Encoding::Json => {
-            let map: Map<String, Value> = fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect();
-            (
-                "application/json",
-                Value::Object(map).to_string().into_bytes(),
-            )
+            let map: Map<String, Value> = fields.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+            ("application/json", Value::Object(map).to_string().into_bytes())
         }
     }
 }
 
 pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
     let secret = secrets.get("client_secret", "client secret")?;
-    let mut request = Request::new(p.provider, Method::POST, p.token_url.clone())
-        .header("accept", "application/json");
+    let mut request =
+        Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
     if p.auth == Auth::Basic {
         request = request.secret_header("authorization", basic_auth(&p.client_id, secret.expose()));
     }
     request.body = Some(encode_body(p.encoding, &fields(p, &secret)));
     let reply = http.send(&request)?;
     if reply.status != 200 {
-        return Err(
-            error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected())
-        );
+        return Err(error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected()));
     }
     let grant = parse_grant(&reply.body).map_err(|why| {
         Error::network(format!(
@@ -248,11 +216,7 @@ pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRec
             reply.excerpt()
         ))
     })?;
-    let mut life = Lifetime {
-        sent_at: reply.sent_at,
-        stated: grant.expires_in,
-        ..Default::default()
-    };
+    let mut life = Lifetime { sent_at: reply.sent_at, stated: grant.expires_in, ..Default::default() };
     if let Ok(claims) = jwt::decode(grant.access_token.expose()) {
         life.jwt_exp = claims.time("exp");
         life.jwt_iat = claims.time("iat");
@@ -273,11 +237,7 @@ struct Grant {
 /// string; `token_type` bearer in any case (N3XT says `bearer`), or absent.
 fn parse_grant(body: &[u8]) -> Result<Grant, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
-        if body.is_empty() {
-            "the body is empty".to_string()
-        } else {
-            "the body is not JSON".to_string()
-        }
+        if body.is_empty() { "the body is empty".to_string() } else { "the body is not JSON".to_string() }
     })?;
     let object = value.as_object().ok_or("the body is not a JSON object")?;
     let access_token = match object.get("access_token") {
@@ -288,38 +248,28 @@ fn parse_grant(body: &[u8]) -> Result<Grant, String> {
     let expires_in = match object.get("expires_in") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => Some(s.trim().parse::<f64>().map_err(|_| {
-            format!(
-                "expires_in '{}' is not a number",
-                http::excerpt(s.as_bytes())
-            )
-        })?),
+        Some(Value::String(s)) => Some(
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("expires_in '{}' is not a number", http::excerpt(s.as_bytes())))?,
+        ),
         Some(_) => return Err("expires_in is not a number".into()),
     };
     if let Some(secs) = expires_in
         && !(secs.is_finite() && secs > 0.0)
     {
-        return Err(format!(
-            "expires_in {secs} is not a positive number of seconds"
-        ));
+        return Err(format!("expires_in {secs} is not a positive number of seconds"));
     }
     match object.get("token_type") {
         None | Some(Value::Null) => {}
         Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
         Some(other) => {
-            let shown = other
-                .as_str()
-                .map(|s| http::excerpt(s.as_bytes()))
-                .unwrap_or_else(|| other.to_string());
-            return Err(format!(
-                "token_type '{shown}' is not supported (only bearer)"
-            ));
+            let shown =
+                other.as_str().map(|s| http::excerpt(s.as_bytes())).unwrap_or_else(|| other.to_string());
+            return Err(format!("token_type '{shown}' is not supported (only bearer)"));
         }
     }
-    Ok(Grant {
-        access_token,
-        expires_in,
-    })
+    Ok(Grant { access_token, expires_in })
 }
 
 /// What an error reply says, in any of the shapes seen in the wild: RFC 6749 §5.2
@@ -338,11 +288,8 @@ fn parse_error(body: &[u8]) -> ErrorReply {
     let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) else {
         return ErrorReply::default();
     };
-    let text = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_str))
-            .map(str::to_string)
-    };
+    let text =
+        |keys: &[&str]| keys.iter().find_map(|k| o.get(*k).and_then(Value::as_str)).map(str::to_string);
     ErrorReply {
         error: text(&["error", "error_type", "title"]),
         description: text(&["error_description", "error_message", "detail", "message"]),
@@ -368,10 +315,7 @@ fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
     if !(rejected_code || matches!(status, 400 | 401 | 403)) {
         return None;
     }
-    let mut message = format!(
-        "{provider} rejected the request ({})",
-        http::status_text(status)
-    );
+    let mut message = format!("{provider} rejected the request ({})", http::status_text(status));
     if let Some(error) = &reply.error {
         message.push_str(&format!(": {}", clean(error, 60)));
     }
@@ -391,10 +335,7 @@ fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
         Some("invalid_scope") => "check --scope against what the client is allowed".to_string(),
         _ => format!(
             "check the client id and secret; `tok login` stores new ones{}",
-            reply
-                .uri
-                .map(|u| format!(" (see {})", clean(&u, 120)))
-                .unwrap_or_default()
+            reply.uri.map(|u| format!(" (see {})", clean(&u, 120))).unwrap_or_default()
         ),
     };
     Some(Error::rejected(message).hint(hint))
@@ -402,10 +343,7 @@ fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
 
 /// Printable ASCII only, capped: for fields that are identifiers, not prose.
 fn clean(text: &str, max: usize) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_graphic() || *c == ' ')
-        .take(max)
-        .collect()
+    text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(max).collect()
 }
 
 #[cfg(test)]
@@ -416,18 +354,10 @@ mod tests {
     fn basic_auth_table() {
         let decode = |header: &str| {
             let b64 = header.strip_prefix("Basic ").unwrap();
-            String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .unwrap(),
-            )
-            .unwrap()
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
         };
         // The document's example, minus its trailing newline.
-        assert_eq!(
-            basic_auth("myClientId", "myClientSecret"),
-            "Basic bXlDbGllbnRJZDpteUNsaWVudFNlY3JldA=="
-        );
+        assert_eq!(basic_auth("myClientId", "myClientSecret"), "Basic bXlDbGllbnRJZDpteUNsaWVudFNlY3JldA==");
         let table = [
             ("id", "secret", "id:secret"),
             ("my client", "p@ss:w/rd", "my+client:p%40ss%3Aw%2Frd"),
@@ -459,28 +389,21 @@ mod tests {
         let secret = Secret::new("s3:c/r&t ü");
         let (ct, body) = encode_body(
             Encoding::Form,
-            &fields(
-                &params(Auth::Basic, Encoding::Form, Some("nop2/read nop2/write")),
-                &secret,
-            ),
+            &fields(&params(Auth::Basic, Encoding::Form, Some("nop2/read nop2/write")), &secret),
         );
         assert_eq!(ct, "application/x-www-form-urlencoded");
         assert_eq!(
             String::from_utf8(body).unwrap(),
             "grant_type=client_credentials&scope=nop2%2Fread+nop2%2Fwrite"
         );
-        let (_, body) = encode_body(
-            Encoding::Form,
-            &fields(&params(Auth::Body, Encoding::Form, None), &secret),
-        );
+        let (_, body) =
+            encode_body(Encoding::Form, &fields(&params(Auth::Body, Encoding::Form, None), &secret));
         assert_eq!(
             String::from_utf8(body).unwrap(),
             "grant_type=client_credentials&client_id=id+%C3%BC%26&client_secret=s3%3Ac%2Fr%26t+%C3%BC"
         );
-        let (ct, body) = encode_body(
-            Encoding::Json,
-            &fields(&params(Auth::Body, Encoding::Json, None), &secret),
-        );
+        let (ct, body) =
+            encode_body(Encoding::Json, &fields(&params(Auth::Body, Encoding::Json, None), &secret));
         assert_eq!(ct, "application/json");
         let value: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
@@ -492,10 +415,7 @@ mod tests {
     #[test]
     fn grant_table() {
         let ok: [(&str, Option<f64>); 6] = [
-            (
-                r#"{"access_token":"t","expires_in":3600,"token_type":"Bearer"}"#,
-                Some(3600.0),
-            ),
+            (r#"{"access_token":"t","expires_in":3600,"token_type":"Bearer"}"#, Some(3600.0)),
             (
                 r#"{"access_token":"t","expires_in":3600,"token_type":"bearer","status_code":200,"request_id":"r"}"#,
                 Some(3600.0),
@@ -503,10 +423,7 @@ mod tests {
             (r#"{"access_token":"t","expires_in":"3600"}"#, Some(3600.0)),
             (r#"{"access_token":"t","expires_in":" 59.5 "}"#, Some(59.5)),
             (r#"{"access_token":"t"}"#, None),
-            (
-                r#"{"access_token":"t","expires_in":null,"token_type":"BEARER"}"#,
-                None,
-            ),
+            (r#"{"access_token":"t","expires_in":null,"token_type":"BEARER"}"#, None),
         ];
         for (body, want) in ok {
             let grant = parse_grant(body.as_bytes()).unwrap();
@@ -519,10 +436,7 @@ mod tests {
             ("[1]", "not a JSON object"),
             (r#"{"token":"t"}"#, "no access_token"),
             (r#"{"access_token":5}"#, "not a string"),
-            (
-                r#"{"access_token":"t","expires_in":"soon"}"#,
-                "not a number",
-            ),
+            (r#"{"access_token":"t","expires_in":"soon"}"#, "not a number"),
             (r#"{"access_token":"t","expires_in":-5}"#, "positive"),
             (r#"{"access_token":"t","expires_in":0}"#, "positive"),
             (r#"{"access_token":"t","token_type":"mac"}"#, "only bearer"),
@@ -548,10 +462,7 @@ mod tests {
             ),
             (
                 r#"{"error":"invalid_scope"}"#,
-                ErrorReply {
-                    error: Some("invalid_scope".into()),
-                    ..Default::default()
-                },
+                ErrorReply { error: Some("invalid_scope".into()), ..Default::default() },
             ),
             (
                 r#"{"status_code":401,"request_id":"request-id-test-1","error":"invalid_client","error_description":"bad secret"}"#,
@@ -586,23 +497,13 @@ mod tests {
             rejected.to_string(),
             "n3xt rejected the request (401 Unauthorized): invalid_client: Client authentication failed (request_id request-id-x)"
         );
-        assert_eq!(
-            error_for("x", 400, br#"{"error":"invalid_scope"}"#)
-                .unwrap()
-                .exit_code(),
-            4
-        );
+        assert_eq!(error_for("x", 400, br#"{"error":"invalid_scope"}"#).unwrap().exit_code(), 4);
         assert_eq!(
             error_for("x", 403, b"<html>no</html>").unwrap().to_string(),
             "x rejected the request (403 Forbidden): <html>no</html>"
         );
         // invalid_grant with an odd status is still a rejection; 5xx and 429 are not.
-        assert_eq!(
-            error_for("x", 409, br#"{"error":"invalid_grant"}"#)
-                .unwrap()
-                .exit_code(),
-            4
-        );
+        assert_eq!(error_for("x", 409, br#"{"error":"invalid_grant"}"#).unwrap().exit_code(), 4);
         assert!(error_for("x", 503, br#"{"error":"server_error"}"#).is_none());
         assert!(error_for("x", 429, b"").is_none());
         assert!(error_for("x", 404, b"").is_none());

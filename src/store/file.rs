@@ -62,9 +62,7 @@ impl FileStore {
     }
 
     pub fn secret(&self, profile: &str, field: &str) -> Result<Option<Secret>> {
-        Ok(self
-            .read(profile)?
-            .and_then(|mut c| c.secrets.remove(field)))
+        Ok(self.read(profile)?.and_then(|mut c| c.secrets.remove(field)))
     }
 
     pub fn put_token(&self, profile: &str, record: &TokenRecord) -> Result<()> {
@@ -80,10 +78,7 @@ impl FileStore {
         record: Option<&TokenRecord>,
     ) -> Result<()> {
         let contents = Contents {
-            secrets: secrets
-                .iter()
-                .map(|(f, s)| (f.to_string(), s.clone()))
-                .collect(),
+            secrets: secrets.iter().map(|(f, s)| (f.to_string(), s.clone())).collect(),
             token: record.cloned(),
         };
         self.write(profile, &contents)
@@ -93,10 +88,7 @@ impl FileStore {
         match std::fs::remove_file(self.path(profile)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::store(format!(
-                "cannot remove {}: {e}",
-                self.path(profile).display()
-            ))),
+            Err(e) => Err(Error::store(format!("cannot remove {}: {e}", self.path(profile).display()))),
         }
     }
 
@@ -105,13 +97,7 @@ impl FileStore {
             return Vec::new();
         };
         let mut names: Vec<String> = entries
-            .filter_map(|e| {
-                e.ok()?
-                    .file_name()
-                    .to_str()?
-                    .strip_suffix(".json")
-                    .map(str::to_string)
-            })
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
             .filter(|name| crate::profile::validate_name(name).is_ok())
             .collect();
         names.sort();
@@ -127,11 +113,7 @@ mod tests {
     fn record(token: &str) -> TokenRecord {
         TokenRecord::bearer(
             Secret::new(token),
-            &Lifetime {
-                sent_at: 1.0,
-                default: Some(60.0),
-                ..Default::default()
-            },
+            &Lifetime { sent_at: 1.0, default: Some(60.0), ..Default::default() },
             "b".into(),
         )
     }
@@ -141,19 +123,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tok-filestore-{}", std::process::id()));
         let store = FileStore::new(dir.clone());
         assert!(store.token("p").unwrap().is_none());
-        store
-            .replace(
-                "p",
-                &[("password", Secret::new("pw"))],
-                Some(&record("one")),
-            )
-            .unwrap();
+        store.replace("p", &[("password", Secret::new("pw"))], Some(&record("one"))).unwrap();
         store.put_token("p", &record("two")).unwrap();
         assert_eq!(store.token("p").unwrap().unwrap().token.expose(), "two");
-        assert_eq!(
-            store.secret("p", "password").unwrap().unwrap().expose(),
-            "pw"
-        );
+        assert_eq!(store.secret("p", "password").unwrap().unwrap().expose(), "pw");
         assert_eq!(store.profiles(), vec!["p".to_string()]);
 
         std::fs::write(dir.join("p.json"), "{garbage").unwrap();

@@ -49,11 +49,7 @@ impl KeyringStore {
     pub fn with_store(store: Arc<CredentialStore>, max_entry: Option<usize>) -> KeyringStore {
         let cell = OnceLock::new();
         let _ = cell.set(Ok(store));
-        KeyringStore {
-            store: cell,
-            timeout: DEFAULT_TIMEOUT,
-            max_entry,
-        }
+        KeyringStore { store: cell, timeout: DEFAULT_TIMEOUT, max_entry }
     }
 
     fn store(&self) -> Result<Arc<CredentialStore>> {
@@ -85,16 +81,13 @@ impl KeyringStore {
     ) -> Result<T> {
         let store = self.store()?;
         let user = format!("{profile}:{item}");
-        bounded(self.timeout, what, move || {
-            op(store.build(SERVICE, &user, None)?)
-        })?
-        .map_err(|e| map_error(e, profile))
+        bounded(self.timeout, what, move || op(store.build(SERVICE, &user, None)?))?
+            .map_err(|e| map_error(e, profile))
     }
 
     pub fn token(&self, profile: &str) -> Result<Option<TokenRecord>> {
-        let bytes = self.with_entry(profile, "token", "reading a token", |entry| {
-            optional(entry.get_secret())
-        })?;
+        let bytes =
+            self.with_entry(profile, "token", "reading a token", |entry| optional(entry.get_secret()))?;
         let Some(bytes) = bytes else { return Ok(None) };
         serde_json::from_slice(&bytes).map(Some).map_err(|_| {
             Error::store(format!("the keyring entry {profile}:token is corrupt"))
@@ -111,29 +104,22 @@ impl KeyringStore {
             ))
             .hint("set TOK_STORE=file to keep this profile in a private file instead"));
         }
-        self.with_entry(profile, "token", "saving a token", move |entry| {
-            entry.set_secret(&bytes)
-        })
+        self.with_entry(profile, "token", "saving a token", move |entry| entry.set_secret(&bytes))
     }
 
     pub fn secret(&self, profile: &str, field: &str) -> Result<Option<Secret>> {
-        let bytes = self.with_entry(profile, field, "reading a secret", |entry| {
-            optional(entry.get_secret())
-        })?;
+        let bytes =
+            self.with_entry(profile, field, "reading a secret", |entry| optional(entry.get_secret()))?;
         let Some(bytes) = bytes else { return Ok(None) };
-        String::from_utf8(bytes)
-            .map(|s| Some(Secret::new(s)))
-            .map_err(|_| {
-                Error::store(format!("the keyring entry {profile}:{field} is not UTF-8"))
-                    .hint(format!("run `tok login {profile}` to replace it"))
-            })
+        String::from_utf8(bytes).map(|s| Some(Secret::new(s))).map_err(|_| {
+            Error::store(format!("the keyring entry {profile}:{field} is not UTF-8"))
+                .hint(format!("run `tok login {profile}` to replace it"))
+        })
     }
 
     pub fn put_secret(&self, profile: &str, field: &str, secret: &Secret) -> Result<()> {
         let bytes = secret.expose().as_bytes().to_vec();
-        self.with_entry(profile, field, "saving a secret", move |entry| {
-            entry.set_secret(&bytes)
-        })
+        self.with_entry(profile, field, "saving a secret", move |entry| entry.set_secret(&bytes))
     }
 
     pub fn forget(&self, profile: &str, fields: &[&str]) -> Result<bool> {
@@ -148,20 +134,14 @@ impl KeyringStore {
 }
 
 fn native_store() -> keyring_core::Result<Arc<CredentialStore>> {
-    #[cfg(all(
-        unix,
-        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-    ))]
+    #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
     let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
     #[cfg(target_os = "macos")]
     let store: Arc<CredentialStore> = apple_native_keyring_store::keychain::Store::new()?;
     #[cfg(target_os = "windows")]
     let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
     #[cfg(any(
-        all(
-            unix,
-            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-        ),
+        all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
         target_os = "macos",
         target_os = "windows"
     ))]
@@ -202,19 +182,17 @@ fn bounded<T: Send + 'static>(
 fn map_error(e: KeyringError, profile: &str) -> Error {
     let unusable = "set TOK_STORE=file (or --store file) to keep secrets in a private file instead";
     match e {
-        KeyringError::NoDefaultStore => {
-            Error::store("no keyring is available on this system").hint(unusable)
-        }
+        KeyringError::NoDefaultStore => Error::store("no keyring is available on this system").hint(unusable),
         KeyringError::NoStorageAccess(inner) => {
             Error::store(format!("the keyring is locked or refused access: {inner}")).hint(unusable)
         }
         KeyringError::PlatformFailure(inner) => {
             Error::store(format!("the keyring is unavailable: {inner}")).hint(unusable)
         }
-        KeyringError::TooLong(what, limit) => Error::store(format!(
-            "the keyring refused an entry: its {what} is longer than {limit}"
-        ))
-        .hint(unusable),
+        KeyringError::TooLong(what, limit) => {
+            Error::store(format!("the keyring refused an entry: its {what} is longer than {limit}"))
+                .hint(unusable)
+        }
         // These carry the stored bytes: never show them.
         KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(..) => {
             Error::store(format!("a keyring entry of {profile} cannot be read"))
@@ -230,11 +208,7 @@ mod tests {
     use crate::policy::Lifetime;
 
     fn record(token: &str) -> TokenRecord {
-        let life = Lifetime {
-            sent_at: 1.0,
-            default: Some(60.0),
-            ..Default::default()
-        };
+        let life = Lifetime { sent_at: 1.0, default: Some(60.0), ..Default::default() };
         TokenRecord::bearer(Secret::new(token), &life, "b".into())
     }
 
@@ -261,10 +235,7 @@ mod tests {
         let k = mock(Some(WINDOWS_MAX_ENTRY));
         let err = k.put_token("p", &record(&"a".repeat(3_000))).unwrap_err();
         assert_eq!(err.exit_code(), 6);
-        assert!(
-            err.to_string().contains("more than the 2560 bytes"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("more than the 2560 bytes"), "{err}");
         assert!(err.hint_text().unwrap().contains("TOK_STORE=file"));
         k.put_token("p", &record(&"a".repeat(1_500))).unwrap();
     }

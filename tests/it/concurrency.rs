@@ -25,19 +25,13 @@ fn twenty_concurrent_prints_make_one_request() {
                 .unwrap()
         })
         .collect();
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     for out in &outputs {
         assert!(out.status.success(), "{}", stderr_of(out));
         assert_eq!(out.stdout, outputs[0].stdout, "all print the same token");
     }
     assert_eq!(sb.count(CREATE_TOKEN), 2, "login + exactly one refresh");
-    assert!(
-        !old.contains(String::from_utf8_lossy(&outputs[0].stdout).trim()),
-        "a new token"
-    );
+    assert!(!old.contains(String::from_utf8_lossy(&outputs[0].stdout).trim()), "a new token");
 }
 
 #[test]
@@ -46,9 +40,7 @@ fn a_refresh_killed_half_way_leaves_the_old_token() {
     let home = Home::new();
     home.login(&sb);
     let token = home.print("nexterpay");
-    sb.fault(
-        json!({ "path": "/security/createToken", "status": 200, "delay_ms": 30_000, "times": 1 }),
-    );
+    sb.fault(json!({ "path": "/security/createToken", "status": 200, "delay_ms": 30_000, "times": 1 }));
     let mut child = Command::new(tok_path())
         .env_clear()
         .env("TOK_HOME", home.path())
@@ -61,18 +53,11 @@ fn a_refresh_killed_half_way_leaves_the_old_token() {
     // Wait until the request is at the server, then kill tok mid-exchange.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while sb.count(CREATE_TOKEN) < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the refresh never arrived"
-        );
+        assert!(std::time::Instant::now() < deadline, "the refresh never arrived");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(
-        home.print("nexterpay"),
-        token,
-        "the old token is intact and the lock released"
-    );
+    assert_eq!(home.print("nexterpay"), token, "the old token is intact and the lock released");
     assert_eq!(sb.count(CREATE_TOKEN), 2);
 }

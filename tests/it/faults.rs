@@ -14,10 +14,7 @@ fn logged_in(sb: &Sandbox) -> (Home, String) {
 }
 
 fn refresh(home: &Home) -> std::process::Output {
-    home.tok()
-        .args(["refresh", "nexterpay", "--timeout", "2s"])
-        .output()
-        .unwrap()
+    home.tok().args(["refresh", "nexterpay", "--timeout", "2s"]).output().unwrap()
 }
 
 #[test]
@@ -25,11 +22,7 @@ fn unreadable_replies_exit_5_and_keep_the_old_token() {
     let sb = Sandbox::start();
     let (home, token) = logged_in(&sb);
     let bodies = [
-        (
-            "<html><body>Service Unavailable</body></html>",
-            "text/html",
-            "not JSON",
-        ),
+        ("<html><body>Service Unavailable</body></html>", "text/html", "not JSON"),
         ("", "application/json", "empty"),
         ("{\"token\":\"abc\"}", "application/json", "JSON object"),
         ("\"two words\"", "application/json", "space"),
@@ -37,23 +30,14 @@ fn unreadable_replies_exit_5_and_keep_the_old_token() {
         ("\"ctl\\u0007\"", "application/json", "control character"),
     ];
     for (body, content_type, why) in bodies {
-        sb.fault(
-            json!({ "path": "/security/createToken", "status": 200, "body": body,
-                         "headers": { "Content-Type": content_type }, "times": 1 }),
-        );
+        sb.fault(json!({ "path": "/security/createToken", "status": 200, "body": body,
+                         "headers": { "Content-Type": content_type }, "times": 1 }));
         let out = refresh(&home);
         let err = stderr_of(&out);
         assert_eq!(out.status.code(), Some(5), "{body}: {err}");
-        assert!(
-            err.to_lowercase().contains("nexterpay") && err.contains(why),
-            "{body}: {err}"
-        );
+        assert!(err.to_lowercase().contains("nexterpay") && err.contains(why), "{body}: {err}");
         assert!(out.stdout.is_empty());
-        assert_eq!(
-            home.print("nexterpay"),
-            token,
-            "{body}: the old token is intact"
-        );
+        assert_eq!(home.print("nexterpay"), token, "{body}: the old token is intact");
     }
 }
 
@@ -62,11 +46,7 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
     let sb = Sandbox::start();
     let (home, token) = logged_in(&sb);
     sb.fault(json!({ "path": "/security/createToken", "status": 503, "body": "busy", "times": 1 }));
-    refresh(&home)
-        .status
-        .success()
-        .then_some(())
-        .expect("one 503 is retried");
+    refresh(&home).status.success().then_some(()).expect("one 503 is retried");
     assert_eq!(sb.count(CREATE_TOKEN), 3, "login + 503 + retry");
     let fresh = home.print("nexterpay");
     assert_ne!(fresh, token);
@@ -75,10 +55,7 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
     let out = refresh(&home);
     assert_eq!(out.status.code(), Some(5));
     let err = stderr_of(&out);
-    assert!(
-        err.contains("nexterpay answered 500 Internal Server Error: <h1>oops</h1>"),
-        "{err}"
-    );
+    assert!(err.contains("nexterpay answered 500 Internal Server Error: <h1>oops</h1>"), "{err}");
     assert_eq!(sb.count(CREATE_TOKEN), 6, "three attempts, then give up");
     assert_eq!(home.print("nexterpay"), fresh);
 }
@@ -96,11 +73,7 @@ fn rate_limits_honour_retry_after() {
     let started = Instant::now();
     let out = refresh(&home);
     assert_eq!(out.status.code(), Some(5));
-    assert!(
-        stderr_of(&out).contains("retry after 3600s"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("retry after 3600s"), "{}", stderr_of(&out));
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -112,16 +85,8 @@ fn token_endpoints_never_follow_redirects() {
     sb.fault(json!({ "path": "/security/createToken", "status": 307, "headers": { "Location": target }, "times": 1 }));
     let out = refresh(&home);
     assert_eq!(out.status.code(), Some(5));
-    assert!(
-        stderr_of(&out).contains("does not follow redirects"),
-        "{}",
-        stderr_of(&out)
-    );
-    assert_eq!(
-        sb.count("POST /elsewhere") + sb.count("GET /elsewhere"),
-        0,
-        "nothing reached the target"
-    );
+    assert!(stderr_of(&out).contains("does not follow redirects"), "{}", stderr_of(&out));
+    assert_eq!(sb.count("POST /elsewhere") + sb.count("GET /elsewhere"), 0, "nothing reached the target");
     assert_eq!(home.print("nexterpay"), token);
 }
 
@@ -130,17 +95,11 @@ fn oversized_replies_are_refused() {
     let sb = Sandbox::start();
     let (home, token) = logged_in(&sb);
     for chunked in [false, true] {
-        sb.fault(
-            json!({ "path": "/security/createToken", "status": 200, "size": 3 * 1024 * 1024,
-                         "chunked": chunked, "times": 1 }),
-        );
+        sb.fault(json!({ "path": "/security/createToken", "status": 200, "size": 3 * 1024 * 1024,
+                         "chunked": chunked, "times": 1 }));
         let out = refresh(&home);
         assert_eq!(out.status.code(), Some(5), "chunked {chunked}");
-        assert!(
-            stderr_of(&out).contains("larger than 1 MiB"),
-            "{}",
-            stderr_of(&out)
-        );
+        assert!(stderr_of(&out).contains("larger than 1 MiB"), "{}", stderr_of(&out));
     }
     assert_eq!(home.print("nexterpay"), token);
 }
@@ -151,23 +110,11 @@ fn a_hanging_server_times_out() {
     let (home, token) = logged_in(&sb);
     sb.fault(json!({ "path": "/security/createToken", "status": 200, "delay_ms": 30_000 }));
     let started = Instant::now();
-    let out = home
-        .tok()
-        .args(["refresh", "nexterpay", "--timeout", "300ms"])
-        .output()
-        .unwrap();
+    let out = home.tok().args(["refresh", "nexterpay", "--timeout", "300ms"]).output().unwrap();
     assert_eq!(out.status.code(), Some(5));
-    assert!(
-        stderr_of(&out).contains("no answer from nexterpay"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("no answer from nexterpay"), "{}", stderr_of(&out));
     // Three attempts of 300 ms plus 200 + 400 ms of backoff, with slack for a busy machine.
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert_eq!(home.print("nexterpay"), token);
 }
 
@@ -175,11 +122,7 @@ fn a_hanging_server_times_out() {
 fn an_unreachable_server_exits_5() {
     let home = Home::new();
     // A port nothing listens on: bind one, then let it go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = home
         .tok()
         .args(["login", "nexterpay", "--username", USER, "--secret-stdin"])
@@ -189,10 +132,6 @@ fn an_unreachable_server_exits_5() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(5));
-    assert!(
-        stderr_of(&out).contains("cannot reach nexterpay"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("cannot reach nexterpay"), "{}", stderr_of(&out));
     assert!(!home.path().join("config.toml").exists());
 }

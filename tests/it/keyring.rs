@@ -38,30 +38,16 @@ fn keyring_secret_service_round_trip() {
         .assert()
         .success();
     assert!(!home.store_file(&profile).exists(), "nothing in files");
-    let print = || {
-        with_keyring(&home)
-            .args(["print", &profile])
-            .output()
-            .unwrap()
-    };
+    let print = || with_keyring(&home).args(["print", &profile]).output().unwrap();
     let first = print();
     assert!(first.status.success(), "{}", stderr_of(&first));
     assert_eq!(print().stdout, first.stdout);
     assert_eq!(sb.count(CREATE_TOKEN), 1, "the token came from the keyring");
 
     // The password came back from the keyring too.
-    with_keyring(&home)
-        .args(["refresh", &profile])
-        .assert()
-        .success();
+    with_keyring(&home).args(["refresh", &profile]).assert().success();
     assert_eq!(sb.count(CREATE_TOKEN), 2);
 
-    with_keyring(&home)
-        .args(["logout", &profile])
-        .assert()
-        .success();
-    with_keyring(&home)
-        .args(["print", &profile])
-        .assert()
-        .code(3);
+    with_keyring(&home).args(["logout", &profile]).assert().success();
+    with_keyring(&home).args(["print", &profile]).assert().code(3);
 }

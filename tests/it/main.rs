@@ -6,6 +6,7 @@ mod support;
 
 mod concurrency;
 mod faults;
+mod jwt;
 mod keyring;
 mod merchant_v2;
 mod nexterpay;

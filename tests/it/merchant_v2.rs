@@ -12,16 +12,7 @@ const REFRESH: &str = "POST /v2/auth/refresh";
 
 fn login(home: &Home, sb: &Sandbox, password: &str) -> std::process::Output {
     home.tok()
-        .args([
-            "login",
-            "acme",
-            "--provider",
-            "merchant-v2",
-            "--base-url",
-            &sb.url,
-            "--email",
-            EMAIL,
-        ])
+        .args(["login", "acme", "--provider", "merchant-v2", "--base-url", &sb.url, "--email", EMAIL])
         .args(["--merchant-id", MERCHANT, "--secret-stdin"])
         .write_stdin(format!("{password}\n"))
         .output()
@@ -33,11 +24,7 @@ fn stored(home: &Home) -> Value {
 }
 
 fn header(home: &Home, profile: &str) -> String {
-    let out = home
-        .tok()
-        .args(["print", profile, "--format", "header"])
-        .output()
-        .unwrap();
+    let out = home.tok().args(["print", profile, "--format", "header"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -60,31 +47,13 @@ fn login_follows_the_document_and_the_token_works() {
     assert_eq!(sb.api("POST", "/v2/customer/create", &line), 200);
     // expiresIn was an absolute time; the access token lives 30 minutes.
     let json: Value = serde_json::from_slice(
-        &home
-            .tok()
-            .args(["print", "acme", "--format", "json"])
-            .output()
-            .unwrap()
-            .stdout,
+        &home.tok().args(["print", "acme", "--format", "json"]).output().unwrap().stdout,
     )
     .unwrap();
-    assert!(
-        (1_790..=1_800).contains(&json["expires_in"].as_i64().unwrap()),
-        "{json}"
-    );
-    let status: Value = serde_json::from_slice(
-        &home
-            .tok()
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    assert!(
-        status[0]["refresh_expires_at"].as_str().is_some(),
-        "{status}"
-    );
+    assert!((1_790..=1_800).contains(&json["expires_in"].as_i64().unwrap()), "{json}");
+    let status: Value =
+        serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap();
+    assert!(status[0]["refresh_expires_at"].as_str().is_some(), "{status}");
     assert_eq!(sb.count(LOGIN), 1);
 }
 
@@ -94,37 +63,20 @@ fn a_low_access_token_is_renewed_with_the_refresh_token_not_a_login() {
     sb.settings(json!({ "merchant_access_lifetime": 20 }));
     let home = Home::new();
     assert!(login(&home, &sb, PASSWORD).status.success());
-    let first_refresh = stored(&home)["token"]["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first_refresh = stored(&home)["token"]["refresh_token"].as_str().unwrap().to_string();
     sb.settings(json!({ "merchant_access_lifetime": 1800 }));
     let line = header(&home, "acme");
-    assert_eq!(
-        (sb.count(LOGIN), sb.count(REFRESH)),
-        (1, 1),
-        "renewed by refresh, no login"
-    );
+    assert_eq!((sb.count(LOGIN), sb.count(REFRESH)), (1, 1), "renewed by refresh, no login");
     let sent: Value = serde_json::from_str(sb.last(REFRESH)["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent, json!({ "refreshToken": first_refresh }));
     assert_eq!(sb.last(REFRESH)["headers"]["merchant_id"], MERCHANT);
     // The rotated refresh token was stored with the new access token.
     let record = stored(&home)["token"].clone();
     assert_ne!(record["refresh_token"].as_str().unwrap(), first_refresh);
-    assert_eq!(
-        format!(
-            "Authorization: Bearer {}\n",
-            record["token"].as_str().unwrap()
-        ),
-        line
-    );
+    assert_eq!(format!("Authorization: Bearer {}\n", record["token"].as_str().unwrap()), line);
     assert_eq!(sb.api("POST", "/v2/customer/create", &line), 200);
     header(&home, "acme");
-    assert_eq!(
-        (sb.count(LOGIN), sb.count(REFRESH)),
-        (1, 1),
-        "cached afterwards"
-    );
+    assert_eq!((sb.count(LOGIN), sb.count(REFRESH)), (1, 1), "cached afterwards");
 }
 
 #[test]
@@ -147,19 +99,12 @@ fn concurrent_prints_spend_the_refresh_token_once() {
                 .unwrap()
         })
         .collect();
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     for out in &outputs {
         assert!(out.status.success(), "{}", stderr_of(out));
         assert_eq!(out.stdout, outputs[0].stdout);
     }
-    assert_eq!(
-        (sb.count(LOGIN), sb.count(REFRESH)),
-        (1, 1),
-        "one exchange, no fallback login"
-    );
+    assert_eq!((sb.count(LOGIN), sb.count(REFRESH)), (1, 1), "one exchange, no fallback login");
 }
 
 #[test]
@@ -170,11 +115,7 @@ fn a_refused_refresh_token_falls_back_to_the_password() {
     sb.settings(json!({ "merchant_refresh_expired": true }));
     let out = home.tok().args(["-v", "refresh", "acme"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("REFRESH_TOKEN_EXPIRED"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("REFRESH_TOKEN_EXPIRED"), "{}", stderr_of(&out));
     assert_eq!((sb.count(REFRESH), sb.count(LOGIN)), (1, 2));
 }
 
@@ -201,10 +142,7 @@ fn no_password_and_an_expired_refresh_token_exits_3() {
     let out = home.tok().args(["refresh", "acme"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
-    assert!(
-        err.contains("refresh token has expired") && err.contains("tok login acme"),
-        "{err}"
-    );
+    assert!(err.contains("refresh token has expired") && err.contains("tok login acme"), "{err}");
     assert_eq!(sb.count(LOGIN), 1);
 }
 
@@ -221,30 +159,13 @@ fn rejected_logins_exit_4_with_the_providers_code() {
     );
     let out = home
         .tok()
-        .args([
-            "login",
-            "acme",
-            "--provider",
-            "merchant-v2",
-            "--base-url",
-            &sb.url,
-            "--email",
-            EMAIL,
-        ])
-        .args([
-            "--merchant-id",
-            "00000000-0000-0000-0000-000000000000",
-            "--secret-stdin",
-        ])
+        .args(["login", "acme", "--provider", "merchant-v2", "--base-url", &sb.url, "--email", EMAIL])
+        .args(["--merchant-id", "00000000-0000-0000-0000-000000000000", "--secret-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(
-        stderr_of(&out).contains("MERCHANT_NOT_FOUND"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("MERCHANT_NOT_FOUND"), "{}", stderr_of(&out));
 }
 
 #[test]
@@ -267,11 +188,7 @@ fn the_base_url_is_required() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("--base-url is required"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("--base-url is required"), "{}", stderr_of(&out));
 }
 
 #[test]
@@ -292,10 +209,7 @@ fn api_key_mode() {
         .write_stdin(format!("{API_KEY}\n"))
         .assert()
         .success();
-    assert!(
-        sb.stats()["requests"].as_object().unwrap().is_empty(),
-        "nothing to fetch for a key"
-    );
+    assert!(sb.stats()["requests"].as_object().unwrap().is_empty(), "nothing to fetch for a key");
     assert_eq!(home.print("acme-key"), API_KEY);
     let line = header(&home, "acme-key");
     assert_eq!(line, format!("Api-key: {API_KEY}\n"));
@@ -304,11 +218,7 @@ fn api_key_mode() {
 
     let out = home.tok().args(["refresh", "acme-key"]).output().unwrap();
     assert!(out.status.success());
-    assert!(
-        stderr_of(&out).contains("nothing to refresh"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("nothing to refresh"), "{}", stderr_of(&out));
     let table = String::from_utf8(home.tok().arg("status").output().unwrap().stdout).unwrap();
     let row = table.lines().find(|l| l.starts_with("acme-key")).unwrap();
     assert!(row.contains("API key") && row.contains("never"), "{row}");
@@ -324,9 +234,5 @@ fn api_key_mode() {
         .output()
         .unwrap();
     let err = stderr_of(&out);
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        format!("Api-key: {API_KEY}\n"),
-        "{err}"
-    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("Api-key: {API_KEY}\n"), "{err}");
 }

@@ -23,18 +23,8 @@ fn the_request_matches_the_document() {
     let home = Home::new();
     home.login(&sb);
     let last = sb.last(CREATE_TOKEN);
-    assert!(
-        last["headers"]["content-type"]
-            .as_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
-    assert!(
-        last["headers"]["user-agent"]
-            .as_str()
-            .unwrap()
-            .starts_with("tok/")
-    );
+    assert!(last["headers"]["content-type"].as_str().unwrap().starts_with("application/json"));
+    assert!(last["headers"]["user-agent"].as_str().unwrap().starts_with("tok/"));
     let body: Value = serde_json::from_str(last["body"].as_str().unwrap()).unwrap();
     assert_eq!(body, json!({ "userName": USER, "password": PASSWORD }));
 }
@@ -44,24 +34,11 @@ fn the_token_works_against_the_api() {
     let sb = Sandbox::start();
     let home = Home::new();
     home.login(&sb);
-    let header = home
-        .tok()
-        .args(["print", "nexterpay", "--format", "header"])
-        .output()
-        .unwrap();
+    let header = home.tok().args(["print", "nexterpay", "--format", "header"]).output().unwrap();
     let header = String::from_utf8(header.stdout).unwrap();
     let value = header.trim_end().strip_prefix("Authorization: ").unwrap();
     let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "POST",
-            "-H",
-        ])
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H"])
         .arg(format!("Authorization: {value}"))
         .arg(format!("{}/Catalog/GetCountries", sb.url))
         .output();
@@ -78,29 +55,14 @@ fn every_format() {
     home.login(&sb);
     let token = home.print("nexterpay");
     let run = |args: &[&str]| {
-        let out = home
-            .tok()
-            .arg("print")
-            .arg("nexterpay")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = home.tok().arg("print").arg("nexterpay").args(args).output().unwrap();
         assert!(out.status.success(), "{}", stderr_of(&out));
         String::from_utf8(out.stdout).unwrap()
     };
     assert_eq!(run(&["--format", "token"]), format!("{token}\n"));
-    assert_eq!(
-        run(&["--format", "header"]),
-        format!("Authorization: Bearer {token}\n")
-    );
-    assert_eq!(
-        run(&["--format", "env"]),
-        format!("export TOK_NEXTERPAY_TOKEN={token}\n")
-    );
-    assert_eq!(
-        run(&["--format", "env", "--var", "NP_TOKEN"]),
-        format!("export NP_TOKEN={token}\n")
-    );
+    assert_eq!(run(&["--format", "header"]), format!("Authorization: Bearer {token}\n"));
+    assert_eq!(run(&["--format", "env"]), format!("export TOK_NEXTERPAY_TOKEN={token}\n"));
+    assert_eq!(run(&["--format", "env", "--var", "NP_TOKEN"]), format!("export NP_TOKEN={token}\n"));
     let json: Value = serde_json::from_str(&run(&["--format", "json"])).unwrap();
     assert_eq!(json["token"], token.as_str());
     assert_eq!(json["header"], format!("Authorization: Bearer {token}"));
@@ -109,11 +71,8 @@ fn every_format() {
     assert!(json["expires_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(sb.count(CREATE_TOKEN), 1);
 
-    let out = home
-        .tok()
-        .args(["print", "nexterpay", "--format", "env", "--var", "bad-name"])
-        .output()
-        .unwrap();
+    let out =
+        home.tok().args(["print", "nexterpay", "--format", "env", "--var", "bad-name"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
@@ -134,17 +93,11 @@ fn environment_only_print_needs_no_login() {
     let second = ci().args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(first.stdout, second.stdout);
     assert_eq!(sb.count(CREATE_TOKEN), 1, "the file store caches the token");
-    assert!(
-        !home.path().join("config.toml").exists(),
-        "print does not log in"
-    );
+    assert!(!home.path().join("config.toml").exists(), "print does not log in");
 
     // Another user in the environment never gets the cached token of the first.
-    let other = ci()
-        .env("TOK_NEXTERPAY_USERNAME", "suspended")
-        .args(["print", "nexterpay"])
-        .output()
-        .unwrap();
+    let other =
+        ci().env("TOK_NEXTERPAY_USERNAME", "suspended").args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(other.status.code(), Some(4));
     assert!(other.stdout.is_empty());
 }
@@ -177,30 +130,15 @@ fn login_without_a_keyring_fails_before_sending_anything() {
         .tok()
         .env("TOK_STORE", "keyring")
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .args([
-            "login",
-            "nexterpay",
-            "--username",
-            USER,
-            "--base-url",
-            &sb.url,
-            "--secret-stdin",
-        ])
+        .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(6));
-    assert!(
-        stderr_of(&out).contains("TOK_STORE=file"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("TOK_STORE=file"), "{}", stderr_of(&out));
     assert_eq!(sb.count(CREATE_TOKEN), 0);
     assert!(!home.path().join("config.toml").exists());
-    assert!(
-        !home.store_file("nexterpay").exists(),
-        "no silent fallback to files"
-    );
+    assert!(!home.store_file("nexterpay").exists(), "no silent fallback to files");
 }
 
 #[test]
@@ -211,26 +149,14 @@ fn rejected_logins_exit_4_and_keep_the_old_token() {
     let token = home.print("nexterpay");
     let login = |user: &str, password: &str| {
         home.tok()
-            .args([
-                "login",
-                "nexterpay",
-                "--username",
-                user,
-                "--base-url",
-                &sb.url,
-                "--secret-stdin",
-            ])
+            .args(["login", "nexterpay", "--username", user, "--base-url", &sb.url, "--secret-stdin"])
             .write_stdin(format!("{password}\n"))
             .output()
             .unwrap()
     };
     let wrong = login(USER, "not-the-password");
     assert_eq!(wrong.status.code(), Some(4));
-    assert!(
-        stderr_of(&wrong).contains("wrong credentials"),
-        "{}",
-        stderr_of(&wrong)
-    );
+    assert!(stderr_of(&wrong).contains("wrong credentials"), "{}", stderr_of(&wrong));
     assert!(!stderr_of(&wrong).contains("not-the-password"));
     let suspended = login("suspended", PASSWORD);
     assert_eq!(suspended.status.code(), Some(4));
@@ -238,11 +164,7 @@ fn rejected_logins_exit_4_and_keep_the_old_token() {
     for out in [&wrong, &suspended] {
         assert!(out.stdout.is_empty());
     }
-    assert_eq!(
-        home.print("nexterpay"),
-        token,
-        "a failed login loses nothing"
-    );
+    assert_eq!(home.print("nexterpay"), token, "a failed login loses nothing");
     assert_eq!(sb.count(CREATE_TOKEN), 3);
 }
 
@@ -252,14 +174,9 @@ fn refresh_logs_in_again_with_the_stored_password() {
     let home = Home::new();
     home.login(&sb);
     let before = home.print("nexterpay");
-    home.tok()
-        .args(["refresh", "nexterpay"])
-        .assert()
-        .success()
-        .stdout("");
+    home.tok().args(["refresh", "nexterpay"]).assert().success().stdout("");
     assert_eq!(sb.count(CREATE_TOKEN), 2);
-    let body: Value =
-        serde_json::from_str(sb.last(CREATE_TOKEN)["body"].as_str().unwrap()).unwrap();
+    let body: Value = serde_json::from_str(sb.last(CREATE_TOKEN)["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["password"], PASSWORD);
     let after = home.print("nexterpay");
     assert_ne!(before, after);
@@ -275,23 +192,14 @@ fn tokens_near_expiry_are_refreshed_and_min_ttl_counts() {
     home.print("nexterpay");
     assert_eq!(sb.count(CREATE_TOKEN), 3);
     // With --min-ttl 0 only the 10 % rule applies (2 s of 20): no refresh.
-    home.tok()
-        .args(["print", "nexterpay", "--min-ttl", "0"])
-        .assert()
-        .success();
+    home.tok().args(["print", "nexterpay", "--min-ttl", "0"]).assert().success();
     assert_eq!(sb.count(CREATE_TOKEN), 3);
 }
 
 fn expires_in(home: &Home) -> i64 {
-    let out = home
-        .tok()
-        .args(["print", "nexterpay", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = home.tok().args(["print", "nexterpay", "--format", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()["expires_in"]
-        .as_i64()
-        .unwrap()
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["expires_in"].as_i64().unwrap()
 }
 
 #[test]
@@ -300,36 +208,17 @@ fn without_exp_the_documented_lifetimes_apply() {
     let home = Home::new();
     home.login(&sb);
     let sandbox = expires_in(&home);
-    assert!(
-        (35_990..=36_000).contains(&sandbox),
-        "sandbox: 600 min, got {sandbox}"
-    );
+    assert!((35_990..=36_000).contains(&sandbox), "sandbox: 600 min, got {sandbox}");
 
     home.tok()
-        .args([
-            "login",
-            "np-prod",
-            "--provider",
-            "nexterpay",
-            "--env",
-            "production",
-        ])
+        .args(["login", "np-prod", "--provider", "nexterpay", "--env", "production"])
         .args(["--username", USER, "--base-url", &sb.url, "--secret-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
         .assert()
         .success();
-    let out = home
-        .tok()
-        .args(["print", "np-prod", "--format", "json"])
-        .output()
-        .unwrap();
-    let production = serde_json::from_slice::<Value>(&out.stdout).unwrap()["expires_in"]
-        .as_i64()
-        .unwrap();
-    assert!(
-        (5_390..=5_400).contains(&production),
-        "production: 90 min, got {production}"
-    );
+    let out = home.tok().args(["print", "np-prod", "--format", "json"]).output().unwrap();
+    let production = serde_json::from_slice::<Value>(&out.stdout).unwrap()["expires_in"].as_i64().unwrap();
+    assert!((5_390..=5_400).contains(&production), "production: 90 min, got {production}");
 }
 
 #[test]
@@ -354,24 +243,12 @@ fn production_needs_a_base_url_and_http_needs_loopback() {
     let home = Home::new();
     let out = home
         .tok()
-        .args([
-            "login",
-            "nexterpay",
-            "--env",
-            "production",
-            "--username",
-            USER,
-            "--secret-stdin",
-        ])
+        .args(["login", "nexterpay", "--env", "production", "--username", USER, "--secret-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("--base-url"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("--base-url"), "{}", stderr_of(&out));
 
     let out = home
         .tok()
@@ -395,39 +272,17 @@ fn production_needs_a_base_url_and_http_needs_loopback() {
 fn no_terminal_and_no_secret_exits_3_at_once() {
     let sb = Sandbox::start();
     let home = Home::new();
-    let out = home
-        .tok()
-        .args([
-            "login",
-            "nexterpay",
-            "--username",
-            USER,
-            "--base-url",
-            &sb.url,
-        ])
-        .output()
-        .unwrap();
+    let out =
+        home.tok().args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr_of(&out).contains("TOK_NEXTERPAY_PASSWORD"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("TOK_NEXTERPAY_PASSWORD"), "{}", stderr_of(&out));
     assert_eq!(sb.count(CREATE_TOKEN), 0);
 
     let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "never logged in");
-    let out = home
-        .tok()
-        .args(["print", "no-such-profile"])
-        .output()
-        .unwrap();
+    let out = home.tok().args(["print", "no-such-profile"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr_of(&out).contains("tok login no-such-profile"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("tok login no-such-profile"), "{}", stderr_of(&out));
 }
 
 #[test]
@@ -435,27 +290,15 @@ fn logout_forgets_everything() {
     let sb = Sandbox::start();
     let home = Home::new();
     home.login(&sb);
-    home.tok()
-        .args(["logout", "nexterpay"])
-        .assert()
-        .success()
-        .stdout("");
+    home.tok().args(["logout", "nexterpay"]).assert().success().stdout("");
     assert!(!home.store_file("nexterpay").exists());
     let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
     assert!(!config.contains("nexterpay"), "{config}");
     let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
-    assert!(
-        stderr_of(&out).contains("not logged in to 'nexterpay'"),
-        "{}",
-        stderr_of(&out)
-    );
-    home.tok()
-        .args(["status", "--json"])
-        .assert()
-        .success()
-        .stdout("[]\n");
+    assert!(stderr_of(&out).contains("not logged in to 'nexterpay'"), "{}", stderr_of(&out));
+    home.tok().args(["status", "--json"]).assert().success().stdout("[]\n");
 }
 
 #[test]
@@ -474,15 +317,8 @@ fn status_lists_profiles_without_network() {
             && (row.contains("in 10h") || row.contains("in 9h59m")),
         "{row}"
     );
-    let json: Value = serde_json::from_slice(
-        &home
-            .tok()
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let json: Value =
+        serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap();
     assert_eq!(json[0]["profile"], "nexterpay");
     assert_eq!(json[0]["state"], "valid");
     assert!(json[0]["expires_in"].as_i64().unwrap() > 35_000);
@@ -495,29 +331,12 @@ fn verbose_shows_requests_but_no_secret() {
     let home = Home::new();
     let login = home
         .tok()
-        .args([
-            "-v",
-            "login",
-            "nexterpay",
-            "--username",
-            USER,
-            "--base-url",
-            &sb.url,
-            "--secret-stdin",
-        ])
+        .args(["-v", "login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
         .output()
         .unwrap();
-    let refresh = home
-        .tok()
-        .args(["-v", "refresh", "nexterpay"])
-        .output()
-        .unwrap();
-    let print = home
-        .tok()
-        .args(["-v", "print", "nexterpay"])
-        .output()
-        .unwrap();
+    let refresh = home.tok().args(["-v", "refresh", "nexterpay"]).output().unwrap();
+    let print = home.tok().args(["-v", "print", "nexterpay"]).output().unwrap();
     let token = String::from_utf8(print.stdout.clone()).unwrap();
     let token = token.trim();
     for out in [&login, &refresh, &print] {
@@ -527,9 +346,6 @@ fn verbose_shows_requests_but_no_secret() {
         assert!(!err.contains(token), "{err}");
     }
     let err = stderr_of(&refresh);
-    assert!(
-        err.contains("POST") && err.contains("/security/createToken") && err.contains("200 OK"),
-        "{err}"
-    );
+    assert!(err.contains("POST") && err.contains("/security/createToken") && err.contains("200 OK"), "{err}");
     assert!(stderr_of(&print).contains("cached token"));
 }

@@ -33,11 +33,7 @@ fn login(home: &Home, args: &[&str], secret: &str) -> std::process::Output {
 }
 
 fn print_json(home: &Home, profile: &str) -> Value {
-    let out = home
-        .tok()
-        .args(["print", profile, "--format", "json"])
-        .output()
-        .unwrap();
+    let out = home.tok().args(["print", profile, "--format", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -46,31 +42,11 @@ fn print_json(home: &Home, profile: &str) -> Value {
 fn n3xt_json_body_and_lower_case_bearer() {
     let sb = Sandbox::start();
     let home = Home::new();
-    let out = login(
-        &home,
-        &[
-            "n3xt",
-            "--project",
-            PROJECT,
-            "--client-id",
-            ID,
-            "--base-url",
-            &sb.url,
-        ],
-        SECRET,
-    );
+    let out = login(&home, &["n3xt", "--project", PROJECT, "--client-id", ID, "--base-url", &sb.url], SECRET);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let last = sb.last(&n3xt_route());
-    assert!(
-        last["headers"]["content-type"]
-            .as_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
-    assert!(
-        last["headers"].get("authorization").is_none(),
-        "credentials go in the body"
-    );
+    assert!(last["headers"]["content-type"].as_str().unwrap().starts_with("application/json"));
+    assert!(last["headers"].get("authorization").is_none(), "credentials go in the body");
     assert_eq!(
         body_json(&last),
         json!({ "grant_type": "client_credentials", "client_id": ID, "client_secret": SECRET })
@@ -78,10 +54,7 @@ fn n3xt_json_body_and_lower_case_bearer() {
 
     // The reply said "bearer"; the header is always "Bearer".
     let json = print_json(&home, "n3xt");
-    assert_eq!(
-        json["header"],
-        format!("Authorization: Bearer {}", json["token"].as_str().unwrap())
-    );
+    assert_eq!(json["header"], format!("Authorization: Bearer {}", json["token"].as_str().unwrap()));
     let expires_in = json["expires_in"].as_i64().unwrap();
     assert!((3_590..=3_600).contains(&expires_in), "{expires_in}");
     home.print("n3xt");
@@ -94,23 +67,12 @@ fn n3xt_rejection_shows_the_description_and_request_id() {
     let home = Home::new();
     let out = login(
         &home,
-        &[
-            "n3xt",
-            "--project",
-            PROJECT,
-            "--client-id",
-            ID,
-            "--base-url",
-            &sb.url,
-        ],
+        &["n3xt", "--project", PROJECT, "--client-id", ID, "--base-url", &sb.url],
         "wrong-secret",
     );
     assert_eq!(out.status.code(), Some(4));
     let err = stderr_of(&out);
-    assert!(
-        err.contains("invalid_client: Client authentication failed."),
-        "{err}"
-    );
+    assert!(err.contains("invalid_client: Client authentication failed."), "{err}");
     assert!(err.contains("(request_id request-id-test-"), "{err}");
     assert!(!err.contains("wrong-secret"));
 }
@@ -131,11 +93,7 @@ fn n3xt_in_a_ci_job_from_the_environment_alone() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .starts_with("Authorization: Bearer eyJ")
-    );
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("Authorization: Bearer eyJ"));
     let body = body_json(&sb.last(&n3xt_route()));
     assert_eq!(
         (body["client_id"].as_str(), body["client_secret"].as_str()),
@@ -147,34 +105,18 @@ fn n3xt_in_a_ci_job_from_the_environment_alone() {
 fn netdirector_sends_exact_basic_bytes_and_the_default_scope() {
     let sb = Sandbox::start();
     let home = Home::new();
-    let out = login(
-        &home,
-        &["netdirector", "--client-id", ODD_ID, "--base-url", &sb.url],
-        ODD_SECRET,
-    );
+    let out = login(&home, &["netdirector", "--client-id", ODD_ID, "--base-url", &sb.url], ODD_SECRET);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let last = sb.last(NETDIRECTOR);
     // RFC 6749 §2.3.1: each half form-urlencoded, then base64, no newline. Written out by
     // hand here rather than computed with tok's own function.
     let pair = "demo+client%3A%C3%BC:s3cr3t%2F%2B%3F%26%3D%3A%25%C3%BC+%C3%A9";
-    let want = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    );
+    let want = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
     assert_eq!(last["headers"]["authorization"], want);
-    assert_eq!(
-        last["headers"]["content-type"],
-        "application/x-www-form-urlencoded"
-    );
-    assert_eq!(
-        last["body"],
-        "grant_type=client_credentials&scope=nop2%2Fread+nop2%2Fwrite"
-    );
+    assert_eq!(last["headers"]["content-type"], "application/x-www-form-urlencoded");
+    assert_eq!(last["body"], "grant_type=client_credentials&scope=nop2%2Fread+nop2%2Fwrite");
     let json = print_json(&home, "netdirector");
-    assert_eq!(
-        claims(json["token"].as_str().unwrap())["scope"],
-        "nop2/read nop2/write"
-    );
+    assert_eq!(claims(json["token"].as_str().unwrap())["scope"], "nop2/read nop2/write");
 }
 
 #[test]
@@ -183,22 +125,11 @@ fn netdirector_scope_can_be_narrowed_and_bad_scopes_exit_4() {
     let home = Home::new();
     let out = login(
         &home,
-        &[
-            "netdirector",
-            "--client-id",
-            ID,
-            "--scope",
-            "nop2/read",
-            "--base-url",
-            &sb.url,
-        ],
+        &["netdirector", "--client-id", ID, "--scope", "nop2/read", "--base-url", &sb.url],
         SECRET,
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(
-        sb.last(NETDIRECTOR)["body"],
-        "grant_type=client_credentials&scope=nop2%2Fread"
-    );
+    assert_eq!(sb.last(NETDIRECTOR)["body"], "grant_type=client_credentials&scope=nop2%2Fread");
 
     let out = login(
         &home,
@@ -217,32 +148,20 @@ fn netdirector_scope_can_be_narrowed_and_bad_scopes_exit_4() {
     );
     assert_eq!(out.status.code(), Some(4));
     let err = stderr_of(&out);
-    assert!(
-        err.contains("invalid_scope") && err.contains("--scope"),
-        "{err}"
-    );
+    assert!(err.contains("invalid_scope") && err.contains("--scope"), "{err}");
 }
 
 #[test]
 fn netdirector_rejects_wrong_credentials_with_exit_4() {
     let sb = Sandbox::start();
     let home = Home::new();
-    let out = login(
-        &home,
-        &["netdirector", "--client-id", ID, "--base-url", &sb.url],
-        "demo-secret\n",
-    );
+    let out = login(&home, &["netdirector", "--client-id", ID, "--base-url", &sb.url], "demo-secret\n");
     // The line read from stdin is the secret without its newline: this one is right.
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let out = login(
-        &home,
-        &["netdirector", "--client-id", ID, "--base-url", &sb.url],
-        "nope",
-    );
+    let out = login(&home, &["netdirector", "--client-id", ID, "--base-url", &sb.url], "nope");
     assert_eq!(out.status.code(), Some(4));
     assert!(
-        stderr_of(&out)
-            .contains("netdirector rejected the request (400 Bad Request): invalid_client"),
+        stderr_of(&out).contains("netdirector rejected the request (400 Bad Request): invalid_client"),
         "{}",
         stderr_of(&out)
     );
@@ -298,25 +217,12 @@ fn generic_oauth2_defaults_to_basic_and_form() {
     let token_url = format!("{}/oauth2/generic/token", sb.url);
     let out = login(
         &home,
-        &[
-            "api",
-            "--provider",
-            "oauth2",
-            "--token-url",
-            &token_url,
-            "--client-id",
-            ODD_ID,
-        ],
+        &["api", "--provider", "oauth2", "--token-url", &token_url, "--client-id", ODD_ID],
         ODD_SECRET,
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
     let last = sb.last(GENERIC);
-    assert!(
-        last["headers"]["authorization"]
-            .as_str()
-            .unwrap()
-            .starts_with("Basic ")
-    );
+    assert!(last["headers"]["authorization"].as_str().unwrap().starts_with("Basic "));
     assert_eq!(last["body"], "grant_type=client_credentials");
 }
 
@@ -325,38 +231,21 @@ fn odd_token_replies() {
     let sb = Sandbox::start();
     let home = Home::new();
     let token_url = format!("{}/oauth2/generic/token", sb.url);
-    let args = [
-        "api",
-        "--provider",
-        "oauth2",
-        "--token-url",
-        token_url.as_str(),
-        "--client-id",
-        ID,
-    ];
+    let args = ["api", "--provider", "oauth2", "--token-url", token_url.as_str(), "--client-id", ID];
     let fault = |body: &str| {
-        sb.fault(
-            json!({ "path": "/oauth2/generic/token", "status": 200, "body": body, "times": 1 }),
-        );
+        sb.fault(json!({ "path": "/oauth2/generic/token", "status": 200, "body": body, "times": 1 }));
     };
     fault(r#"{"access_token":"abc","token_type":"mac"}"#);
     let out = login(&home, &args, SECRET);
     assert_eq!(out.status.code(), Some(5));
-    assert!(
-        stderr_of(&out).contains("token_type 'mac' is not supported"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("token_type 'mac' is not supported"), "{}", stderr_of(&out));
 
     // No expires_in and an opaque token: the conservative default, never "forever".
     fault(r#"{"access_token":"opaque-token-0123456789","token_type":"Bearer"}"#);
     assert!(login(&home, &args, SECRET).status.success());
     let json = print_json(&home, "api");
     assert_eq!(json["token"], "opaque-token-0123456789");
-    assert!(
-        (290..=300).contains(&json["expires_in"].as_i64().unwrap()),
-        "{json}"
-    );
+    assert!((290..=300).contains(&json["expires_in"].as_i64().unwrap()), "{json}");
 
     sb.fault(json!({ "path": "/oauth2/generic/token", "status": 502, "body": "<html>Bad Gateway</html>" }));
     let out = home.tok().args(["refresh", "api"]).output().unwrap();
@@ -366,11 +255,7 @@ fn odd_token_replies() {
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(
-        print_json(&home, "api")["token"],
-        "opaque-token-0123456789",
-        "the old token is kept"
-    );
+    assert_eq!(print_json(&home, "api")["token"], "opaque-token-0123456789", "the old token is kept");
 }
 
 #[test]
@@ -378,57 +263,20 @@ fn settings_are_checked_before_anything_is_sent() {
     let sb = Sandbox::start();
     let home = Home::new();
     let cases: [(&[&str], i32, &str); 5] = [
-        (
-            &[
-                "n3xt",
-                "--project",
-                PROJECT,
-                "--client-id",
-                ID,
-                "--env",
-                "gamma",
-            ],
-            2,
-            "unknown N3XT environment",
-        ),
-        (
-            &["n3xt", "--project", "../x", "--client-id", ID],
-            2,
-            "not an N3XT project id",
-        ),
+        (&["n3xt", "--project", PROJECT, "--client-id", ID, "--env", "gamma"], 2, "unknown N3XT environment"),
+        (&["n3xt", "--project", "../x", "--client-id", ID], 2, "not an N3XT project id"),
         (&["n3xt", "--client-id", ID], 3, "no project"),
         (
-            &[
-                "x",
-                "--provider",
-                "oauth2",
-                "--token-url",
-                "http://auth.example.com/token",
-                "--client-id",
-                ID,
-            ],
+            &["x", "--provider", "oauth2", "--token-url", "http://auth.example.com/token", "--client-id", ID],
             2,
             "HTTPS",
         ),
-        (
-            &["netdirector", "--client-id", ID, "--username", "bob"],
-            2,
-            "--username does not apply",
-        ),
+        (&["netdirector", "--client-id", ID, "--username", "bob"], 2, "--username does not apply"),
     ];
     for (args, code, message) in cases {
         let out = login(&home, args, SECRET);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            stderr_of(&out)
-        );
-        assert!(
-            stderr_of(&out).contains(message),
-            "{args:?}: {}",
-            stderr_of(&out)
-        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains(message), "{args:?}: {}", stderr_of(&out));
     }
     assert!(sb.stats()["requests"].as_object().unwrap().is_empty());
 }

@@ -26,10 +26,7 @@ fn a_corrupt_store_file_is_named_and_login_repairs_it() {
     let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6));
     let err = stderr_of(&out);
-    assert!(
-        err.contains("nexterpay.json is corrupt") && err.contains("tok login nexterpay"),
-        "{err}"
-    );
+    assert!(err.contains("nexterpay.json is corrupt") && err.contains("tok login nexterpay"), "{err}");
     assert!(out.stdout.is_empty());
     home.login(&sb);
     home.print("nexterpay");
@@ -41,9 +38,5 @@ fn a_corrupt_config_is_named() {
     std::fs::write(home.path().join("config.toml"), "[profiles.x\n").unwrap();
     let out = home.tok().args(["status"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("config.toml is not valid"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("config.toml is not valid"), "{}", stderr_of(&out));
 }

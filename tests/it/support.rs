@@ -36,17 +36,9 @@ impl Sandbox {
             .spawn()
             .expect("tok-sandbox starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.starts_with("http://127.0.0.1:"),
-            "first line is the URL: {line:?}"
-        );
-        Sandbox {
-            child,
-            url: line.trim().to_string(),
-        }
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("http://127.0.0.1:"), "first line is the URL: {line:?}");
+        Sandbox { child, url: line.trim().to_string() }
     }
 
     fn call(&self, method: &str, path: &str, body: &str) -> Value {
@@ -79,11 +71,7 @@ impl Sandbox {
         .unwrap();
         let mut reply = String::new();
         stream.read_to_string(&mut reply).unwrap();
-        reply
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("a status line")
+        reply.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line")
     }
 
     pub fn stats(&self) -> Value {
@@ -101,17 +89,11 @@ impl Sandbox {
     }
 
     pub fn fault(&self, fault: Value) {
-        assert_eq!(
-            self.call("POST", "/_sandbox/fault", &fault.to_string())["ok"],
-            true
-        );
+        assert_eq!(self.call("POST", "/_sandbox/fault", &fault.to_string())["ok"], true);
     }
 
     pub fn settings(&self, settings: Value) {
-        assert_eq!(
-            self.call("POST", "/_sandbox/settings", &settings.to_string())["ok"],
-            true
-        );
+        assert_eq!(self.call("POST", "/_sandbox/settings", &settings.to_string())["ok"], true);
     }
 }
 
@@ -129,9 +111,7 @@ pub struct Home {
 
 impl Home {
     pub fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Home { dir: tempfile::tempdir().unwrap() }
     }
 
     pub fn path(&self) -> &Path {
@@ -158,15 +138,7 @@ impl Home {
     /// `tok login nexterpay` against the sandbox with the demo credentials.
     pub fn login(&self, sandbox: &Sandbox) {
         self.tok()
-            .args([
-                "login",
-                "nexterpay",
-                "--username",
-                USER,
-                "--base-url",
-                &sandbox.url,
-                "--secret-stdin",
-            ])
+            .args(["login", "nexterpay", "--username", USER, "--base-url", &sandbox.url, "--secret-stdin"])
             .write_stdin(format!("{PASSWORD}\n"))
             .assert()
             .success()
@@ -176,17 +148,10 @@ impl Home {
     /// `tok print <profile>`: the token, checked to be the only thing on stdout.
     pub fn print(&self, profile: &str) -> String {
         let out = self.tok().args(["print", profile]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "print failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "print failed: {}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8(out.stdout).unwrap();
         let token = text.strip_suffix('\n').expect("one line");
-        assert!(
-            !token.is_empty() && !token.contains(char::is_whitespace),
-            "{text:?}"
-        );
+        assert!(!token.is_empty() && !token.contains(char::is_whitespace), "{text:?}");
         token.to_string()
     }
 }
@@ -199,8 +164,6 @@ pub fn stderr_of(output: &std::process::Output) -> String {
 pub fn claims(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }

@@ -15,6 +15,7 @@
 
 mod jwt;
 mod merchant_v2;
+mod nelnet;
 mod nexterpay;
 mod oauth2;
 
@@ -26,8 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tiny_http::{Header, Response, Server, StatusCode};
 
-const USAGE: &str =
-    "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
+const USAGE: &str = "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
 
 Starts local stand-ins for tok's providers on 127.0.0.1 and prints the base URL as the
 first line on stdout. Demo credentials:
@@ -36,7 +36,8 @@ first line on stdout. Demo credentials:
               client id demo-client, secret demo-secret; or client id
               'demo client:ü', secret 's3cr3t/+?&=:%ü é'
   merchant-v2 e-mail owner@acme.example, password demo-password,
-              merchant id b34555b7-dca4-5ec1-ade3-64a3ad545310, API key demo-api-key-7f3c9a12";
+              merchant id b34555b7-dca4-5ec1-ade3-64a3ad545310, API key demo-api-key-7f3c9a12
+  nelnet      API Key ID 42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f, API key nps-demo-api-key-0f9e8d7c6b5a";
 
 /// A request as the handlers see it.
 pub struct Req {
@@ -49,10 +50,7 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn bearer(&self) -> Option<&str> {
@@ -73,10 +71,7 @@ impl Reply {
     pub fn json(status: u16, value: &Value) -> Reply {
         Reply {
             status,
-            headers: vec![(
-                "Content-Type".into(),
-                "application/json; charset=utf-8".into(),
-            )],
+            headers: vec![("Content-Type".into(), "application/json; charset=utf-8".into())],
             body: value.to_string().into_bytes(),
         }
     }
@@ -85,10 +80,7 @@ impl Reply {
         let body = json!({ "type": format!("https://tools.ietf.org/html/rfc9110#section-{section}"), "title": title, "status": status });
         Reply {
             status,
-            headers: vec![(
-                "Content-Type".into(),
-                "application/problem+json; charset=utf-8".into(),
-            )],
+            headers: vec![("Content-Type".into(), "application/problem+json; charset=utf-8".into())],
             body: body.to_string().into_bytes(),
         }
     }
@@ -159,6 +151,8 @@ pub struct State {
     pub issued: BTreeMap<String, i64>,
     /// merchant-v2 refresh tokens not yet spent, with their expiry.
     pub refresh_tokens: BTreeMap<String, i64>,
+    /// NPS trace ids seen: each may be used once.
+    pub traces: std::collections::BTreeSet<String>,
     pub serial: u64,
 }
 
@@ -169,10 +163,7 @@ impl State {
 }
 
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 fn main() {
@@ -181,16 +172,9 @@ fn main() {
     let mut quiet = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .unwrap_or_else(|| fail(&format!("{name} needs a value")))
-        };
+        let mut value = |name: &str| args.next().unwrap_or_else(|| fail(&format!("{name} needs a value")));
         match arg.as_str() {
-            "--port" => {
-                port = value("--port")
-                    .parse()
-                    .unwrap_or_else(|_| fail("--port takes a number"))
-            }
+            "--port" => port = value("--port").parse().unwrap_or_else(|_| fail("--port takes a number")),
             "--nexterpay-lifetime" => {
                 settings.nexterpay_lifetime = value("--nexterpay-lifetime")
                     .parse()
@@ -205,19 +189,11 @@ fn main() {
             other => fail(&format!("unknown argument '{other}'")),
         }
     }
-    let server =
-        Server::http(("127.0.0.1", port)).unwrap_or_else(|e| fail(&format!("cannot listen: {e}")));
-    let port = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.port())
-        .unwrap_or(port);
+    let server = Server::http(("127.0.0.1", port)).unwrap_or_else(|e| fail(&format!("cannot listen: {e}")));
+    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
     println!("http://127.0.0.1:{port}");
     let _ = std::io::stdout().flush();
-    let state = Arc::new(Mutex::new(State {
-        settings,
-        ..State::default()
-    }));
+    let state = Arc::new(Mutex::new(State { settings, ..State::default() }));
     for request in server.incoming_requests() {
         let state = Arc::clone(&state);
         // One thread per request: a delayed or hanging reply must not hold up the others.
@@ -244,12 +220,7 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
         headers: request
             .headers()
             .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_string(),
-                    h.value.as_str().to_string(),
-                )
-            })
+            .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
             .collect(),
         body,
     };
@@ -260,12 +231,10 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
         let fault = {
             let mut s = state.lock().unwrap();
             *s.counts.entry(route.clone()).or_default() += 1;
-            let headers: BTreeMap<_, _> = req
-                .headers
-                .iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-                .collect();
-            let last = json!({ "query": req.query, "headers": headers, "body": String::from_utf8_lossy(&req.body) });
+            let headers: BTreeMap<_, _> =
+                req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+            let last =
+                json!({ "query": req.query, "headers": headers, "body": String::from_utf8_lossy(&req.body) });
             s.last.insert(route.clone(), last);
             take_fault(&mut s, &req.path)
         };
@@ -278,9 +247,8 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
         let reply = nexterpay::handle(state, &req)
             .or_else(|| oauth2::handle(state, &req))
             .or_else(|| merchant_v2::handle(state, &req))
-            .unwrap_or_else(|| {
-                Reply::json(404, &json!({ "error": "not_found", "path": req.path }))
-            });
+            .or_else(|| nelnet::handle(state, &req))
+            .unwrap_or_else(|| Reply::json(404, &json!({ "error": "not_found", "path": req.path })));
         if !quiet {
             eprintln!("tok-sandbox: {route} -> {}", reply.status);
         }
@@ -314,18 +282,11 @@ fn respond_fault(request: tiny_http::Request, fault: &Fault) {
         .iter()
         .filter_map(|(k, v)| Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
         .collect();
-    if !fault
-        .headers
-        .keys()
-        .any(|k| k.eq_ignore_ascii_case("content-type"))
-    {
+    if !fault.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
         headers.push(Header::from_bytes("Content-Type", "application/json").unwrap());
     }
-    let seed = if fault.body.is_empty() && fault.size.is_some() {
-        "x".to_string()
-    } else {
-        fault.body.clone()
-    };
+    let seed =
+        if fault.body.is_empty() && fault.size.is_some() { "x".to_string() } else { fault.body.clone() };
     let length = fault.size.unwrap_or(seed.len() as u64);
     let reader = seed.into_bytes().into_iter().cycle().take(length as usize);
     let reader = IterReader(reader);
@@ -355,9 +316,7 @@ impl<I: Iterator<Item = u8>> Read for IterReader<I> {
 fn control(state: &Mutex<State>, req: &Req) -> Reply {
     let mut s = state.lock().unwrap();
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/_sandbox/stats") => {
-            Reply::json(200, &json!({ "requests": s.counts, "last": s.last }))
-        }
+        ("GET", "/_sandbox/stats") => Reply::json(200, &json!({ "requests": s.counts, "last": s.last })),
         ("POST", "/_sandbox/fault") => match serde_json::from_slice::<Fault>(&req.body) {
             Ok(fault) => {
                 s.faults.push(fault);
@@ -366,12 +325,10 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
             Err(e) => Reply::json(400, &json!({ "error": e.to_string() })),
         },
         ("POST", "/_sandbox/settings") => {
-            let mut current =
-                serde_json::to_value(SettingsView(&s.settings)).unwrap_or(Value::Null);
-            if let (Some(map), Ok(Value::Object(patch))) = (
-                current.as_object_mut(),
-                serde_json::from_slice::<Value>(&req.body),
-            ) {
+            let mut current = serde_json::to_value(SettingsView(&s.settings)).unwrap_or(Value::Null);
+            if let (Some(map), Ok(Value::Object(patch))) =
+                (current.as_object_mut(), serde_json::from_slice::<Value>(&req.body))
+            {
                 map.extend(patch);
             }
             match serde_json::from_value::<Settings>(current) {

@@ -25,34 +25,20 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
 }
 
 fn errors(status: u16, code: &str, message: Value) -> Reply {
-    Reply::json(
-        status,
-        &json!({ "errors": [{ "code": code, "message": message }] }),
-    )
+    Reply::json(status, &json!({ "errors": [{ "code": code, "message": message }] }))
 }
 
 fn body(req: &Req) -> Option<Value> {
-    let json_type = req
-        .header("content-type")
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
-    json_type
-        .then(|| serde_json::from_slice(&req.body).ok())
-        .flatten()
+    let json_type =
+        req.header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
+    json_type.then(|| serde_json::from_slice(&req.body).ok()).flatten()
 }
 
 fn check_merchant(req: &Req) -> Result<(), Reply> {
     match req.header("merchant_id") {
         Some(MERCHANT) => Ok(()),
-        Some(_) => Err(errors(
-            400,
-            "MERCHANT_NOT_FOUND",
-            json!("Merchant not found"),
-        )),
-        None => Err(errors(
-            400,
-            "VALIDATION_ERROR",
-            json!("merchant_id header is required"),
-        )),
+        Some(_) => Err(errors(400, "MERCHANT_NOT_FOUND", json!("Merchant not found"))),
+        None => Err(errors(400, "VALIDATION_ERROR", json!("merchant_id header is required"))),
     }
 }
 
@@ -85,21 +71,11 @@ fn login(state: &Mutex<State>, req: &Req) -> Reply {
         return reply;
     }
     let body = body(req);
-    let creds = body
-        .as_ref()
-        .and_then(|b| Some((b.get("token")?.as_str()?, b.get("password")?.as_str()?)));
+    let creds = body.as_ref().and_then(|b| Some((b.get("token")?.as_str()?, b.get("password")?.as_str()?)));
     match creds {
-        None => errors(
-            400,
-            "VALIDATION_ERROR",
-            json!("token and password are required"),
-        ),
+        None => errors(400, "VALIDATION_ERROR", json!("token and password are required")),
         Some((EMAIL, PASSWORD)) => issue(state),
-        Some(_) => errors(
-            401,
-            "INVALID_CREDENTIALS",
-            json!("Invalid email or password"),
-        ),
+        Some(_) => errors(401, "INVALID_CREDENTIALS", json!("Invalid email or password")),
     }
 }
 
@@ -134,9 +110,7 @@ fn create_customer(state: &Mutex<State>, req: &Req) -> Reply {
         (true, _) => {}
         (false, Some(exp)) if exp > now => {}
         (false, Some(exp)) => {
-            let expired_at = jiff::Timestamp::from_second(exp)
-                .map(|t| t.to_string())
-                .unwrap_or_default();
+            let expired_at = jiff::Timestamp::from_second(exp).map(|t| t.to_string()).unwrap_or_default();
             return errors(
                 401,
                 "UNAUTHORIZED",
@@ -145,8 +119,5 @@ fn create_customer(state: &Mutex<State>, req: &Req) -> Reply {
         }
         (false, None) => return errors(401, "UNAUTHORIZED", json!("Unauthorized")),
     }
-    Reply::json(
-        200,
-        &json!({ "data": { "id": format!("customer-{}", s.serial), "created": true } }),
-    )
+    Reply::json(200, &json!({ "data": { "id": format!("customer-{}", s.serial), "created": true } }))
 }

@@ -21,13 +21,11 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
 }
 
 fn create_token(state: &Mutex<State>, req: &Req) -> Reply {
-    let json_type = req
-        .header("content-type")
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
+    let json_type =
+        req.header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
     let body: Option<Value> = serde_json::from_slice(&req.body).ok();
-    let creds = body
-        .as_ref()
-        .and_then(|b| Some((b.get("userName")?.as_str()?, b.get("password")?.as_str()?)));
+    let creds =
+        body.as_ref().and_then(|b| Some((b.get("userName")?.as_str()?, b.get("password")?.as_str()?)));
     let Some((user, password)) = creds.filter(|_| json_type) else {
         return Reply::problem(400, "Bad Request", "15.5.1");
     };
@@ -57,15 +55,9 @@ fn create_token(state: &Mutex<State>, req: &Req) -> Reply {
 
 fn countries(state: &Mutex<State>, req: &Req) -> Reply {
     let s = state.lock().unwrap();
-    let valid = req
-        .bearer()
-        .and_then(|t| s.issued.get(t))
-        .is_some_and(|exp| *exp > s.now());
+    let valid = req.bearer().and_then(|t| s.issued.get(t)).is_some_and(|exp| *exp > s.now());
     if !valid {
         return Reply::problem(401, "Unauthorized", "15.5.2");
     }
-    Reply::json(
-        200,
-        &json!([{ "code": "FR", "name": "France" }, { "code": "GB", "name": "United Kingdom" }]),
-    )
+    Reply::json(200, &json!([{ "code": "FR", "name": "France" }, { "code": "GB", "name": "United Kingdom" }]))
 }

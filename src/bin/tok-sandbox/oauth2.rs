@@ -20,10 +20,7 @@ use std::sync::Mutex;
 
 /// Demo clients: a plain one, and one whose id and secret hold reserved and non-ASCII
 /// characters, to prove the encodings.
-pub const CLIENTS: &[(&str, &str)] = &[
-    ("demo-client", "demo-secret"),
-    ("demo client:ü", "s3cr3t/+?&=:%ü é"),
-];
+pub const CLIENTS: &[(&str, &str)] = &[("demo-client", "demo-secret"), ("demo client:ü", "s3cr3t/+?&=:%ü é")];
 const SCOPES: &[&str] = &["nop2/read", "nop2/write"];
 
 pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
@@ -32,9 +29,7 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         "POST" if path == "/oauth2/token" => netdirector(state, req),
         "POST" if path == "/oauth2/generic/token" => generic(state, req),
         "POST" => {
-            let project = path
-                .strip_prefix("/v1/public/")?
-                .strip_suffix("/oauth2/token")?;
+            let project = path.strip_prefix("/v1/public/")?.strip_suffix("/oauth2/token")?;
             n3xt(state, req, project)
         }
         "GET" if path == "/api/v2/transaction" => {
@@ -55,8 +50,7 @@ fn secret_of(id: &str) -> Option<&'static str> {
 }
 
 fn content_type(req: &Req, want: &str) -> bool {
-    req.header("content-type")
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with(want))
+    req.header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with(want))
 }
 
 fn form(body: &[u8]) -> BTreeMap<String, String> {
@@ -89,43 +83,22 @@ fn n3xt(state: &Mutex<State>, req: &Req, project: &str) -> Reply {
         return stytch(404, "project_not_found", "Project not found.");
     }
     if !content_type(req, "application/json") {
-        return stytch(
-            400,
-            "invalid_request",
-            "Content-Type must be application/json.",
-        );
+        return stytch(400, "invalid_request", "Content-Type must be application/json.");
     }
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
-        return stytch(
-            400,
-            "invalid_request",
-            "The request body is not valid JSON.",
-        );
+        return stytch(400, "invalid_request", "The request body is not valid JSON.");
     };
     let field = |k: &str| body.get(k).and_then(Value::as_str);
     if field("grant_type") != Some("client_credentials") {
-        return stytch(
-            400,
-            "unsupported_grant_type",
-            "grant_type must be client_credentials.",
-        );
+        return stytch(400, "unsupported_grant_type", "grant_type must be client_credentials.");
     }
     let (Some(id), Some(secret)) = (field("client_id"), field("client_secret")) else {
-        return stytch(
-            400,
-            "invalid_request",
-            "client_id and client_secret are required.",
-        );
+        return stytch(400, "invalid_request", "client_id and client_secret are required.");
     };
     if secret_of(id) != Some(secret) {
         return stytch(401, "invalid_client", "Client authentication failed.");
     }
-    let (token, lifetime) = issue(
-        state,
-        &format!("stytch.com/{project}"),
-        id,
-        json!({ "scope": "" }),
-    );
+    let (token, lifetime) = issue(state, &format!("stytch.com/{project}"), id, json!({ "scope": "" }));
     Reply::json(
         200,
         &json!({ "status_code": 200, "expires_in": lifetime, "request_id": request_id, "access_token": token, "token_type": "bearer" }),
@@ -144,13 +117,9 @@ fn basic(id: &str, secret: &str) -> String {
 /// The client named by a Basic header, if the header is exactly right for it.
 fn basic_client(header: &str) -> Option<&'static str> {
     let b64 = header.strip_prefix("Basic ")?;
-    let decoded =
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?;
+    let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?;
     let (id_part, _) = decoded.split_once(':')?;
-    let id: String = url::form_urlencoded::parse(format!("x={id_part}").as_bytes())
-        .next()?
-        .1
-        .into_owned();
+    let id: String = url::form_urlencoded::parse(format!("x={id_part}").as_bytes()).next()?.1.into_owned();
     let (id, secret) = CLIENTS.iter().find(|(i, _)| *i == id)?;
     (header == basic(id, secret)).then_some(*id)
 }
@@ -167,10 +136,7 @@ fn netdirector(state: &Mutex<State>, req: &Req) -> Reply {
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return cognito(400, "unsupported_grant_type");
     }
-    let scope = form
-        .get("scope")
-        .cloned()
-        .unwrap_or_else(|| SCOPES.join(" "));
+    let scope = form.get("scope").cloned().unwrap_or_else(|| SCOPES.join(" "));
     if scope.split(' ').any(|s| !SCOPES.contains(&s)) {
         return cognito(400, "invalid_scope");
     }
@@ -180,10 +146,7 @@ fn netdirector(state: &Mutex<State>, req: &Req) -> Reply {
         client,
         json!({ "scope": scope, "token_use": "access" }),
     );
-    Reply::json(
-        200,
-        &json!({ "access_token": token, "expires_in": lifetime, "token_type": "Bearer" }),
-    )
+    Reply::json(200, &json!({ "access_token": token, "expires_in": lifetime, "token_type": "Bearer" }))
 }
 
 fn generic(state: &Mutex<State>, req: &Req) -> Reply {
@@ -195,10 +158,7 @@ fn generic(state: &Mutex<State>, req: &Req) -> Reply {
     };
     let fields: BTreeMap<String, String> = if content_type(req, "application/json") {
         match serde_json::from_slice::<BTreeMap<String, Value>>(&req.body) {
-            Ok(map) => map
-                .into_iter()
-                .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
-                .collect(),
+            Ok(map) => map.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect(),
             Err(_) => return rfc(400, "invalid_request", "malformed JSON"),
         }
     } else if content_type(req, "application/x-www-form-urlencoded") {
@@ -209,16 +169,11 @@ fn generic(state: &Mutex<State>, req: &Req) -> Reply {
     if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return rfc(400, "unsupported_grant_type", "only client_credentials");
     }
-    let client = match (
-        req.header("authorization"),
-        fields.get("client_id"),
-        fields.get("client_secret"),
-    ) {
+    let client = match (req.header("authorization"), fields.get("client_id"), fields.get("client_secret")) {
         (Some(header), None, None) => basic_client(header),
-        (None, Some(id), Some(secret)) => CLIENTS
-            .iter()
-            .find(|(i, s)| i == id && s == secret)
-            .map(|(i, _)| *i),
+        (None, Some(id), Some(secret)) => {
+            CLIENTS.iter().find(|(i, s)| i == id && s == secret).map(|(i, _)| *i)
+        }
         _ => None,
     };
     let Some(client) = client else {

@@ -1,0 +1,175 @@
+use crate::cli::InspectArgs;
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::flow::App;
+use crate::jwt::{self, Jwt};
+use crate::keys::{self, KeySource};
+use crate::output::rfc3339;
+use crate::term;
+use crate::token::{self, TokenRecord};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+
+const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
+
+pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
+    let (text, stored) = match (&args.token, &args.profile) {
+        (Some(dash), _) if dash == "-" => (read_stdin()?, None),
+        (Some(token), _) => (token.trim().to_string(), None),
+        (None, Some(name)) => {
+            let record = app.store().token(name)?.ok_or_else(|| {
+                Error::not_logged_in(format!("no token is stored for '{name}'"))
+                    .hint(format!("run `tok login {name}`"))
+            })?;
+            (record.token.expose().to_string(), Some(record))
+        }
+        (None, None) => {
+            return Err(Error::usage("give a token, - to read it from stdin, or --profile PROFILE"));
+        }
+    };
+    let now = token::now_f64();
+    let decoded = match (jwt::decode(&text), &stored) {
+        (Ok(jwt), _) => jwt,
+        (Err(_), Some(record)) if !args.verify => return write(&opaque(record, args.json, now)),
+        (Err(e), _) => return Err(Error::other(format!("not a JWT: {e}"))),
+    };
+    let verified = match args.verify {
+        false => None,
+        true => {
+            let source = match (&args.key_file, &args.key_env) {
+                (Some(path), _) => KeySource::File(path.clone()),
+                (_, Some(var)) => KeySource::Env(var.clone()),
+                _ => return Err(Error::usage("--verify needs --key-file FILE or --key-env VAR")),
+            };
+            Some(keys::verify(&decoded, &source)?)
+        }
+    };
+    write(&if args.json { json_text(&decoded, now, verified) } else { human(&decoded, now) })?;
+    match verified {
+        Some(true) => term::note(&format!("signature verified ({})", decoded.alg())),
+        Some(false) => {
+            return Err(Error::rejected(format!("the {} signature does not match the key", decoded.alg())));
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(16 * 1024 * 1024)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::other(format!("cannot read stdin: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::other("not a JWT: stdin is not text"))?;
+    Ok(text.trim().to_string())
+}
+
+fn write(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+}
+
+/// A NumericDate as RFC 3339 UTC, fractions kept to the microsecond (an f64 holds no more).
+fn utc(t: f64) -> Option<String> {
+    let micros = (t * 1e6).round();
+    if !(-1e25..1e25).contains(&micros) {
+        return None;
+    }
+    jiff::Timestamp::from_nanosecond(micros as i128 * 1000).ok().map(|ts| ts.to_string())
+}
+
+/// "in 9m" / "expired 2h ago" for exp; "54m ago" / "in 5m" for the others.
+fn relative(claim: &str, t: f64, now: f64) -> String {
+    let delta = (t - now).round() as i64;
+    match (claim, delta) {
+        ("exp", _) => duration::relative(delta),
+        (_, d) if d > 0 => format!("in {}", duration::human(d)),
+        (_, 0) => "now".into(),
+        (_, d) => format!("{} ago", duration::human(d)),
+    }
+}
+
+fn pretty(map: &serde_json::Map<String, Value>) -> String {
+    serde_json::to_string_pretty(map).unwrap_or_else(|_| "{}".into())
+}
+
+fn human(jwt: &Jwt, now: f64) -> String {
+    let mut text = format!("Header:\n{}\nClaims:\n{}\n", pretty(&jwt.header), pretty(&jwt.payload));
+    let times: Vec<String> = TIME_CLAIMS
+        .iter()
+        .filter_map(|claim| {
+            let t = jwt.time(claim)?;
+            let date = utc(t).unwrap_or_else(|| "out of range".into());
+            Some(format!("  {claim}  {date}  ({})\n", relative(claim, t, now)))
+        })
+        .collect();
+    if !times.is_empty() {
+        text.push_str("Times (UTC):\n");
+        text.push_str(&times.concat());
+    }
+    text
+}
+
+fn json_text(jwt: &Jwt, now: f64, verified: Option<bool>) -> String {
+    let mut times = serde_json::Map::new();
+    for claim in TIME_CLAIMS {
+        if let Some(t) = jwt.time(claim) {
+            times.insert(
+                claim.into(),
+                json!({ "unix": t, "utc": utc(t), "relative": relative(claim, t, now) }),
+            );
+        }
+    }
+    let value = json!({
+        "header": jwt.header,
+        "payload": jwt.payload,
+        "times": times,
+        "expired": jwt.time("exp").map(|exp| exp <= now),
+        "verified": verified,
+    });
+    format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())
+}
+
+/// A stored token that is no JWT (an opaque OAuth2 token): what tok knows of it.
+fn opaque(record: &TokenRecord, as_json: bool, now: f64) -> String {
+    let now = now.floor() as i64;
+    if as_json {
+        let value = json!({
+            "opaque": true,
+            "expires_at": record.expires_at.and_then(rfc3339),
+            "expires_in": record.expires_in(now),
+            "expired": record.expires_at.map(|e| e <= now),
+        });
+        return format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    match record.expires_at {
+        Some(at) => format!(
+            "An opaque token (not a JWT).\nStored expiry: {} ({})\n",
+            rfc3339(at).unwrap_or_default(),
+            duration::relative(at - now)
+        ),
+        None => "An opaque token (not a JWT) that does not expire.\n".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_wording() {
+        assert_eq!(relative("exp", 1540.0, 1000.0), "in 9m");
+        assert_eq!(relative("exp", 1000.0, 8200.0), "expired 2h ago");
+        assert_eq!(relative("iat", 1000.0, 4240.0), "54m ago");
+        assert_eq!(relative("nbf", 1300.0, 1000.0), "in 5m");
+        // NetDirector V1's iat, as the document prints it.
+        let iat: f64 = "1682427186.3834850788116455".parse().unwrap();
+        assert_eq!(utc(iat).unwrap(), "2023-04-25T12:53:06.383485Z");
+        assert_eq!(utc(1300819380.0).unwrap(), "2011-03-22T18:43:00Z");
+        assert!(utc(1e300).is_none());
+    }
+}
