@@ -55,6 +55,10 @@ pub enum Command {
     Sign(Box<SignArgs>),
     /// Decode a JWT: header, claims, and its times as dates and "in 9m"
     Inspect(InspectArgs),
+    /// Run curl with the profile's header, passed without touching any command line
+    Curl(CurlArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
 }
 
 fn profile_name(s: &str) -> Result<String, String> {
@@ -130,6 +134,10 @@ pub struct LoginArgs {
     #[arg(long, value_name = "AUD")]
     pub audience: Option<String>,
 
+    /// Transaction id whose session token to keep (netdirector-v1)
+    #[arg(long, value_name = "UUID")]
+    pub transaction: Option<String>,
+
     /// NPS API Key ID (nelnet); the API key is asked for separately
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
@@ -170,6 +178,7 @@ impl LoginArgs {
             ("scope", &self.scope),
             ("audience", &self.audience),
             ("key_id", &self.key_id),
+            ("transaction", &self.transaction),
             ("ttl", &self.ttl.map(|t| format!("{}s", t.as_secs()))),
         ]
         .into_iter()
@@ -206,6 +215,10 @@ pub struct PrintArgs {
     /// Variable name for --format env
     #[arg(long, value_name = "NAME")]
     pub var: Option<String>,
+
+    /// In GitHub Actions: append NAME=<value> to $GITHUB_ENV and print only ::add-mask::<token>
+    #[arg(long, value_name = "NAME")]
+    pub github_env: Option<String>,
 
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]
@@ -316,6 +329,25 @@ pub struct InspectArgs {
     /// The verification key from this environment variable
     #[arg(long, value_name = "VAR", requires = "verify")]
     pub key_env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CurlArgs {
+    /// Refresh first when the token has less than this left (or 10 % of its lifetime)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
+    pub min_ttl: Duration,
+
+    #[arg(value_parser = profile_name)]
+    pub profile: String,
+
+    /// Everything for curl; a URL starting with / is joined to the profile's API base
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CURL ARGS")]
+    pub curl_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

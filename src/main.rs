@@ -31,7 +31,7 @@ use std::time::Duration;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             term::error(&e);
             ExitCode::from(e.exit_code())
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: cli::Cli) -> error::Result<()> {
+fn run(cli: cli::Cli) -> error::Result<ExitCode> {
     term::set_verbose(cli.verbose);
     let app = flow::App {
         paths: config::Paths::discover()?,
@@ -54,5 +54,9 @@ fn run(cli: cli::Cli) -> error::Result<()> {
         cli::Command::Status(args) => cmd::status(&app, args),
         cli::Command::Sign(args) => cmd::sign(&app, args),
         cli::Command::Inspect(args) => cmd::inspect(&app, args),
+        cli::Command::Completions(args) => cmd::completions(args),
+        // curl's own exit code passes through.
+        cli::Command::Curl(args) => return cmd::curl(&app, args),
     }
+    .map(|()| ExitCode::SUCCESS)
 }

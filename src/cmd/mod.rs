@@ -1,5 +1,7 @@
 //! One function per command. Each takes the validated `App` and its own arguments.
 
+mod completions;
+mod curl;
 mod inspect;
 mod login;
 mod logout;
@@ -7,6 +9,8 @@ mod print;
 mod sign;
 mod status;
 
+pub use completions::completions;
+pub use curl::curl;
 pub use inspect::inspect;
 pub use login::login;
 pub use logout::logout;

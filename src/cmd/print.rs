@@ -1,21 +1,57 @@
-use crate::cli::{PrintArgs, RefreshArgs};
+use crate::cli::{Format, PrintArgs, RefreshArgs};
 use crate::error::{Error, Result};
 use crate::flow::{self, App, Want};
 use crate::output;
 use crate::term;
 use std::io::Write;
+use std::path::PathBuf;
 
 pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
     let profile = super::existing_profile(app, &args.profile)?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
-    // Validate --var before any network call.
-    let _ = args.var.as_deref().map(|v| output::render_check_var(v)).transpose()?;
+    // Every usage error before any network call.
+    if let Some(var) = &args.var {
+        output::render_check_var(var)?;
+    }
+    let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
     let text = output::render(&record, args.format, &profile.name, args.var.as_deref())?;
+    let stdout = match github {
+        Some((name, path)) => {
+            append_line(&path, &format!("{name}={}", text.trim_end()))?;
+            // GitHub hides the token in every later log line of the job.
+            format!("::add-mask::{}\n", record.token.expose())
+        }
+        None => text,
+    };
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(stdout.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+}
+
+/// `--github-env NAME`: the variable name and the `$GITHUB_ENV` file, checked up front.
+fn github_env_target(name: &str, format: Format) -> Result<(String, PathBuf)> {
+    output::render_check_var(name)?;
+    if format == Format::Env {
+        return Err(Error::usage(
+            "--github-env writes NAME=<value>; use --format token, header or json with it",
+        ));
+    }
+    let path = std::env::var_os("GITHUB_ENV").filter(|p| !p.is_empty()).ok_or_else(|| {
+        Error::usage("GITHUB_ENV is not set: --github-env works inside a GitHub Actions step")
+    })?;
+    Ok((name.to_string(), PathBuf::from(path)))
+}
+
+fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Error::other(format!("cannot open $GITHUB_ENV ({}): {e}", path.display())))?;
+    writeln!(file, "{line}")
+        .map_err(|e| Error::other(format!("cannot write $GITHUB_ENV ({}): {e}", path.display())))
 }
 
 pub fn refresh(app: &App, args: &RefreshArgs) -> Result<()> {

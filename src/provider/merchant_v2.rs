@@ -27,7 +27,7 @@ const REFRESH_MARGIN: i64 = 30;
 
 pub enum Params {
     Login { base: Url, email: String, merchant_id: String },
-    ApiKey,
+    ApiKey { base: Url },
 }
 
 impl Params {
@@ -44,11 +44,7 @@ impl Params {
             }
         };
         match profile.get("mode").unwrap_or("login") {
-            "api-key" => {
-                // The key goes to whatever API the base URL names; the URL is still checked.
-                let _ = base;
-                Ok(Params::ApiKey)
-            }
+            "api-key" => Ok(Params::ApiKey { base }),
             "login" => Ok(Params::Login {
                 base,
                 email: profile.require("email")?.to_string(),
@@ -59,13 +55,19 @@ impl Params {
     }
 
     pub fn is_api_key(&self) -> bool {
-        matches!(self, Params::ApiKey)
+        matches!(self, Params::ApiKey { .. })
+    }
+
+    pub fn base(&self) -> &Url {
+        match self {
+            Params::Login { base, .. } | Params::ApiKey { base } => base,
+        }
     }
 
     pub fn binding(&self) -> String {
         match self {
             Params::Login { base, email, merchant_id } => format!("merchant-v2 {base} {email} {merchant_id}"),
-            Params::ApiKey => "merchant-v2 api-key".into(),
+            Params::ApiKey { base } => format!("merchant-v2 api-key {base}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod merchant_v2;
 mod nelnet;
+mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
 
@@ -20,6 +21,7 @@ pub enum Provider {
     Nelnet,
     N3xt,
     Netdirector,
+    NetdirectorV1,
     Oauth2,
 }
 
@@ -38,6 +40,7 @@ impl Provider {
         Provider::Nelnet,
         Provider::N3xt,
         Provider::Netdirector,
+        Provider::NetdirectorV1,
         Provider::Oauth2,
     ];
 
@@ -48,6 +51,7 @@ impl Provider {
             Provider::Nelnet => "nelnet",
             Provider::N3xt => "n3xt",
             Provider::Netdirector => "netdirector",
+            Provider::NetdirectorV1 => "netdirector-v1",
             Provider::Oauth2 => "oauth2",
         }
     }
@@ -68,6 +72,7 @@ impl Provider {
             Provider::Nelnet => nelnet::FIELDS,
             Provider::N3xt => oauth2::N3XT_FIELDS,
             Provider::Netdirector => oauth2::NETDIRECTOR_FIELDS,
+            Provider::NetdirectorV1 => netdirector_v1::FIELDS,
             Provider::Oauth2 => oauth2::OAUTH2_FIELDS,
         }
     }
@@ -78,6 +83,7 @@ impl Provider {
             Provider::Nexterpay => &["password"],
             Provider::MerchantV2 => &["password", "api_key"],
             Provider::Nelnet => &["api_key"],
+            Provider::NetdirectorV1 => &[],
             Provider::N3xt | Provider::Netdirector | Provider::Oauth2 => &["client_secret"],
         }
     }
@@ -92,6 +98,7 @@ impl Provider {
             ],
             Provider::Nexterpay => &[Prompted { field: "username", label: "NexterPay user name" }],
             Provider::Nelnet => &[Prompted { field: "key_id", label: "NPS API Key ID" }],
+            Provider::NetdirectorV1 => &[Prompted { field: "transaction", label: "Transaction id" }],
             Provider::N3xt => &[Prompted { field: "project", label: "N3XT project id" }, CLIENT_ID],
             Provider::Netdirector | Provider::Oauth2 => &[CLIENT_ID],
         }
@@ -103,6 +110,7 @@ enum Params {
     Nexterpay(nexterpay::Params),
     MerchantV2(merchant_v2::Params),
     Nelnet(nelnet::Params),
+    NetdirectorV1(netdirector_v1::Params),
     OAuth2(oauth2::Params),
 }
 
@@ -111,6 +119,7 @@ fn params(profile: &Profile) -> Result<Params> {
         Provider::Nexterpay => Params::Nexterpay(nexterpay::Params::from_profile(profile)?),
         Provider::MerchantV2 => Params::MerchantV2(merchant_v2::Params::from_profile(profile)?),
         Provider::Nelnet => Params::Nelnet(nelnet::Params::from_profile(profile)?),
+        Provider::NetdirectorV1 => Params::NetdirectorV1(netdirector_v1::Params::from_profile(profile)?),
         Provider::N3xt => Params::OAuth2(oauth2::Params::n3xt(profile)?),
         Provider::Netdirector => Params::OAuth2(oauth2::Params::netdirector(profile)?),
         Provider::Oauth2 => Params::OAuth2(oauth2::Params::generic(profile)?),
@@ -124,8 +133,43 @@ pub fn binding(profile: &Profile) -> Result<String> {
         Params::Nexterpay(p) => p.binding(),
         Params::MerchantV2(p) => p.binding(),
         Params::Nelnet(p) => p.binding(),
+        Params::NetdirectorV1(p) => p.binding(),
         Params::OAuth2(p) => p.binding(),
     })
+}
+
+/// What `tok curl` needs to know of a profile's provider.
+pub struct CurlTouches {
+    /// Where relative URLs point; `None` where no API host is documented.
+    pub api_base: Option<reqwest::Url>,
+    /// Nelnet wants a fresh `nps-trace-uuid` header on each request.
+    pub trace_uuid: bool,
+    /// NetDirector V1 hands out newer tokens in response headers.
+    pub watch_header: Option<&'static str>,
+}
+
+pub fn curl_touches(profile: &Profile) -> Result<CurlTouches> {
+    let none = CurlTouches { api_base: None, trace_uuid: false, watch_header: None };
+    Ok(match params(profile)? {
+        Params::Nexterpay(p) => CurlTouches { api_base: Some(p.base.clone()), ..none },
+        Params::MerchantV2(p) => CurlTouches { api_base: Some(p.base().clone()), ..none },
+        Params::Nelnet(p) => CurlTouches { api_base: Some(p.base.clone()), trace_uuid: true, ..none },
+        Params::NetdirectorV1(p) => {
+            CurlTouches { api_base: Some(p.base.clone()), watch_header: Some(netdirector_v1::HEADER), ..none }
+        }
+        // N3XT and NetDirector V2 document token endpoints only, not their API hosts.
+        Params::OAuth2(_) => none,
+    })
+}
+
+/// A token seen in a response header (`tok curl`), as a record to store when it is newer
+/// than `current`.
+pub fn adopt(profile: &Profile, value: &str, current: Option<&TokenRecord>) -> Result<Option<TokenRecord>> {
+    let Params::NetdirectorV1(p) = params(profile)? else { return Ok(None) };
+    if token::validate(value).is_err() || current.is_some_and(|c| !netdirector_v1::is_newer(value, c)) {
+        return Ok(None);
+    }
+    Ok(Some(netdirector_v1::record(&p, value, token::now_f64())))
 }
 
 /// A profile whose "token" is a persistent API key: nothing to fetch or refresh, and
@@ -146,6 +190,7 @@ pub fn obtain(
         Params::Nexterpay(p) => nexterpay::obtain(&p, http, secrets)?,
         Params::MerchantV2(p) => merchant_v2::obtain(&p, http, secrets, current)?,
         Params::Nelnet(p) => nelnet::obtain(&p, secrets)?,
+        Params::NetdirectorV1(p) => netdirector_v1::obtain(&p, http, current)?,
         Params::OAuth2(p) => oauth2::obtain(&p, http, secrets)?,
     };
     // Every token passes the same gate before it is stored or printed.

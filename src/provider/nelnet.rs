@@ -23,7 +23,7 @@ const ADVISED_MAX_TTL: u64 = 300;
 pub struct Params {
     key_id: String,
     ttl: u64,
-    base: Url,
+    pub base: Url,
 }
 
 impl Params {

@@ -38,7 +38,7 @@ impl Env {
 
 pub struct Params {
     env: Env,
-    base: Url,
+    pub base: Url,
     username: String,
 }
 

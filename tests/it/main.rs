@@ -5,6 +5,7 @@
 mod support;
 
 mod concurrency;
+mod curl;
 mod faults;
 mod jwt;
 mod keyring;

@@ -16,6 +16,7 @@
 mod jwt;
 mod merchant_v2;
 mod nelnet;
+mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
 
@@ -37,7 +38,8 @@ first line on stdout. Demo credentials:
               'demo client:ü', secret 's3cr3t/+?&=:%ü é'
   merchant-v2 e-mail owner@acme.example, password demo-password,
               merchant id b34555b7-dca4-5ec1-ade3-64a3ad545310, API key demo-api-key-7f3c9a12
-  nelnet      API Key ID 42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f, API key nps-demo-api-key-0f9e8d7c6b5a";
+  nelnet      API Key ID 42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f, API key nps-demo-api-key-0f9e8d7c6b5a
+  netdirector-v1  transaction 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
 
 /// A request as the handlers see it.
 pub struct Req {
@@ -248,6 +250,7 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
             .or_else(|| oauth2::handle(state, &req))
             .or_else(|| merchant_v2::handle(state, &req))
             .or_else(|| nelnet::handle(state, &req))
+            .or_else(|| netdirector_v1::handle(state, &req))
             .unwrap_or_else(|| Reply::json(404, &json!({ "error": "not_found", "path": req.path })));
         if !quiet {
             eprintln!("tok-sandbox: {route} -> {}", reply.status);

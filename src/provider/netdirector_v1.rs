@@ -1,0 +1,121 @@
+//! NetDirector V1: a checkout session's token, handed out in a *response header*.
+//!
+//! `GET {base}/api/transaction?uuid=<uuid>&expand=customer,ndMeta` answers with
+//! `authentication-token: <HS256 JWT>` whose `iat`/`exp` are fractional numbers. The
+//! token goes on every later call as Bearer, and a later response may carry a newer one:
+//! the newest is the one to keep (`tok curl` watches for it). There is no secret: the
+//! transaction id names the session.
+
+use crate::error::{Error, Result};
+use crate::http::{self, Http, Request};
+use crate::jwt;
+use crate::policy::Lifetime;
+use crate::profile::Profile;
+use crate::secret::Secret;
+use crate::term::verbose;
+use crate::token::{self, TokenRecord};
+use reqwest::{Method, Url};
+
+pub const FIELDS: &[&str] = &["transaction", "base_url"];
+const DEFAULT_BASE: &str = "https://payments-2.netdirector.co.uk";
+/// When a token says nothing of its life: short, never "forever".
+const UNSTATED_LIFETIME: f64 = 3600.0;
+pub const HEADER: &str = "authentication-token";
+
+pub struct Params {
+    pub base: Url,
+    transaction: String,
+}
+
+impl Params {
+    pub fn from_profile(profile: &Profile) -> Result<Params> {
+        let transaction = profile.require("transaction")?;
+        if transaction.is_empty()
+            || transaction.len() > 100
+            || !transaction.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(Error::usage(format!(
+                "'{transaction}' is not a NetDirector transaction id (like 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01)"
+            )));
+        }
+        let base = http::base_url(profile.get("base_url").unwrap_or(DEFAULT_BASE))?;
+        Ok(Params { base, transaction: transaction.to_string() })
+    }
+
+    pub fn binding(&self) -> String {
+        format!("netdirector-v1 {} {}", self.base, self.transaction)
+    }
+
+    fn transaction_url(&self) -> Url {
+        let mut url = http::join(&self.base, "/api/transaction");
+        url.query_pairs_mut().append_pair("uuid", &self.transaction).append_pair("expand", "customer,ndMeta");
+        url
+    }
+}
+
+/// Fetches the transaction; the session token is the reply's `authentication-token`
+/// header. A still-valid current token is sent along, so an authenticated session stays
+/// the same session; if the server refuses it, a fresh anonymous one is asked for.
+pub fn obtain(p: &Params, http: &Http, current: Option<&TokenRecord>) -> Result<TokenRecord> {
+    let live = current.filter(|r| r.expires_in(token::now()).is_some_and(|left| left > 0));
+    let ask = |bearer: Option<&TokenRecord>| {
+        let mut request = Request::new("netdirector-v1", Method::GET, p.transaction_url())
+            .header("accept", "application/json");
+        if let Some(record) = bearer {
+            request = request.secret_header("authorization", record.header_value());
+        }
+        http.send(&request)
+    };
+    let mut reply = ask(live)?;
+    if reply.status == 401 && live.is_some() {
+        verbose!("netdirector-v1: the session token was refused; starting a new session");
+        reply = ask(None)?;
+    }
+    match reply.status {
+        200 => {}
+        401 | 403 | 404 => {
+            return Err(Error::rejected(format!(
+                "netdirector-v1 refused the transaction ({}): {}",
+                http::status_text(reply.status),
+                reply.excerpt()
+            ))
+            .hint("check --transaction"));
+        }
+        _ => return Err(reply.unexpected()),
+    }
+    let Some(value) = reply.header(HEADER) else {
+        return Err(Error::network(format!(
+            "netdirector-v1 answered {} without an {HEADER} header",
+            http::status_text(reply.status)
+        )));
+    };
+    Ok(record(p, value.trim(), reply.sent_at))
+}
+
+/// A record for a token seen at `seen_at`, its life read from its claims.
+pub fn record(p: &Params, value: &str, seen_at: f64) -> TokenRecord {
+    let mut life = Lifetime { sent_at: seen_at, ..Default::default() };
+    if let Ok(claims) = jwt::decode(value) {
+        life.jwt_exp = claims.time("exp");
+        life.jwt_iat = claims.time("iat");
+    }
+    // The fallback bounds only a token that states no end of its own.
+    if life.jwt_exp.is_none() {
+        life.default = Some(UNSTATED_LIFETIME);
+    }
+    TokenRecord::bearer(Secret::new(value), &life, p.binding())
+}
+
+/// Whether `candidate` was issued after `current`: by `iat` when both have one, else by
+/// expiry. The newest token is the one to keep.
+pub fn is_newer(candidate: &str, current: &TokenRecord) -> bool {
+    if candidate == current.token.expose() {
+        return false;
+    }
+    let iat = |t: &str| jwt::decode(t).ok().and_then(|c| c.time("iat"));
+    match (iat(candidate), iat(current.token.expose())) {
+        (Some(new), Some(old)) => new > old,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,274 @@
+//! `tok curl`, NetDirector V1's rotating header token, `--github-env` and completions.
+
+use crate::support::*;
+use serde_json::json;
+use std::process::{Command, Stdio};
+
+const TRANSACTION: &str = "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
+const COUNTRIES: &str = "POST /Catalog/GetCountries";
+
+/// `tok` with PATH, so it can find curl.
+fn tok_with_path(home: &Home) -> assert_cmd::Command {
+    let mut cmd = home.tok();
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+fn has_curl() -> bool {
+    Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn the_header_reaches_the_server_but_no_command_line() {
+    if !has_curl() {
+        eprintln!("skipped: no curl here (.ci/run installs it)");
+        return;
+    }
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    sb.fault(
+        json!({ "path": "/Catalog/GetCountries", "status": 200, "body": "[]", "delay_ms": 1500, "times": 1 }),
+    );
+    let child = Command::new(tok_path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TOK_HOME", home.path())
+        .env("TOK_STORE", "file")
+        .args(["curl", "nexterpay", "-s", "-X", "POST", "/Catalog/GetCountries"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While curl waits for the slow reply, no process's argv holds the token.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sb.count(COUNTRIES) < 1 {
+        assert!(std::time::Instant::now() < deadline, "curl never called");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut scanned = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            scanned += 1;
+            let text = String::from_utf8_lossy(&cmdline);
+            assert!(!text.contains(&token), "the token is on a command line: {}", text.replace('\0', " "));
+        }
+    }
+    assert!(scanned > 3);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"[]");
+    assert_eq!(sb.last(COUNTRIES)["headers"]["authorization"], format!("Bearer {token}"));
+}
+
+#[test]
+fn relative_urls_stdin_and_exit_codes_pass_through() {
+    if !has_curl() {
+        return;
+    }
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-s", "-X", "POST", "-d", "@-", "/Catalog/GetCountries"])
+        .write_stdin("from stdin")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("France"));
+    assert_eq!(sb.last(COUNTRIES)["body"], "from stdin");
+
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-s", "--fail", "-X", "POST", "/Catalog/Nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(22), "curl's --fail code");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-s"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "curl's cannot-connect code");
+
+    let out = home.tok().env("PATH", "/nonexistent").args(["curl", "nexterpay", "/x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("curl was not found"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn providers_without_an_api_host_need_absolute_urls() {
+    let home = Home::new();
+    let out = tok_with_path(&home)
+        .env("TOK_N3XT_CLIENT_ID", "x")
+        .env("TOK_N3XT_PROJECT", "project-x")
+        .args(["curl", "n3xt", "/v1/things"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("n3xt documents no API host"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn nelnet_requests_get_a_fresh_trace_id_unless_given_one() {
+    if !has_curl() {
+        return;
+    }
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.tok()
+        .args([
+            "login",
+            "nelnet",
+            "--key-id",
+            "42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f",
+            "--base-url",
+            &sb.url,
+            "--secret-stdin",
+        ])
+        .write_stdin("nps-demo-api-key-0f9e8d7c6b5a\n")
+        .assert()
+        .success();
+    let pay = |extra: &[&str]| {
+        let out = tok_with_path(&home)
+            .args(["curl", "nelnet", "-s", "--fail", "-X", "POST", "/payments"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        sb.last("POST /payments")["headers"]["nps-trace-uuid"].as_str().unwrap().to_string()
+    };
+    let (a, b) = (pay(&[]), pay(&[]));
+    assert_ne!(a, b);
+    assert!(a.len() == 36 && a.as_bytes()[14] == b'4', "{a}");
+    assert_eq!(pay(&["-H", "nps-trace-uuid: mine-1"]), "mine-1");
+    let out = tok_with_path(&home)
+        .args(["curl", "nelnet", "-s", "-X", "POST", "/tokenization/session"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("\"session\""));
+}
+
+fn v1_login(home: &Home, sb: &Sandbox) {
+    home.tok()
+        .args([
+            "login",
+            "checkout",
+            "--provider",
+            "netdirector-v1",
+            "--transaction",
+            TRANSACTION,
+            "--base-url",
+            &sb.url,
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn netdirector_v1_keeps_the_newest_token_from_responses() {
+    if !has_curl() {
+        return;
+    }
+    let sb = Sandbox::start();
+    let home = Home::new();
+    v1_login(&home, &sb);
+    let route = "GET /api/transaction";
+    let first = home.print("checkout");
+    let c = claims(&first);
+    assert!(c["iat"].as_f64().unwrap().fract() > 0.0, "fractional iat");
+    assert!(c["exp"].as_f64().unwrap() - c["iat"].as_f64().unwrap() > 600_000.0);
+    let url = format!("/api/transaction?uuid={TRANSACTION}&expand=customer,ndMeta");
+
+    // -i puts the headers on curl's stdout; tok still sees the new token.
+    let out = tok_with_path(&home).args(["curl", "checkout", "-s", "-i", &url]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("authentication-token:") && text.contains(TRANSACTION), "{text}");
+    assert_eq!(sb.last(route)["headers"]["authorization"], format!("Bearer {first}"));
+    let second = home.print("checkout");
+    assert_ne!(second, first);
+    assert_eq!(sb.count(route), 2, "login + the curl call; print used the store");
+
+    // The user's own -D file is left as asked, and read for the token.
+    let dump = home.path().join("headers.txt");
+    let out_file = home.path().join("body.json");
+    let out = tok_with_path(&home)
+        .args([
+            "curl",
+            "checkout",
+            "-s",
+            "-D",
+            dump.to_str().unwrap(),
+            "-o",
+            out_file.to_str().unwrap(),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+    assert!(std::fs::read_to_string(&dump).unwrap().contains("authentication-token:"));
+    assert!(std::fs::read_to_string(&out_file).unwrap().contains(TRANSACTION));
+    let third = home.print("checkout");
+    assert_ne!(third, second);
+
+    // An older token in a reply is not kept.
+    sb.fault(json!({ "path": "/api/transaction", "status": 200, "body": "{}", "headers": { "authentication-token": first }, "times": 1 }));
+    tok_with_path(&home).args(["curl", "checkout", "-s", &url]).assert().success();
+    assert_eq!(home.print("checkout"), third);
+}
+
+#[test]
+fn github_env_appends_and_masks() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    let file = home.path().join("github_env");
+    std::fs::write(&file, "EXISTING=1\n").unwrap();
+    let out = home
+        .tok()
+        .env("GITHUB_ENV", &file)
+        .args(["print", "nexterpay", "--format", "header", "--github-env", "NP_AUTH"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("::add-mask::{token}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("EXISTING=1\nNP_AUTH=Authorization: Bearer {token}\n")
+    );
+
+    let out = home.tok().args(["print", "nexterpay", "--github-env", "NP_AUTH"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("GITHUB_ENV is not set"));
+    let out = home
+        .tok()
+        .env("GITHUB_ENV", &file)
+        .args(["print", "nexterpay", "--format", "env", "--github-env", "X"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+}
+
+#[test]
+fn completions_match_the_committed_files_and_load_in_bash() {
+    let home = Home::new();
+    let out = home.tok().args(["completions", "bash"]).output().unwrap();
+    let committed =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/tok.bash")).unwrap();
+    assert_eq!(out.stdout, committed);
+    let script = home.path().join("tok.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let loaded = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p tok", script.display()))
+        .output();
+    if let Ok(loaded) = loaded {
+        assert!(
+            String::from_utf8_lossy(&loaded.stdout).contains("tok"),
+            "{}",
+            String::from_utf8_lossy(&loaded.stderr)
+        );
+    }
+}
