@@ -103,6 +103,7 @@ impl Jwt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testgen::XorShift;
 
     fn enc(json: &str) -> String {
         B64URL.encode(json)
@@ -146,25 +147,6 @@ mod tests {
         assert!(err.to_string().starts_with("the payload is not valid JSON"));
     }
 
-    /// A small deterministic generator: the same cases on every run, no dependency.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-        fn bytes(&mut self, max: usize) -> Vec<u8> {
-            let len = self.below(max + 1);
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
-
     /// The decoder's properties over many generated inputs: it never panics, and what it
     /// accepts really is three segments whose header names an algorithm.
     fn check(input: &str) {
@@ -202,20 +184,9 @@ mod tests {
             // Raw bytes, as text however broken.
             check(&String::from_utf8_lossy(&rng.bytes(64)));
             // A valid token, mutated: flipped, dropped or inserted characters.
-            let mut token: Vec<u8> = valid.clone().into_bytes();
-            for _ in 0..=rng.below(4) {
-                let at = rng.below(token.len());
-                match rng.below(3) {
-                    0 => token[at] = b"A.-_=+/\xff\x00"[rng.below(9)],
-                    1 => {
-                        token.remove(at);
-                    }
-                    _ => token.insert(at, b".=A"[rng.below(3)]),
-                }
-            }
-            check(&String::from_utf8_lossy(&token));
+            check(&String::from_utf8_lossy(&rng.mutate(valid.as_bytes())));
             // Well-encoded segments around JSON-ish fragments.
-            let json: String = (0..rng.below(12)).map(|_| pieces[rng.below(pieces.len())]).collect();
+            let json: String = (0..rng.below(12)).map(|_| rng.pick(&pieces)).collect();
             let segments = 1 + rng.below(4);
             let token: Vec<String> = (0..segments)
                 .map(|i| if i < 2 { enc(&json) } else { enc(&rng.bytes(8).escape_ascii().to_string()) })

@@ -189,14 +189,14 @@ fn record_from(p: &Params, reply: &http::Reply) -> Result<TokenRecord> {
 }
 
 #[derive(Debug)]
-struct Data {
+pub(super) struct Data {
     access_token: Secret,
     /// `expiresIn`: an absolute Unix time on the server's clock.
     expires_at: Option<f64>,
     refresh_token: Secret,
 }
 
-fn parse_data(body: &[u8]) -> Result<Data, String> {
+pub(super) fn parse_data(body: &[u8]) -> Result<Data, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
     let data = value.get("data").and_then(Value::as_object).ok_or("there is no \"data\" object")?;
     let text = |key: &str| match data.get(key) {
@@ -218,7 +218,7 @@ fn parse_data(body: &[u8]) -> Result<Data, String> {
 
 /// `{"errors": [{"code", "message"}]}`, where `message` is a string or an object with
 /// its own `message`.
-fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
+pub(super) fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return (None, None);
     };

@@ -122,7 +122,7 @@ pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRec
 }
 
 /// The 200 body: a JSON string holding the token. Escapes are decoded by the JSON parser.
-fn parse_reply(body: &[u8]) -> Result<Secret, String> {
+pub(super) fn parse_reply(body: &[u8]) -> Result<Secret, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::String(token)) => Ok(Secret::new(token)),
         Ok(Value::Object(_)) => Err("expected a JSON string, got a JSON object".into()),

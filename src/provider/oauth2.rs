@@ -228,14 +228,14 @@ pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRec
 }
 
 #[derive(Debug)]
-struct Grant {
+pub(super) struct Grant {
     access_token: Secret,
     expires_in: Option<f64>,
 }
 
 /// A successful token reply: `access_token`; `expires_in` as a number or a numeric
 /// string; `token_type` bearer in any case (N3XT says `bearer`), or absent.
-fn parse_grant(body: &[u8]) -> Result<Grant, String> {
+pub(super) fn parse_grant(body: &[u8]) -> Result<Grant, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         if body.is_empty() { "the body is empty".to_string() } else { "the body is not JSON".to_string() }
     })?;
@@ -277,14 +277,14 @@ fn parse_grant(body: &[u8]) -> Result<Grant, String> {
 /// `error`/`error_type`, `error_description`/`error_message`), problem+json (`title`,
 /// `detail`).
 #[derive(Debug, Default, PartialEq)]
-struct ErrorReply {
+pub(super) struct ErrorReply {
     error: Option<String>,
     description: Option<String>,
     uri: Option<String>,
     request_id: Option<String>,
 }
 
-fn parse_error(body: &[u8]) -> ErrorReply {
+pub(super) fn parse_error(body: &[u8]) -> ErrorReply {
     let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) else {
         return ErrorReply::default();
     };

@@ -12,4 +12,5 @@ mod keyring;
 mod merchant_v2;
 mod nexterpay;
 mod oauth2;
+mod prove;
 mod store;

@@ -10,7 +10,8 @@
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times"}
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
-//!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool}
+//!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
+//!                             "v1_lifetime": secs}
 //!   POST /_sandbox/reset
 
 mod jwt;
@@ -101,6 +102,8 @@ pub struct Settings {
     pub merchant_refresh_lifetime: i64,
     /// Refuse every refresh token with REFRESH_TOKEN_EXPIRED.
     pub merchant_refresh_expired: bool,
+    /// Lifetime of NetDirector V1 session tokens (the document's example: a week).
+    pub v1_lifetime: i64,
 }
 
 impl Default for Settings {
@@ -113,6 +116,7 @@ impl Default for Settings {
             merchant_access_lifetime: 30 * 60,
             merchant_refresh_lifetime: 2 * 24 * 3600,
             merchant_refresh_expired: false,
+            v1_lifetime: 7 * 24 * 3600,
         }
     }
 }
@@ -362,6 +366,7 @@ impl serde::Serialize for SettingsView<'_> {
             "merchant_access_lifetime": self.0.merchant_access_lifetime,
             "merchant_refresh_lifetime": self.0.merchant_refresh_lifetime,
             "merchant_refresh_expired": self.0.merchant_refresh_expired,
+            "v1_lifetime": self.0.v1_lifetime,
         })
         .serialize(s)
     }

@@ -10,8 +10,6 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const TRANSACTION: &str = "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
-/// The document's example token lives a week.
-const LIFETIME: f64 = 604_800.0;
 
 pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
     if (req.method.as_str(), req.path.as_str()) != ("GET", "/api/transaction") {
@@ -33,12 +31,13 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         + s.settings.clock_offset as f64;
     // Fractional like the document's, and strictly increasing from answer to answer.
     let iat = now.floor() + 0.383_485_078_811_645_5 + s.serial as f64 * 1e-3;
+    let lifetime = s.settings.v1_lifetime as f64;
     let claims = json!({
-        "iss": "EU01", "aud": "EU01", "iat": iat, "exp": iat + LIFETIME, "jti": format!("sandbox-{}", s.serial),
+        "iss": "EU01", "aud": "EU01", "iat": iat, "exp": iat + lifetime, "jti": format!("sandbox-{}", s.serial),
         "tokenData": { "type": "basic", "id": format!("sandbox-{}", s.serial), "transactions": null, "config": [] },
     });
     let token = jwt::mint("HS256", &claims, s.serial);
-    s.issued.insert(token.clone(), (iat + LIFETIME) as i64);
+    s.issued.insert(token.clone(), (iat + lifetime) as i64);
     let mut reply = Reply::json(
         200,
         &json!({ "data": { "uuid": TRANSACTION, "status": "open", "customer": null, "ndMeta": { "expand": query.get("expand") } } }),

@@ -1,0 +1,55 @@
+//! tok: gets, keeps and hands out the bearer tokens of payment and REST APIs.
+//!
+//! The binary (`main.rs`) parses the command line and maps the outcome of [`run`] to an
+//! exit code; everything else lives in a module named for what it holds. The exit codes
+//! are a contract (`cli.md`): see `error`. The library exists for the binary and for the
+//! fuzz targets in `fuzz/`; it is not a stable API.
+
+pub mod cli;
+mod cmd;
+mod config;
+mod duration;
+pub mod error;
+mod flow;
+mod fsutil;
+mod http;
+mod input;
+pub mod jwt;
+mod keys;
+mod lock;
+mod output;
+mod policy;
+mod profile;
+pub mod provider;
+mod secret;
+mod store;
+pub mod term;
+#[cfg(test)]
+mod testgen;
+mod token;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Runs one parsed command line. `Ok` carries the exit code (0, or curl's for `tok curl`).
+pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
+    term::set_verbose(cli.verbose);
+    let app = flow::App {
+        paths: config::Paths::discover()?,
+        store_kind: cli.store.unwrap_or(store::StoreKind::Keyring),
+        http: http::Http::new(cli.timeout.unwrap_or(Duration::from_secs(30))),
+    };
+    match &cli.command {
+        cli::Command::Login(args) => cmd::login(&app, args),
+        cli::Command::Print(args) => cmd::print(&app, args),
+        cli::Command::Refresh(args) => cmd::refresh(&app, args),
+        cli::Command::Logout(args) => cmd::logout(&app, args),
+        cli::Command::Status(args) => cmd::status(&app, args),
+        cli::Command::Sign(args) => cmd::sign(&app, args),
+        cli::Command::Inspect(args) => cmd::inspect(&app, args),
+        cli::Command::Completions(args) => cmd::completions(args),
+        // curl's own exit code passes through.
+        cli::Command::Curl(args) => return cmd::curl(&app, args),
+    }
+    .map(|()| ExitCode::SUCCESS)
+}
