@@ -44,9 +44,9 @@ impl App {
 }
 
 pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Result<TokenRecord> {
-    let binding = provider::binding(profile)?;
+    let provider::Identity { binding, api_key } = provider::identity(profile)?;
     let store = app.store();
-    if provider::is_api_key(profile)? {
+    if api_key {
         // The key is the token: read it where secrets are read, no lock, no network.
         let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);
         return provider::obtain(profile, &app.http, &mut secrets, None);

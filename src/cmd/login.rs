@@ -24,7 +24,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         profile = profile::resolve(&args.profile, args.provider, &flags, config.profiles.get(&args.profile))?;
     }
     // Bad settings and an unusable store fail here, before anything is sent.
-    provider::binding(&profile)?;
+    let identity = provider::identity(&profile)?;
     let store = app.store();
     store.check(&profile.name)?;
 
@@ -32,8 +32,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     // A login asks afresh: saved secrets are what it replaces.
     let mut secrets = Secrets::new(&profile.name, None, args.secret_stdin);
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
-    let api_key = provider::is_api_key(&profile)?;
-    store.put_login(&profile.name, &secrets.collected(), (!api_key).then_some(&record))?;
+    store.put_login(&profile.name, &secrets.collected(), (!identity.api_key).then_some(&record))?;
 
     let _config_lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;

@@ -56,7 +56,7 @@ fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
 
 pub fn refresh(app: &App, args: &RefreshArgs) -> Result<()> {
     let profile = super::existing_profile(app, &args.profile)?;
-    if crate::provider::is_api_key(&profile)? {
+    if crate::provider::identity(&profile)?.api_key {
         term::note(&format!("{}: an API key does not expire; nothing to refresh", profile.name));
         return Ok(());
     }

@@ -126,16 +126,27 @@ fn params(profile: &Profile) -> Result<Params> {
     })
 }
 
-/// What a token was obtained with. Validates the settings, so it doubles as the check
-/// a login makes before sending anything.
-pub fn binding(profile: &Profile) -> Result<String> {
-    Ok(match params(profile)? {
+/// What identifies a profile's tokens, read once from its validated settings.
+pub struct Identity {
+    /// What a token was obtained with; a stored token is reused only for the same.
+    pub binding: String,
+    /// The "token" is a persistent API key: nothing to fetch, refresh or cache.
+    pub api_key: bool,
+}
+
+/// Validates the settings (so it doubles as the check a login makes before sending
+/// anything) and says what identifies the profile's tokens.
+pub fn identity(profile: &Profile) -> Result<Identity> {
+    let params = params(profile)?;
+    let api_key = matches!(&params, Params::MerchantV2(p) if p.is_api_key());
+    let binding = match params {
         Params::Nexterpay(p) => p.binding(),
         Params::MerchantV2(p) => p.binding(),
         Params::Nelnet(p) => p.binding(),
         Params::NetdirectorV1(p) => p.binding(),
         Params::OAuth2(p) => p.binding(),
-    })
+    };
+    Ok(Identity { binding, api_key })
 }
 
 /// What `tok curl` needs to know of a profile's provider.
@@ -170,12 +181,6 @@ pub fn adopt(profile: &Profile, value: &str, current: Option<&TokenRecord>) -> R
         return Ok(None);
     }
     Ok(Some(netdirector_v1::record(&p, value, token::now_f64())))
-}
-
-/// A profile whose "token" is a persistent API key: nothing to fetch or refresh, and
-/// nothing to cache beside the key itself.
-pub fn is_api_key(profile: &Profile) -> Result<bool> {
-    Ok(matches!(params(profile)?, Params::MerchantV2(p) if p.is_api_key()))
 }
 
 /// Gets a new token. `current` is the stored record for the same settings, for
