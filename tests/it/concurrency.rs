@@ -12,26 +12,9 @@ fn twenty_concurrent_prints_make_one_request() {
     let old = std::fs::read_to_string(home.store_file("nexterpay")).unwrap();
     // The stored token is about to expire; the next one will live 10 hours.
     sb.settings(json!({ "nexterpay_lifetime": 36_000 }));
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            Command::new(tok_path())
-                .env_clear()
-                .env("TOK_HOME", home.path())
-                .env("TOK_STORE", "file")
-                .args(["print", "nexterpay"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
-    for out in &outputs {
-        assert!(out.status.success(), "{}", stderr_of(out));
-        assert_eq!(out.stdout, outputs[0].stdout, "all print the same token");
-    }
+    let printed = home.race_prints("nexterpay", 20, &[]);
     assert_eq!(sb.count(CREATE_TOKEN), 2, "login + exactly one refresh");
-    assert!(!old.contains(String::from_utf8_lossy(&outputs[0].stdout).trim()), "a new token");
+    assert!(!old.contains(printed.trim()), "a new token");
 }
 
 #[test]

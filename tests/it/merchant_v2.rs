@@ -2,7 +2,6 @@
 
 use crate::support::*;
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
 
 const EMAIL: &str = "owner@acme.example";
 const MERCHANT: &str = "b34555b7-dca4-5ec1-ade3-64a3ad545310";
@@ -86,24 +85,7 @@ fn concurrent_prints_spend_the_refresh_token_once() {
     let home = Home::new();
     assert!(login(&home, &sb, PASSWORD).status.success());
     sb.settings(json!({ "merchant_access_lifetime": 1800 }));
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            Command::new(tok_path())
-                .env_clear()
-                .env("TOK_HOME", home.path())
-                .env("TOK_STORE", "file")
-                .args(["print", "acme"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
-    for out in &outputs {
-        assert!(out.status.success(), "{}", stderr_of(out));
-        assert_eq!(out.stdout, outputs[0].stdout);
-    }
+    home.race_prints("acme", 20, &[]);
     assert_eq!((sb.count(LOGIN), sb.count(REFRESH)), (1, 1), "one exchange, no fallback login");
 }
 

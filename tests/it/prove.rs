@@ -94,21 +94,7 @@ fn fifty_prints(
     assert!(out.status.success(), "{kind}: {}", stderr_of(&out));
     let before = route.map(|r| sb.count(r));
     sb.settings(lasting);
-    let children: Vec<_> = (0..50)
-        .map(|_| {
-            let mut cmd = Command::new(tok_path());
-            cmd.env_clear().env("TOK_HOME", home.path()).env("TOK_STORE", "file");
-            for (k, v) in extra_env {
-                cmd.env(k, v);
-            }
-            cmd.args(["print", "p"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
-    for out in &outputs {
-        assert!(out.status.success(), "{kind}: {}", stderr_of(out));
-        assert_eq!(out.stdout, outputs[0].stdout, "{kind}: all print the same token");
-    }
+    home.race_prints("p", 50, extra_env);
     if let (Some(route), Some(before)) = (route, before) {
         assert_eq!(sb.count(route) - before, 1, "{kind}: exactly one exchange with the provider");
     }

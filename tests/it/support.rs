@@ -145,6 +145,27 @@ impl Home {
             .stdout("");
     }
 
+    /// `n` concurrent `tok print <profile>` processes, started together; checks that all
+    /// succeed and print the same thing, and returns that output.
+    pub fn race_prints(&self, profile: &str, n: usize, env: &[(&str, &str)]) -> String {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                let mut cmd = std::process::Command::new(tok_path());
+                cmd.env_clear().env("TOK_HOME", self.path()).env("TOK_STORE", "file");
+                for (k, v) in env {
+                    cmd.env(k, v);
+                }
+                cmd.args(["print", profile]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            })
+            .collect();
+        let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        for out in &outputs {
+            assert!(out.status.success(), "{}", stderr_of(out));
+            assert_eq!(out.stdout, outputs[0].stdout, "all print the same token");
+        }
+        String::from_utf8(outputs[0].stdout.clone()).unwrap()
+    }
+
     /// `tok print <profile>`: the token, checked to be the only thing on stdout.
     pub fn print(&self, profile: &str) -> String {
         let out = self.tok().args(["print", profile]).output().unwrap();
