@@ -42,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;login' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider this profile talks to')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The provider''s environment: sandbox|production (nexterpay), production|alpha|beta|omega (n3xt), staging|production (netdirector)')
             [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Replace the documented scheme and host (required where none is documented)')
@@ -58,26 +60,24 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--transaction', '--transaction', [CompletionResultType]::ParameterName, 'Transaction id whose session token to keep (netdirector-v1)')
             [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, 'NPS API Key ID (nelnet); the API key is asked for separately')
             [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Lifetime of the tokens tok signs (nelnet; default 5m)')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
-            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Use a persistent API key instead of e-mail and password (merchant-v2); the key is asked for like any secret, never taken from the command line')
-            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret (password, client secret, API key) as one line from stdin')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Use a persistent API key instead of e-mail and password (merchant-v2); the key is asked for like any secret, never taken from the command line')
+            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret (password, client secret, API key) as one line from stdin')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tok;print' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token has less than this left (or 10 % of its lifetime)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What to print')
             [CompletionResult]::new('--var', '--var', [CompletionResultType]::ParameterName, 'Variable name for --format env')
             [CompletionResult]::new('--github-env', '--github-env', [CompletionResultType]::ParameterName, 'In GitHub Actions: append NAME=<value> to $GITHUB_ENV and print only ::add-mask::<token>')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
-            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret as one line from stdin, if one is needed')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
+            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret as one line from stdin, if one is needed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -85,9 +85,9 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
         'tok;refresh' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
-            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret as one line from stdin, if one is needed')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
+            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret as one line from stdin, if one is needed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -104,14 +104,16 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
         'tok;status' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tok;sign' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--alg', '--alg', [CompletionResultType]::ParameterName, 'Signing algorithm: HS256/384/512 (raw key bytes), RS256/384/512, PS256/384/512, ES256/384, EdDSA (PEM private key)')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Read the key from this file')
             [CompletionResult]::new('--key-env', '--key-env', [CompletionResultType]::ParameterName, 'Read the key from this environment variable')
@@ -123,35 +125,33 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--claim', '--claim', [CompletionResultType]::ParameterName, 'A claim; V is read as JSON when it parses (42, true, ["a"]), else as a string')
             [CompletionResult]::new('--claims-json', '--claims-json', [CompletionResultType]::ParameterName, 'Claims from a JSON object in FILE, or on stdin with -')
             [CompletionResult]::new('--kid', '--kid', [CompletionResultType]::ParameterName, 'Key id for the header')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--key-stdin', '--key-stdin', [CompletionResultType]::ParameterName, 'Read the key from stdin (one trailing newline is dropped)')
             [CompletionResult]::new('--no-iat', '--no-iat', [CompletionResultType]::ParameterName, 'Leave out the iat claim')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'With a nelnet profile: read the API key as one line from stdin, if one is needed')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tok;inspect' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Inspect the token stored for this profile')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'The verification key: raw bytes for HMAC, a PEM public key otherwise')
             [CompletionResult]::new('--key-env', '--key-env', [CompletionResultType]::ParameterName, 'The verification key from this environment variable')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: header, payload, times and an expired flag')
-            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Check the signature (exit 4 when it does not match or the token is unsigned)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: header, payload, times and an expired flag')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Check the signature (exit 4 when it does not match or the token is unsigned)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tok;curl' {
-            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token has less than this left (or 10 % of its lifetime)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token has less than this left (or 10 % of its lifetime)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

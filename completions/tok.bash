@@ -127,21 +127,21 @@ _tok() {
             return 0
             ;;
         tok__subcmd__curl)
-            opts="-v -h --min-ttl --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --min-ttl --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --min-ttl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -307,12 +307,20 @@ _tok() {
             return 0
             ;;
         tok__subcmd__inspect)
-            opts="-v -h --profile --json --verify --key-file --key-env --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --profile --json --verify --key-file --key-env --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -325,14 +333,6 @@ _tok() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -341,12 +341,20 @@ _tok() {
             return 0
             ;;
         tok__subcmd__login)
-            opts="-v -h --provider --env --base-url --username --email --merchant-id --api-key --client-id --project --token-url --auth --body --scope --audience --transaction --key-id --ttl --secret-stdin --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --provider --env --base-url --username --email --merchant-id --api-key --client-id --project --token-url --auth --body --scope --audience --transaction --key-id --ttl --secret-stdin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --provider)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -411,14 +419,6 @@ _tok() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -449,12 +449,20 @@ _tok() {
             return 0
             ;;
         tok__subcmd__print)
-            opts="-v -h --min-ttl --format --var --github-env --secret-stdin --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --min-ttl --format --var --github-env --secret-stdin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --min-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -471,14 +479,6 @@ _tok() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -487,7 +487,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__refresh)
-            opts="-v -h --secret-stdin --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --secret-stdin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,12 +509,20 @@ _tok() {
             return 0
             ;;
         tok__subcmd__sign)
-            opts="-v -h --alg --key-file --key-env --key-stdin --sub --iss --aud --ttl --exp --claim --claims-json --kid --no-iat --secret-stdin --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --alg --key-file --key-env --key-stdin --sub --iss --aud --ttl --exp --claim --claims-json --kid --no-iat --secret-stdin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --alg)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -559,14 +567,6 @@ _tok() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "keyring file" -- "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -575,7 +575,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__status)
-            opts="-v -h --json --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -40,6 +40,9 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Build only the subcommand that runs: on the cached `tok print` path, constructing every
+// other subcommand's arguments was most of the command-line parsing cost.
+#[command(defer = true)]
 pub enum Command {
     /// Store credentials for a profile and fetch a first token
     Login(Box<LoginArgs>),

@@ -6,9 +6,17 @@ use clap::CommandFactory;
 /// under `completions/` (a test keeps them current).
 pub fn completions(args: &CompletionsArgs) -> Result<()> {
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "tok", &mut out);
+    clap_complete::generate(args.shell, &mut full_command(), "tok", &mut out);
     std::io::Write::write_all(&mut std::io::stdout().lock(), &out)
         .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+}
+
+/// The whole command tree. Subcommands are built lazily (`defer` in `cli.rs`) so that a
+/// run pays only for its own; a completion script needs them all.
+fn full_command() -> clap::Command {
+    let mut command = Cli::command();
+    command.build();
+    command
 }
 
 #[cfg(test)]
@@ -31,7 +39,7 @@ mod tests {
         ];
         for (shell, name) in files {
             let mut generated = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "tok", &mut generated);
+            clap_complete::generate(shell, &mut full_command(), "tok", &mut generated);
             let path = dir.join(name);
             if update {
                 std::fs::write(&path, &generated).unwrap();
