@@ -65,10 +65,16 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
 }
 
 fn expires(record: &TokenRecord, now: i64) -> String {
-    match record.expires_at {
+    let mut text = match record.expires_at {
         Some(at) => format!("{} ({})", duration::relative(at - now), rfc3339(at).unwrap_or_default()),
         None => "never".into(),
+    };
+    if let Some(at) = record.refresh_expires_at {
+        let left = at - now;
+        let when = if left > 0 { format!("in {}", duration::human(left)) } else { "expired".into() };
+        text.push_str(&format!("; refresh token {when}"));
     }
+    text
 }
 
 fn table(rows: &[Row], now: i64) -> String {

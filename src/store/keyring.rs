@@ -122,6 +122,15 @@ impl KeyringStore {
         self.with_entry(profile, field, "saving a secret", move |entry| entry.set_secret(&bytes))
     }
 
+    /// Proves the keyring can be written (a login's check before it sends anything):
+    /// reads alone succeed on a keyring with no collection to write to.
+    pub fn probe(&self, profile: &str) -> Result<()> {
+        self.with_entry(profile, "probe", "checking the keyring can be written", |entry| {
+            entry.set_secret(b"probe")?;
+            entry.delete_credential()
+        })
+    }
+
     pub fn forget(&self, profile: &str, fields: &[&str]) -> Result<bool> {
         let mut found = false;
         for item in std::iter::once("token").chain(fields.iter().copied()) {
@@ -228,6 +237,8 @@ mod tests {
         assert!(k.forget("p", &["password"]).unwrap());
         assert!(k.token("p").unwrap().is_none());
         assert!(!k.forget("p", &["password"]).unwrap());
+        k.probe("p").unwrap();
+        assert!(!k.forget("p", &[]).unwrap(), "the probe leaves nothing behind");
     }
 
     #[test]

@@ -44,11 +44,11 @@ impl Store {
         }
     }
 
-    /// Fails (exit 6) when the store cannot be used, before anything is sent anywhere.
+    /// Fails (exit 6) when the store cannot be written, before anything is sent anywhere.
     pub fn check(&self, profile: &str) -> Result<()> {
         match self {
             Store::File(f) => f.check(),
-            Store::Keyring(k) => k.token(profile).map(drop),
+            Store::Keyring(k) => k.probe(profile),
         }
     }
 

@@ -50,4 +50,68 @@ fn keyring_secret_service_round_trip() {
 
     with_keyring(&home).args(["logout", &profile]).assert().success();
     with_keyring(&home).args(["print", &profile]).assert().code(3);
+
+    // Last, since a script cannot unlock it again: a locked collection is exit 6, at once,
+    // with the way out named. (With a desktop session an unlock prompt would appear
+    // instead; TOK_KEYRING_TIMEOUT bounds the wait for it.)
+    with_keyring(&home)
+        .args([
+            "login",
+            &profile,
+            "--provider",
+            "nexterpay",
+            "--username",
+            USER,
+            "--base-url",
+            &sb.url,
+            "--secret-stdin",
+        ])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    dbus_send(&[
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service.Lock",
+        "array:objpath:/org/freedesktop/secrets/collection/login",
+    ]);
+    let out =
+        with_keyring(&home).env("TOK_KEYRING_TIMEOUT", "5s").args(["print", &profile]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("TOK_STORE=file"), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(sb.count(CREATE_TOKEN), 3, "no request when the keyring is locked");
+
+    // With no collection at all, a login fails before sending anything, and nothing is
+    // written to files instead.
+    dbus_send(&["/org/freedesktop/secrets/collection/login", "org.freedesktop.Secret.Collection.Delete"]);
+    let out = with_keyring(&home)
+        .env("TOK_KEYRING_TIMEOUT", "5s")
+        .args([
+            "login",
+            "other",
+            "--provider",
+            "nexterpay",
+            "--username",
+            USER,
+            "--base-url",
+            &sb.url,
+            "--secret-stdin",
+        ])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("TOK_STORE=file"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 3);
+    assert!(!home.store_file("other").exists(), "no silent fallback to files");
+}
+
+/// A Secret Service call made the way a user would, with dbus-send.
+fn dbus_send(args: &[&str]) {
+    let out = std::process::Command::new("dbus-send")
+        .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets"])
+        .args(args)
+        .output()
+        .expect("dbus-send runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
 }
