@@ -21,8 +21,6 @@ pub struct TokenRecord {
     pub obtained_at: i64,
     /// Unix seconds, local clock. `None`: it does not expire (an API key).
     pub expires_at: Option<i64>,
-    /// Seconds from `obtained_at` to `expires_at`, for the 10 % rule.
-    pub lifetime: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,7 +42,6 @@ impl TokenRecord {
             scheme: Some("Bearer".into()),
             obtained_at,
             expires_at,
-            lifetime: expires_at.map(|e| e - obtained_at),
             refresh_token: None,
             refresh_expires_at: None,
             binding,
@@ -63,12 +60,17 @@ impl TokenRecord {
         format!("{}: {}", self.header, self.header_value())
     }
 
+    /// Seconds from `obtained_at` to `expires_at`, for the 10 % rule.
+    pub fn lifetime(&self) -> Option<i64> {
+        self.expires_at.map(|e| e - self.obtained_at)
+    }
+
     pub fn expires_in(&self, now: i64) -> Option<i64> {
         self.expires_at.map(|e| e - now)
     }
 
     pub fn needs_refresh(&self, now: i64, min_ttl: i64) -> bool {
-        policy::needs_refresh(now, self.expires_at, self.lifetime, min_ttl)
+        policy::needs_refresh(now, self.expires_at, self.lifetime(), min_ttl)
     }
 }
 
@@ -134,7 +136,7 @@ mod tests {
         let r = TokenRecord::bearer(Secret::new("t"), &life, "b".into());
         assert_eq!(r.obtained_at, 1000);
         assert_eq!(r.expires_at, Some(1600));
-        assert_eq!(r.lifetime, Some(600));
+        assert_eq!(r.lifetime(), Some(600));
         assert_eq!(r.header_line(), "Authorization: Bearer t");
         assert_eq!(r.expires_in(1500), Some(100));
         assert!(!r.needs_refresh(1500, 30));

@@ -87,7 +87,6 @@ pub fn obtain(
             scheme: None,
             obtained_at: token::now(),
             expires_at: None,
-            lifetime: None,
             refresh_token: None,
             refresh_expires_at: None,
             binding: p.binding(),

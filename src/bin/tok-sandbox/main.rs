@@ -21,7 +21,7 @@ mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -89,7 +89,7 @@ impl Reply {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub nexterpay_lifetime: i64,
@@ -332,7 +332,7 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
             Err(e) => Reply::json(400, &json!({ "error": e.to_string() })),
         },
         ("POST", "/_sandbox/settings") => {
-            let mut current = serde_json::to_value(SettingsView(&s.settings)).unwrap_or(Value::Null);
+            let mut current = serde_json::to_value(&s.settings).unwrap_or(Value::Null);
             if let (Some(map), Ok(Value::Object(patch))) =
                 (current.as_object_mut(), serde_json::from_slice::<Value>(&req.body))
             {
@@ -351,23 +351,5 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
             Reply::json(200, &json!({ "ok": true }))
         }
         _ => Reply::json(404, &json!({ "error": "unknown control endpoint" })),
-    }
-}
-
-struct SettingsView<'a>(&'a Settings);
-
-impl serde::Serialize for SettingsView<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        json!({
-            "nexterpay_lifetime": self.0.nexterpay_lifetime,
-            "nexterpay_exp": self.0.nexterpay_exp,
-            "clock_offset": self.0.clock_offset,
-            "oauth2_lifetime": self.0.oauth2_lifetime,
-            "merchant_access_lifetime": self.0.merchant_access_lifetime,
-            "merchant_refresh_lifetime": self.0.merchant_refresh_lifetime,
-            "merchant_refresh_expired": self.0.merchant_refresh_expired,
-            "v1_lifetime": self.0.v1_lifetime,
-        })
-        .serialize(s)
     }
 }
