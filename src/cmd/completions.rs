@@ -52,3 +52,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod man {
+    use super::full_command;
+
+    /// `man/tok.1` is what clap_mangen makes of the current command line. Run with
+    /// `TOK_UPDATE_COMPLETIONS=1 cargo test man` to rewrite it.
+    #[test]
+    fn committed_man_page_is_current() {
+        let mut generated = Vec::new();
+        clap_mangen::Man::new(full_command()).render(&mut generated).unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/tok.1");
+        if std::env::var_os("TOK_UPDATE_COMPLETIONS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        assert!(
+            std::fs::read(&path).unwrap_or_default() == generated,
+            "man/tok.1 is stale: run TOK_UPDATE_COMPLETIONS=1 cargo test man"
+        );
+    }
+}
