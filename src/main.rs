@@ -1,15 +1,25 @@
 //! The `tok` binary: parse, run, map the error to an exit code. See the library for the rest.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = tok::cli::Cli::parse();
-    match tok::run(cli) {
+    match tok::run(parse()) {
         Ok(code) => code,
         Err(e) => {
             tok::term::error(&e);
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `Cli::parse()`, except that the command tree is not freed afterwards: the process
+/// ends soon, and dropping the tree was ~5 % of a cached `tok print` (BENCHMARKS.md).
+fn parse() -> tok::cli::Cli {
+    let mut command = tok::cli::Cli::command();
+    let mut matches = command.get_matches_mut();
+    let cli =
+        tok::cli::Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    std::mem::forget(command);
+    cli
 }
