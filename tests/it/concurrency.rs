@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use serde_json::json;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 #[test]
 fn twenty_concurrent_prints_make_one_request() {
@@ -24,10 +24,8 @@ fn a_refresh_killed_half_way_leaves_the_old_token() {
     home.login(&sb);
     let token = home.print("nexterpay");
     sb.fault(json!({ "path": "/security/createToken", "status": 200, "delay_ms": 30_000, "times": 1 }));
-    let mut child = Command::new(tok_path())
-        .env_clear()
-        .env("TOK_HOME", home.path())
-        .env("TOK_STORE", "file")
+    let mut child = home
+        .process()
         .args(["refresh", "nexterpay"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -31,11 +31,9 @@ fn the_header_reaches_the_server_but_no_command_line() {
     sb.fault(
         json!({ "path": "/Catalog/GetCountries", "status": 200, "body": "[]", "delay_ms": 1500, "times": 1 }),
     );
-    let child = Command::new(tok_path())
-        .env_clear()
+    let child = home
+        .process()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TOK_HOME", home.path())
-        .env("TOK_STORE", "file")
         .args(["curl", "nexterpay", "-s", "-X", "POST", "/Catalog/GetCountries"])
         .stdout(Stdio::piped())
         .spawn()

@@ -15,17 +15,11 @@ fn with_keyring(home: &Home) -> assert_cmd::Command {
     cmd
 }
 
-#[test]
-#[ignore = "needs a Secret Service: run by .ci/run under dbus-run-session"]
-fn keyring_secret_service_round_trip() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    // A profile name of its own, so a developer's real entries are never touched.
-    let profile = format!("tok-it-{}", std::process::id());
-    with_keyring(&home)
+fn login(home: &Home, profile: &str, sb: &Sandbox) {
+    with_keyring(home)
         .args([
             "login",
-            &profile,
+            profile,
             "--provider",
             "nexterpay",
             "--username",
@@ -37,6 +31,16 @@ fn keyring_secret_service_round_trip() {
         .write_stdin(format!("{PASSWORD}\n"))
         .assert()
         .success();
+}
+
+#[test]
+#[ignore = "needs a Secret Service: run by .ci/run under dbus-run-session"]
+fn keyring_secret_service_round_trip() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    // A profile name of its own, so a developer's real entries are never touched.
+    let profile = format!("tok-it-{}", std::process::id());
+    login(&home, &profile, &sb);
     assert!(!home.store_file(&profile).exists(), "nothing in files");
     let print = || with_keyring(&home).args(["print", &profile]).output().unwrap();
     let first = print();
@@ -54,21 +58,7 @@ fn keyring_secret_service_round_trip() {
     // Last, since a script cannot unlock it again: a locked collection is exit 6, at once,
     // with the way out named. (With a desktop session an unlock prompt would appear
     // instead; TOK_KEYRING_TIMEOUT bounds the wait for it.)
-    with_keyring(&home)
-        .args([
-            "login",
-            &profile,
-            "--provider",
-            "nexterpay",
-            "--username",
-            USER,
-            "--base-url",
-            &sb.url,
-            "--secret-stdin",
-        ])
-        .write_stdin(format!("{PASSWORD}\n"))
-        .assert()
-        .success();
+    login(&home, &profile, &sb);
     dbus_send(&[
         "/org/freedesktop/secrets",
         "org.freedesktop.Secret.Service.Lock",

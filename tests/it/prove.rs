@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const NPS_KEY_ID: &str = "42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f";
 const NPS_API_KEY: &str = "nps-demo-api-key-0f9e8d7c6b5a";
@@ -204,10 +204,8 @@ fn no_secret_reaches_logs_errors_config_or_argv() {
     {
         sb.fault(json!({ "path": "/security/createToken", "status": 200, "delay_ms": 1000, "times": 1, "body": "\"a.b.c\"" }));
         let before = sb.count(CREATE_TOKEN);
-        let mut child = Command::new(tok_path())
-            .env_clear()
-            .env("TOK_HOME", home.path())
-            .env("TOK_STORE", "file")
+        let mut child = home
+            .process()
             .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -241,10 +239,8 @@ fn a_sixty_megabyte_reply_is_refused_in_little_memory() {
     let token = home.print("nexterpay");
     for chunked in [false, true] {
         sb.fault(json!({ "path": "/security/createToken", "status": 200, "size": 60_000_000, "chunked": chunked, "times": 1 }));
-        let child = Command::new(tok_path())
-            .env_clear()
-            .env("TOK_HOME", home.path())
-            .env("TOK_STORE", "file")
+        let child = home
+            .process()
             .args(["refresh", "nexterpay"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -145,13 +145,20 @@ impl Home {
             .stdout("");
     }
 
+    /// `tok` as a plain process (to spawn, kill or watch), with the same clean
+    /// environment as `tok()`.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(tok_path());
+        cmd.env_clear().env("HOME", self.path()).env("TOK_HOME", self.path()).env("TOK_STORE", "file");
+        cmd
+    }
+
     /// `n` concurrent `tok print <profile>` processes, started together; checks that all
     /// succeed and print the same thing, and returns that output.
     pub fn race_prints(&self, profile: &str, n: usize, env: &[(&str, &str)]) -> String {
         let children: Vec<_> = (0..n)
             .map(|_| {
-                let mut cmd = std::process::Command::new(tok_path());
-                cmd.env_clear().env("TOK_HOME", self.path()).env("TOK_STORE", "file");
+                let mut cmd = self.process();
                 for (k, v) in env {
                     cmd.env(k, v);
                 }
