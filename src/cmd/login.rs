@@ -39,7 +39,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     config.profiles.insert(profile.name.clone(), profile.saved());
     config.save(&app.paths.config_file)?;
     term::note(&format!(
-        "logged in: {} ({}), {}; secrets in the {}",
+        "logged in: {} ({}), {}; kept in the {}",
         profile.name,
         profile.provider.name(),
         flow::expiry_text(&record),
