@@ -15,22 +15,26 @@ fn with_keyring(home: &Home) -> assert_cmd::Command {
     cmd
 }
 
+/// `tok login <profile>` for nexterpay against the sandbox, password on stdin.
+fn login_command(home: &Home, profile: &str, sb: &Sandbox) -> assert_cmd::Command {
+    let mut cmd = with_keyring(home);
+    cmd.args([
+        "login",
+        profile,
+        "--provider",
+        "nexterpay",
+        "--username",
+        USER,
+        "--base-url",
+        &sb.url,
+        "--secret-stdin",
+    ])
+    .write_stdin(format!("{PASSWORD}\n"));
+    cmd
+}
+
 fn login(home: &Home, profile: &str, sb: &Sandbox) {
-    with_keyring(home)
-        .args([
-            "login",
-            profile,
-            "--provider",
-            "nexterpay",
-            "--username",
-            USER,
-            "--base-url",
-            &sb.url,
-            "--secret-stdin",
-        ])
-        .write_stdin(format!("{PASSWORD}\n"))
-        .assert()
-        .success();
+    login_command(home, profile, sb).assert().success();
 }
 
 #[test]
@@ -74,22 +78,7 @@ fn keyring_secret_service_round_trip() {
     // With no collection at all, a login fails before sending anything, and nothing is
     // written to files instead.
     dbus_send(&["/org/freedesktop/secrets/collection/login", "org.freedesktop.Secret.Collection.Delete"]);
-    let out = with_keyring(&home)
-        .env("TOK_KEYRING_TIMEOUT", "5s")
-        .args([
-            "login",
-            "other",
-            "--provider",
-            "nexterpay",
-            "--username",
-            USER,
-            "--base-url",
-            &sb.url,
-            "--secret-stdin",
-        ])
-        .write_stdin(format!("{PASSWORD}\n"))
-        .output()
-        .unwrap();
+    let out = login_command(&home, "other", &sb).env("TOK_KEYRING_TIMEOUT", "5s").output().unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("TOK_STORE=file"), "{}", stderr_of(&out));
     assert_eq!(sb.count(CREATE_TOKEN), 3);

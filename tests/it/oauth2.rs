@@ -82,9 +82,7 @@ fn n3xt_in_a_ci_job_from_the_environment_alone() {
     let sb = Sandbox::start();
     let home = Home::new();
     let out = home
-        .tok()
-        .env("TOK_STORE", "keyring")
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .tok_without_keyring()
         .env("TOK_N3XT_CLIENT_ID", ODD_ID)
         .env("TOK_N3XT_CLIENT_SECRET", ODD_SECRET)
         .env("TOK_N3XT_PROJECT", PROJECT)

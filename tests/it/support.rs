@@ -145,6 +145,14 @@ impl Home {
             .stdout("");
     }
 
+    /// `tok` set to the keyring store on a machine where no Secret Service can be reached
+    /// (a CI runner): every keyring call fails at once.
+    pub fn tok_without_keyring(&self) -> Command {
+        let mut cmd = self.tok();
+        cmd.env("TOK_STORE", "keyring").env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+        cmd
+    }
+
     /// `tok` as a plain process (to spawn, kill or watch), with the same clean
     /// environment as `tok()`.
     pub fn process(&self) -> std::process::Command {
