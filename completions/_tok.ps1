@@ -140,6 +140,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Inspect the token stored for this profile')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'The verification key: raw bytes for HMAC, a PEM public key otherwise')
             [CompletionResult]::new('--key-env', '--key-env', [CompletionResultType]::ParameterName, 'The verification key from this environment variable')
+            [CompletionResult]::new('--alg', '--alg', [CompletionResultType]::ParameterName, 'Accept only this algorithm (the key''s family is enforced either way)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: header, payload, times and an expired flag')

@@ -307,7 +307,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__inspect)
-            opts="-v -h --verbose --store --timeout --profile --json --verify --key-file --key-env --help"
+            opts="-v -h --verbose --store --timeout --profile --json --verify --key-file --key-env --alg --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +330,10 @@ _tok() {
                     return 0
                     ;;
                 --key-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alg)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -130,6 +130,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --profile 'Inspect the token stored for this profile'
             cand --key-file 'The verification key: raw bytes for HMAC, a PEM public key otherwise'
             cand --key-env 'The verification key from this environment variable'
+            cand --alg 'Accept only this algorithm (the key''s family is enforced either way)'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
             cand --json 'Print JSON: header, payload, times and an expired flag'

@@ -118,6 +118,7 @@ complete -c tok -n "__fish_tok_using_subcommand inspect" -l timeout -d 'Limit fo
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l profile -d 'Inspect the token stored for this profile' -r
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l key-file -d 'The verification key: raw bytes for HMAC, a PEM public key otherwise' -r -F
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l key-env -d 'The verification key from this environment variable' -r
+complete -c tok -n "__fish_tok_using_subcommand inspect" -l alg -d 'Accept only this algorithm (the key\'s family is enforced either way)' -r
 complete -c tok -n "__fish_tok_using_subcommand inspect" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l json -d 'Print JSON: header, payload, times and an expired flag'
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l verify -d 'Check the signature (exit 4 when it does not match or the token is unsigned)'

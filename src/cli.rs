@@ -332,6 +332,10 @@ pub struct InspectArgs {
     /// The verification key from this environment variable
     #[arg(long, value_name = "VAR", requires = "verify")]
     pub key_env: Option<String>,
+
+    /// Accept only this algorithm (the key's family is enforced either way)
+    #[arg(long, value_name = "ALG", requires = "verify")]
+    pub alg: Option<String>,
 }
 
 #[derive(Debug, Args)]

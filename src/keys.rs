@@ -1,13 +1,19 @@
 //! Signing and verifying JWTs with jsonwebtoken: algorithm names, and keys from a
 //! file, a variable or stdin — never from argv.
 //!
-//! HMAC keys are raw bytes (a key file is used byte for byte); the others are PEM:
-//! private keys to sign, public keys to verify.
+//! The key decides the algorithm family, never the token. A token's header is written
+//! by whoever made the token, so trusting its `alg` lets a forger pick HS256 and use the
+//! bytes of a public key (which everybody has) as the HMAC secret. So every key is
+//! classified first, from its bytes alone: anything that looks like a key format (PEM of
+//! any label, DER holding a key, a JWK) is asymmetric or unusable, and never an HMAC
+//! secret; only bytes that are none of these are. A token (or a `--alg` pin) whose
+//! algorithm is not of the key's family is refused before any signature check.
 
 use crate::error::{Error, Result};
 use crate::jwt::Jwt;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::Value;
+use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -74,37 +80,235 @@ impl KeySource {
     }
 }
 
-fn bad_key(alg: Algorithm, source: &KeySource, e: jsonwebtoken::errors::Error) -> Error {
-    let want = match alg.family() {
-        AlgorithmFamily::Rsa => "an RSA key in PEM",
-        AlgorithmFamily::Ec => "an EC key in PEM (PKCS#8)",
-        AlgorithmFamily::Ed => "an Ed25519 key in PEM",
-        AlgorithmFamily::Hmac => "raw bytes",
-    };
-    Error::other(format!("the key from {} is not {want} for {alg:?}: {e}", source.describe()))
+/// The families a key can belong to. EC keys carry their curve: ES256 is P-256 only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Hmac,
+    Rsa,
+    Ec(Curve),
+    Ed,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    Other,
+}
+
+impl Family {
+    fn of(alg: Algorithm) -> Family {
+        match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Family::Hmac,
+            Algorithm::ES256 => Family::Ec(Curve::P256),
+            Algorithm::ES384 => Family::Ec(Curve::P384),
+            Algorithm::EdDSA => Family::Ed,
+            _ => Family::Rsa,
+        }
+    }
+
+    fn needs(self) -> &'static str {
+        match self {
+            Family::Hmac => "an HMAC secret (raw bytes)",
+            Family::Rsa => "an RSA key",
+            Family::Ec(Curve::P256) => "an EC P-256 key",
+            Family::Ec(Curve::P384) => "an EC P-384 key",
+            Family::Ec(Curve::Other) => "an EC key",
+            Family::Ed => "an Ed25519 key",
+        }
+    }
+}
+
+/// What the bytes of a key turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyShape {
+    /// Not any key format: usable only as an HMAC secret.
+    Secret,
+    /// A PEM or DER key of a known family.
+    Asymmetric { family: Family, role: Role, format: &'static str },
+    /// Looks like a key, but tok cannot use it (encrypted, OpenSSH, JWK, unknown curve...).
+    Unusable(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Public,
+    Private,
+    Certificate,
+}
+
+impl fmt::Display for KeyShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyShape::Secret => f.write_str("raw bytes (an HMAC secret)"),
+            KeyShape::Asymmetric { family, role, format } => {
+                let family = match family {
+                    Family::Hmac => "HMAC",
+                    Family::Rsa => "RSA",
+                    Family::Ec(Curve::P256) => "EC P-256",
+                    Family::Ec(Curve::P384) => "EC P-384",
+                    Family::Ec(Curve::Other) => "EC (unsupported curve)",
+                    Family::Ed => "Ed25519",
+                };
+                let role = match role {
+                    Role::Public => "public key",
+                    Role::Private => "private key",
+                    Role::Certificate => "certificate",
+                };
+                write!(f, "an {family} {role} ({format})")
+            }
+            KeyShape::Unusable(what) => f.write_str(what),
+        }
+    }
+}
+
+// DER encodings of the object identifiers that name key types and curves.
+const OID_RSA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_RSA_PSS: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
+const OID_EC: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+const OID_ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+const OID_ED448: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x71];
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The key family named inside DER (SPKI, PKCS#8, a certificate's SPKI, SEC1).
+fn der_family(der: &[u8]) -> Option<Family> {
+    if contains(der, OID_EC) || contains(der, OID_P256) || contains(der, OID_P384) {
+        let curve = if contains(der, OID_P256) {
+            Curve::P256
+        } else if contains(der, OID_P384) {
+            Curve::P384
+        } else {
+            Curve::Other
+        };
+        return Some(Family::Ec(curve));
+    }
+    if contains(der, OID_ED25519) {
+        return Some(Family::Ed);
+    }
+    if contains(der, OID_RSA) || contains(der, OID_RSA_PSS) {
+        return Some(Family::Rsa);
+    }
+    None
+}
+
+/// A DER SEQUENCE whose length covers exactly the input: how a binary key file starts.
+fn is_der_sequence(bytes: &[u8]) -> bool {
+    if bytes.len() < 2 || bytes[0] != 0x30 {
+        return false;
+    }
+    let (len, header) = match bytes[1] {
+        n if n < 0x80 => (n as usize, 2),
+        0x81 if bytes.len() > 2 => (bytes[2] as usize, 3),
+        0x82 if bytes.len() > 3 => (((bytes[2] as usize) << 8) | bytes[3] as usize, 4),
+        _ => return false,
+    };
+    header + len == bytes.len()
+}
+
+/// Classifies a key from its bytes alone.
+pub fn classify(bytes: &[u8]) -> KeyShape {
+    if contains(bytes, b"-----BEGIN ") {
+        return classify_pem(bytes);
+    }
+    if is_der_sequence(bytes) && (der_family(bytes).is_some() || contains(bytes, OID_ED448)) {
+        return KeyShape::Unusable(
+            "a binary (DER) key; convert it to PEM: openssl pkey -inform DER -in KEY -out key.pem".into(),
+        );
+    }
+    let trimmed = String::from_utf8_lossy(bytes);
+    let trimmed = trimmed.trim_start();
+    if trimmed.starts_with('{') && trimmed.contains("\"kty\"") {
+        return KeyShape::Unusable("a JSON Web Key, which tok does not read; use a PEM key".into());
+    }
+    if trimmed.starts_with("ssh-") || trimmed.starts_with("ecdsa-sha2-") {
+        return KeyShape::Unusable(
+            "an OpenSSH public key; convert it to PEM: ssh-keygen -e -m PKCS8 -f KEY.pub".into(),
+        );
+    }
+    KeyShape::Secret
+}
+
+fn classify_pem(bytes: &[u8]) -> KeyShape {
+    let pem = match pem::parse(bytes) {
+        Ok(pem) => pem,
+        Err(e) => return KeyShape::Unusable(format!("a PEM file tok cannot read ({e})")),
+    };
+    let der = pem.contents();
+    let asymmetric = |role, format| match der_family(der) {
+        Some(family) => KeyShape::Asymmetric { family, role, format },
+        None => KeyShape::Unusable(format!("a PEM {} of a key type tok does not support", pem.tag())),
+    };
+    match pem.tag() {
+        "RSA PRIVATE KEY" => {
+            KeyShape::Asymmetric { family: Family::Rsa, role: Role::Private, format: "PKCS#1" }
+        }
+        "RSA PUBLIC KEY" => {
+            KeyShape::Asymmetric { family: Family::Rsa, role: Role::Public, format: "PKCS#1" }
+        }
+        "EC PRIVATE KEY" => {
+            let curve = match der_family(der) {
+                Some(Family::Ec(curve)) => curve,
+                _ => Curve::Other,
+            };
+            KeyShape::Asymmetric { family: Family::Ec(curve), role: Role::Private, format: "SEC1" }
+        }
+        "PRIVATE KEY" => asymmetric(Role::Private, "PKCS#8"),
+        "PUBLIC KEY" => asymmetric(Role::Public, "SPKI"),
+        "CERTIFICATE" => asymmetric(Role::Certificate, "X.509"),
+        "ENCRYPTED PRIVATE KEY" => KeyShape::Unusable(
+            "an encrypted private key; decrypt it first: openssl pkey -in KEY -out key.pem".into(),
+        ),
+        "OPENSSH PRIVATE KEY" => KeyShape::Unusable(
+            "an OpenSSH private key; convert it: ssh-keygen -p -m PKCS8 -f KEY (on a copy)".into(),
+        ),
+        other => KeyShape::Unusable(format!("a PEM '{other}', which is no key tok can use")),
+    }
+}
+
+/// The key for signing with `alg`. Wrong keys are usage errors (exit 2): the command
+/// line named a key that cannot do what it asks.
 pub fn encoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<EncodingKey> {
-    let key = match alg.family() {
-        AlgorithmFamily::Hmac => return Ok(EncodingKey::from_secret(bytes)),
-        AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(bytes),
-        AlgorithmFamily::Ec => EncodingKey::from_ec_pem(bytes),
-        AlgorithmFamily::Ed => EncodingKey::from_ed_pem(bytes),
+    let want = Family::of(alg);
+    let shape = classify(bytes);
+    let refuse = |why: String| {
+        Error::usage(format!("cannot sign {alg:?} with the key from {}: {why}", source.describe()))
     };
-    key.map_err(|e| bad_key(alg, source, e))
+    match (&shape, want) {
+        (KeyShape::Secret, Family::Hmac) => return Ok(EncodingKey::from_secret(bytes)),
+        (KeyShape::Secret, _) => {
+            return Err(refuse(format!("{alg:?} needs {} in PEM, and this is {shape}", want.needs())));
+        }
+        (_, Family::Hmac) => {
+            return Err(refuse(format!(
+                "it is {shape}, and a key in a key format is never used as an HMAC secret; \
+                 sign with the key's own algorithm (RS256, ES256, EdDSA...)"
+            )));
+        }
+        (KeyShape::Unusable(why), _) => return Err(refuse(why.clone())),
+        (KeyShape::Asymmetric { family, role, .. }, _) => {
+            if *family != want {
+                return Err(refuse(format!("{alg:?} needs {}, and this is {shape}", want.needs())));
+            }
+            if *role != Role::Private {
+                return Err(refuse(format!("this is {shape}; signing needs the private key")));
+            }
+        }
+    }
+    let key = match want {
+        Family::Rsa => EncodingKey::from_rsa_pem(bytes),
+        Family::Ec(_) => EncodingKey::from_ec_pem(bytes),
+        Family::Ed => EncodingKey::from_ed_pem(bytes),
+        Family::Hmac => unreachable!("HMAC keys returned above"),
+    };
+    key.map_err(|e| refuse(format!("{shape} that jsonwebtoken cannot load: {e}")))
 }
 
-fn decoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<DecodingKey> {
-    let key = match alg.family() {
-        AlgorithmFamily::Hmac => return Ok(DecodingKey::from_secret(bytes)),
-        AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(bytes),
-        AlgorithmFamily::Ec => DecodingKey::from_ec_pem(bytes),
-        AlgorithmFamily::Ed => DecodingKey::from_ed_pem(bytes),
-    };
-    key.map_err(|e| bad_key(alg, source, e))
-}
-
-/// The hash output size: shorter HMAC keys weaken the MAC (RFC 7518 §3.2).
+/// The HMAC hash output size: shorter keys weaken the MAC (RFC 7518 §3.2).
 pub fn hmac_min_len(alg: Algorithm) -> Option<usize> {
     match alg {
         Algorithm::HS256 => Some(32),
@@ -121,24 +325,98 @@ pub fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey
     jsonwebtoken::encode(&header, claims, key).map_err(|e| Error::other(format!("cannot sign: {e}")))
 }
 
-/// Checks the signature of a decoded token with the key from `source`. `alg: none` and
-/// unknown algorithms never verify.
-pub fn verify(token: &Jwt, source: &KeySource) -> Result<bool> {
+/// Checks a decoded token's signature with the key from `source`. `Ok(false)` is a
+/// signature that does not match; every refusal before the check (unsigned, unknown
+/// algorithm, an algorithm not of the key's family or not the pinned one, an unusable
+/// key) is an `Err` with exit 4, naming what the token said and what the key is.
+pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result<bool> {
     let name = token.alg();
     if name.eq_ignore_ascii_case("none") {
         return Err(Error::rejected("the token is unsigned (alg: none): nothing to verify"));
     }
     let alg = algorithm(name).map_err(|_| Error::rejected(format!("cannot verify alg '{name}'")))?;
+    if let Some(pin) = pin
+        && pin != alg
+    {
+        return Err(Error::rejected(format!("the token says alg {alg:?}, but --alg pins {pin:?}")));
+    }
     let bytes = source.read()?;
     let key = decoding_key(alg, &bytes, source)?;
     Ok(jsonwebtoken::crypto::verify(&token.signature, token.signing_input.as_bytes(), &key, alg)
         .unwrap_or(false))
 }
 
+fn decoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<DecodingKey> {
+    let want = Family::of(alg);
+    let shape = classify(bytes);
+    let refuse = |why: String| {
+        Error::rejected(format!("refusing to verify {alg:?} with the key from {}: {why}", source.describe()))
+    };
+    match (&shape, want) {
+        (KeyShape::Secret, Family::Hmac) => return Ok(DecodingKey::from_secret(bytes)),
+        (KeyShape::Secret, _) => {
+            return Err(refuse(format!(
+                "the token's alg {alg:?} needs {}, and the key is {shape}",
+                want.needs()
+            )));
+        }
+        (KeyShape::Unusable(why), _) => return Err(refuse(why.clone())),
+        (KeyShape::Asymmetric { family, role, .. }, _) => {
+            if want == Family::Hmac {
+                return Err(refuse(format!(
+                    "the token's alg {alg:?} is HMAC, and the key is {shape}: a key in a key \
+                     format is never used as an HMAC secret (this is how tokens are forged)"
+                )));
+            }
+            if *family != want {
+                return Err(refuse(format!(
+                    "the token's alg {alg:?} needs {}, and the key is {shape}",
+                    want.needs()
+                )));
+            }
+            match role {
+                Role::Private => {
+                    return Err(refuse(format!(
+                        "the key is {shape}; verify with the public key: openssl pkey -in KEY -pubout"
+                    )));
+                }
+                Role::Certificate => {
+                    return Err(refuse(format!(
+                        "the key is {shape}; verify with its public key: openssl x509 -in CERT -pubkey -noout"
+                    )));
+                }
+                Role::Public => {}
+            }
+        }
+    }
+    let key = match want {
+        Family::Rsa => DecodingKey::from_rsa_pem(bytes),
+        Family::Ec(_) => DecodingKey::from_ec_pem(bytes),
+        Family::Ed | Family::Hmac => DecodingKey::from_ed_pem(bytes),
+    };
+    key.map_err(|e| refuse(format!("{shape} that jsonwebtoken cannot load: {e}")))
+}
+
+/// jsonwebtoken's family for a family tok classified, for the tests below.
+#[cfg(test)]
+fn jwt_family(f: Family) -> jsonwebtoken::AlgorithmFamily {
+    use jsonwebtoken::AlgorithmFamily;
+    match f {
+        Family::Hmac => AlgorithmFamily::Hmac,
+        Family::Rsa => AlgorithmFamily::Rsa,
+        Family::Ec(_) => AlgorithmFamily::Ec,
+        Family::Ed => AlgorithmFamily::Ed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::jwt;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
 
     #[test]
     fn hmac_round_trip_and_tampering() {
@@ -150,9 +428,9 @@ mod tests {
         assert_eq!(decoded.header["kid"], "key-1");
         let path = std::env::temp_dir().join(format!("tok-keys-{}", std::process::id()));
         std::fs::write(&path, b"k").unwrap();
-        assert!(verify(&decoded, &KeySource::File(path.clone())).unwrap());
+        assert!(verify(&decoded, &KeySource::File(path.clone()), None).unwrap());
         std::fs::write(&path, b"other").unwrap();
-        assert!(!verify(&decoded, &KeySource::File(path.clone())).unwrap());
+        assert!(!verify(&decoded, &KeySource::File(path.clone()), None).unwrap());
         std::fs::remove_file(path).unwrap();
     }
 
@@ -162,5 +440,41 @@ mod tests {
         assert!(algorithm("EdDSA").is_ok());
         assert_eq!(algorithm("none").unwrap_err().exit_code(), 2);
         assert_eq!(algorithm("hs256").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn classification_table() {
+        use jsonwebtoken::AlgorithmFamily;
+        let table: [(&str, Option<(AlgorithmFamily, Role)>); 6] = [
+            ("rsa-private.pem", Some((AlgorithmFamily::Rsa, Role::Private))),
+            ("rsa-public.pem", Some((AlgorithmFamily::Rsa, Role::Public))),
+            ("ec-private.pem", Some((AlgorithmFamily::Ec, Role::Private))),
+            ("ec-public.pem", Some((AlgorithmFamily::Ec, Role::Public))),
+            ("ed25519-private.pem", Some((AlgorithmFamily::Ed, Role::Private))),
+            ("ed25519-public.pem", Some((AlgorithmFamily::Ed, Role::Public))),
+        ];
+        for (file, want) in table {
+            let got = match classify(&fixture(file)) {
+                KeyShape::Asymmetric { family, role, .. } => Some((jwt_family(family), role)),
+                other => panic!("{file}: {other:?}"),
+            };
+            assert_eq!(got, want, "{file}");
+        }
+        let raw: [&[u8]; 4] = [b"k", b"a long shared secret with spaces", b"\x30\x03abc", b"{\"k\":1}"];
+        for bytes in raw {
+            assert_eq!(classify(bytes), KeyShape::Secret, "{bytes:?}");
+        }
+        let unusable: [&[u8]; 4] = [
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+            b"-----BEGIN garbage",
+            b"{\"kty\":\"oct\",\"k\":\"AAAA\"}",
+            b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI user@host",
+        ];
+        for bytes in unusable {
+            assert!(matches!(classify(bytes), KeyShape::Unusable(_)), "{bytes:?}");
+        }
+        // The DER inside a PEM public key is still a key, never a secret.
+        let der = pem::parse(fixture("rsa-public.pem")).unwrap().into_contents();
+        assert!(matches!(classify(&der), KeyShape::Unusable(why) if why.contains("DER")));
     }
 }

@@ -41,7 +41,8 @@ pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
                 (_, Some(var)) => KeySource::Env(var.clone()),
                 _ => return Err(Error::usage("--verify needs --key-file FILE or --key-env VAR")),
             };
-            Some(keys::verify(&decoded, &source)?)
+            let pin = args.alg.as_deref().map(keys::algorithm).transpose()?;
+            Some(keys::verify(&decoded, &source, pin)?)
         }
     };
     write(&if args.json { json_text(&decoded, now, verified) } else { human(&decoded, now) })?;

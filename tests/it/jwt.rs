@@ -170,8 +170,8 @@ fn sign_takes_claims_from_json_env_keys_and_absolute_times() {
         .args(["sign", "--alg", "RS256", "--key-file", claims_file.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("is not an RSA key in PEM"), "{}", stderr_of(&out));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("RS256 needs an RSA key in PEM"), "{}", stderr_of(&out));
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod support;
 mod concurrency;
 mod curl;
 mod faults;
+mod forgery;
 mod jwt;
 mod keyring;
 mod merchant_v2;
