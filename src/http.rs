@@ -65,6 +65,26 @@ impl Request {
     }
 }
 
+/// Bodies and headers built with secrets in them are overwritten once sent.
+impl Drop for Request {
+    fn drop(&mut self) {
+        for (_, value, _) in &mut self.headers {
+            // SAFETY: zero bytes are valid UTF-8.
+            zero(unsafe { value.as_bytes_mut() });
+        }
+        if let Some((_, body)) = &mut self.body {
+            zero(body);
+        }
+    }
+}
+
+pub fn zero(bytes: &mut [u8]) {
+    for byte in bytes {
+        // Volatile, so the optimiser cannot drop stores to memory about to be freed.
+        unsafe { std::ptr::write_volatile(byte, 0) };
+    }
+}
+
 #[derive(Debug)]
 pub struct Reply {
     pub provider: &'static str,
@@ -340,7 +360,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// an error message must not become the place a secret leaks.
 pub fn excerpt(body: &[u8]) -> String {
     const LIMIT: usize = 160;
-    let text = String::from_utf8_lossy(&body[..body.len().min(4 * LIMIT)]);
+    // Known secrets go first, from the whole body: an excerpt cut mid-secret would
+    // otherwise keep the part before the cut.
+    let scrubbed = crate::secret::scrub(&String::from_utf8_lossy(body));
+    let end = scrubbed.char_indices().nth(4 * LIMIT).map_or(scrubbed.len(), |(i, _)| i);
+    let text = &scrubbed[..end];
     let mut words = Vec::new();
     for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
         if word.is_empty() {
@@ -352,10 +376,16 @@ pub fn excerpt(body: &[u8]) -> String {
     let mut out = words.join(" ");
     if out.chars().count() > LIMIT {
         out = out.chars().take(LIMIT).collect::<String>() + "…";
-    } else if body.len() > 4 * LIMIT {
+    } else if end < scrubbed.len() {
         out.push('…');
     }
     out
+}
+
+/// Printable ASCII only, capped, known secrets cut out first: for fields of a reply that
+/// are identifiers (an error code, a request id), not prose, so no run masking.
+pub fn clean(text: &str, max: usize) -> String {
+    crate::secret::scrub(text).chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(max).collect()
 }
 
 fn mask_long_runs(word: &str) -> String {

@@ -38,10 +38,24 @@ fn paint(code: &str, text: &str) -> String {
     if colour() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
 }
 
+/// Every line tok writes to stderr: known secrets cut out (`secret::scrub`), then
+/// control characters escaped, so that text from a server or a config file can neither
+/// leak a credential nor move the cursor, recolour or fake a line of its own.
 pub fn line(label: &str, message: &str) {
+    let message = printable(&crate::secret::scrub(message));
     let mut err = std::io::stderr().lock();
     // A closed stderr must not turn into a panic or a different exit code.
     let _ = writeln!(err, "tok: {label}{message}");
+}
+
+/// `text` with control characters (escape sequences, line breaks, NUL...) escaped.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
 }
 
 pub fn error(e: &Error) {

@@ -224,10 +224,7 @@ pub(super) fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
     let Some(first) = value.get("errors").and_then(Value::as_array).and_then(|a| a.first()) else {
         return (None, None);
     };
-    let code = first
-        .get("code")
-        .and_then(Value::as_str)
-        .map(|c| c.chars().filter(|c| c.is_ascii_graphic()).take(60).collect());
+    let code = first.get("code").and_then(Value::as_str).map(|c| http::clean(c, 60).replace(' ', ""));
     let message = match first.get("message") {
         Some(Value::String(m)) => Some(m.clone()),
         Some(Value::Object(o)) => o.get("message").and_then(Value::as_str).map(str::to_string),

@@ -156,9 +156,10 @@ fn override_host(profile: &Profile, documented: &str) -> Result<Url> {
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
-pub fn basic_auth(client_id: &str, secret: &str) -> String {
-    let pair = format!("{}:{}", form_encode(client_id), form_encode(secret));
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+pub fn basic_auth(client_id: &str, secret: &str) -> Secret {
+    let pair = Secret::new(format!("{}:{}", form_encode(client_id), form_encode(secret)));
+    let encoded = Secret::new(base64::engine::general_purpose::STANDARD.encode(pair.expose()));
+    Secret::new(format!("Basic {}", encoded.expose()))
 }
 
 fn form_encode(s: &str) -> String {
@@ -202,7 +203,7 @@ pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRec
     let mut request =
         Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
     if p.auth == Auth::Basic {
-        request = request.secret_header("authorization", basic_auth(&p.client_id, secret.expose()));
+        request = request.secret_header("authorization", basic_auth(&p.client_id, secret.expose()).expose());
     }
     request.body = Some(encode_body(p.encoding, &fields(p, &secret)));
     let reply = http.send(&request)?;
@@ -317,7 +318,7 @@ fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
     }
     let mut message = format!("{provider} rejected the request ({})", http::status_text(status));
     if let Some(error) = &reply.error {
-        message.push_str(&format!(": {}", clean(error, 60)));
+        message.push_str(&format!(": {}", http::clean(error, 60)));
     }
     if let Some(description) = &reply.description {
         message.push_str(&format!(": {}", http::excerpt(description.as_bytes())));
@@ -329,21 +330,16 @@ fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
         }
     }
     if let Some(id) = &reply.request_id {
-        message.push_str(&format!(" (request_id {})", clean(id, 100)));
+        message.push_str(&format!(" (request_id {})", http::clean(id, 100)));
     }
     let hint = match reply.error.as_deref() {
         Some("invalid_scope") => "check --scope against what the client is allowed".to_string(),
         _ => format!(
             "check the client id and secret; `tok login` stores new ones{}",
-            reply.uri.map(|u| format!(" (see {})", clean(&u, 120))).unwrap_or_default()
+            reply.uri.map(|u| format!(" (see {})", http::clean(&u, 120))).unwrap_or_default()
         ),
     };
     Some(Error::rejected(message).hint(hint))
-}
-
-/// Printable ASCII only, capped: for fields that are identifiers, not prose.
-fn clean(text: &str, max: usize) -> String {
-    text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(max).collect()
 }
 
 #[cfg(test)]
@@ -357,7 +353,10 @@ mod tests {
             String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
         };
         // The document's example, minus its trailing newline.
-        assert_eq!(basic_auth("myClientId", "myClientSecret"), "Basic bXlDbGllbnRJZDpteUNsaWVudFNlY3JldA==");
+        assert_eq!(
+            basic_auth("myClientId", "myClientSecret").expose(),
+            "Basic bXlDbGllbnRJZDpteUNsaWVudFNlY3JldA=="
+        );
         let table = [
             ("id", "secret", "id:secret"),
             ("my client", "p@ss:w/rd", "my+client:p%40ss%3Aw%2Frd"),
@@ -365,7 +364,7 @@ mod tests {
             ("a:b", "", "a%3Ab:"),
         ];
         for (id, secret, pair) in table {
-            let header = basic_auth(id, secret);
+            let header = basic_auth(id, secret).expose().to_string();
             assert_eq!(decode(&header), pair, "{id} / {secret}");
             assert!(!header.ends_with('\n') && !decode(&header).ends_with('\n'));
         }

@@ -14,4 +14,5 @@ mod merchant_v2;
 mod nexterpay;
 mod oauth2;
 mod prove;
+mod scrub;
 mod store;

@@ -7,7 +7,8 @@
 //!
 //! Control endpoints (never counted):
 //!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}}}
-//!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times"}
+//!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
+//!                             "trickle_ms"}; "{{echo}}" / "{{echo_raw}}" in the body quote the request
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
@@ -141,6 +142,30 @@ struct Fault {
     /// How many requests it applies to; absent: all.
     #[serde(default)]
     times: Option<u32>,
+    /// Send the body one byte at a time, this many milliseconds apart (after the headers).
+    #[serde(default)]
+    trickle_ms: u64,
+}
+
+/// The request as an echoing server quotes it back: the body, then the credential
+/// headers, then the rest (an excerpt shows only the start).
+fn echo_text(req: &Req) -> String {
+    let mut headers: Vec<&(String, String)> = req.headers.iter().collect();
+    headers.sort_by_key(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+    let headers: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let body = String::from_utf8_lossy(&req.body);
+    format!("{body} {} {} {}?{}", headers.join("; "), req.method, req.path, req.query)
+}
+
+/// `{{echo}}` in a fault's body becomes the request (escaped for a JSON string),
+/// `{{echo_raw}}` the request as it came: many real servers quote requests in errors.
+fn with_echo(body: &str, req: &Req) -> String {
+    if !body.contains("{{echo") {
+        return body.to_string();
+    }
+    let raw = echo_text(req);
+    let json = serde_json::to_string(&raw).unwrap_or_default();
+    body.replace("{{echo}}", json.trim_matches('"')).replace("{{echo_raw}}", &raw)
 }
 
 fn default_status() -> u16 {
@@ -244,7 +269,8 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
             s.last.insert(route.clone(), last);
             take_fault(&mut s, &req.path)
         };
-        if let Some(fault) = fault {
+        if let Some(mut fault) = fault {
+            fault.body = with_echo(&fault.body, &req);
             if !quiet {
                 eprintln!("tok-sandbox: {route} -> fault {}", fault.status);
             }
@@ -296,16 +322,27 @@ fn respond_fault(request: tiny_http::Request, fault: &Fault) {
         if fault.body.is_empty() && fault.size.is_some() { "x".to_string() } else { fault.body.clone() };
     let length = fault.size.unwrap_or(seed.len() as u64);
     let reader = seed.into_bytes().into_iter().cycle().take(length as usize);
-    let reader = IterReader(reader);
+    let reader = IterReader(reader, Duration::from_millis(fault.trickle_ms));
     let data_length = (!fault.chunked).then_some(length as usize);
     let response = Response::new(StatusCode(fault.status), headers, reader, data_length, None);
     let _ = request.respond(response);
 }
 
-struct IterReader<I>(I);
+/// A body from an iterator; with a pause, one byte per read (a trickling server).
+struct IterReader<I>(I, Duration);
 
 impl<I: Iterator<Item = u8>> Read for IterReader<I> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.1.is_zero() {
+            std::thread::sleep(self.1);
+            return match (self.0.next(), buf.first_mut()) {
+                (Some(b), Some(slot)) => {
+                    *slot = b;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            };
+        }
         let mut n = 0;
         for slot in buf.iter_mut() {
             match self.0.next() {

@@ -1,0 +1,233 @@
+//! No secret in any error message or `-v` line, even from a server that echoes the
+//! request back, headers and body, in its error replies (issue: trust, item 2).
+
+use crate::support::*;
+use base64::Engine;
+use serde_json::json;
+
+/// Short and unlike a token, so the old "long runs" masking never caught them.
+const PASSWORD: &str = "Hunter2-secret!";
+const ODD_SECRET: &str = "s3cr3t/+?&=:%ü é";
+
+/// Every form a secret could take in what tok shows: raw, JSON-escaped, form-encoded,
+/// base64 (the Basic credential).
+fn assert_clean(text: &str, secrets: &[&str], what: &str) {
+    for secret in secrets {
+        let json = serde_json::to_string(secret).unwrap();
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        for form in [secret.to_string(), json.trim_matches('"').to_string(), form] {
+            assert!(!text.contains(&form), "{what}: {form:?} leaked in:\n{text}");
+        }
+    }
+}
+
+/// Error bodies that quote the request, in JSON (escaped) or as raw text. 5xx replies
+/// are retried, so every attempt gets one.
+fn echo(sb: &Sandbox, path: &str, status: u16, json_echo: bool) {
+    let times = if status >= 500 { 3 } else { 1 };
+    let fault = if json_echo {
+        json!({ "path": path, "status": status, "times": times,
+            "body": r#"{"error":"invalid_request","error_description":"you sent {{echo}}","request_id":"req-7f3c9a12-0b3f-4d2e-9c1a-5e6f7a8b9c0d"}"# })
+    } else {
+        json!({ "path": path, "status": status, "times": times, "headers": { "content-type": "text/plain" },
+            "body": "bad request, you sent: {{echo_raw}}" })
+    };
+    sb.fault(fault);
+}
+
+fn stderr_after(cmd: &mut assert_cmd::Command) -> (Option<i32>, String) {
+    let out = cmd.output().unwrap();
+    assert!(out.stdout.is_empty(), "nothing on stdout on failure");
+    (out.status.code(), stderr_of(&out))
+}
+
+#[test]
+fn nexterpay_password_never_shows() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    for status in [400, 401, 500] {
+        for json_echo in [true, false] {
+            echo(&sb, "/security/createToken", status, json_echo);
+            let (code, err) = stderr_after(
+                home.tok()
+                    .args([
+                        "-v",
+                        "login",
+                        "nexterpay",
+                        "--username",
+                        USER,
+                        "--base-url",
+                        &sb.url,
+                        "--secret-stdin",
+                    ])
+                    .write_stdin(format!("{PASSWORD}\n")),
+            );
+            assert!(matches!(code, Some(4 | 5)), "{status}: {err}");
+            assert_clean(&err, &[PASSWORD], &format!("nexterpay {status}"));
+        }
+    }
+    // The fault's echo did reach tok: the request really held the password.
+    assert!(sb.last(CREATE_TOKEN)["body"].as_str().unwrap().contains(PASSWORD));
+}
+
+#[test]
+fn oauth2_client_secrets_and_basic_credentials_never_show() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let token_url = format!("{}/oauth2/generic/token", sb.url);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "demo+client%3A%C3%BC:{}",
+        url::form_urlencoded::byte_serialize(ODD_SECRET.as_bytes()).collect::<String>()
+    ));
+    let cases: [(&str, Vec<&str>, &str); 5] = [
+        (
+            "generic basic+form",
+            vec![
+                "billing",
+                "--provider",
+                "oauth2",
+                "--token-url",
+                &token_url,
+                "--auth",
+                "basic",
+                "--body",
+                "form",
+            ],
+            "/oauth2/generic/token",
+        ),
+        (
+            "generic body+form",
+            vec![
+                "billing",
+                "--provider",
+                "oauth2",
+                "--token-url",
+                &token_url,
+                "--auth",
+                "body",
+                "--body",
+                "form",
+            ],
+            "/oauth2/generic/token",
+        ),
+        (
+            "generic body+json",
+            vec![
+                "billing",
+                "--provider",
+                "oauth2",
+                "--token-url",
+                &token_url,
+                "--auth",
+                "body",
+                "--body",
+                "json",
+            ],
+            "/oauth2/generic/token",
+        ),
+        ("netdirector", vec!["netdirector", "--base-url", &sb.url], "/oauth2/token"),
+        (
+            "n3xt",
+            vec!["n3xt", "--project", "project-test-1", "--base-url", &sb.url],
+            "/v1/public/project-test-1/oauth2/token",
+        ),
+    ];
+    for (what, args, path) in cases {
+        for (status, json_echo) in [(401, true), (400, false), (502, false)] {
+            echo(&sb, path, status, json_echo);
+            let (code, err) = stderr_after(
+                home.tok()
+                    .args(["-v", "login"])
+                    .args(&args)
+                    .args(["--client-id", "demo client:ü", "--secret-stdin"])
+                    .write_stdin(format!("{ODD_SECRET}\n")),
+            );
+            assert!(matches!(code, Some(4 | 5)), "{what} {status}: {err}");
+            assert_clean(&err, &[ODD_SECRET, &basic], &format!("{what} {status}"));
+            if json_echo && status < 500 {
+                // Support still gets what it needs: the request id stays readable.
+                assert!(err.contains("req-7f3c9a12-0b3f-4d2e-9c1a-5e6f7a8b9c0d"), "{what}: {err}");
+            }
+        }
+        let last = sb.last(&format!("POST {path}"));
+        let sent = format!("{} {}", last["headers"], last["body"]);
+        assert!(sent.contains(&basic) || sent.contains("s3cr3t"), "{what}: the secret was sent: {sent}");
+    }
+}
+
+#[test]
+fn merchant_v2_password_and_refresh_token_never_show() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let login = |home: &Home| {
+        let mut cmd = home.tok();
+        cmd.args(["-v", "login", "acme", "--provider", "merchant-v2", "--base-url", &sb.url]).args([
+            "--email",
+            "owner@acme.example",
+            "--merchant-id",
+            "b34555b7-dca4-5ec1-ade3-64a3ad545310",
+            "--secret-stdin",
+        ]);
+        cmd
+    };
+    sb.fault(json!({ "path": "/v2/auth/login", "status": 401, "times": 1,
+        "body": r#"{"errors":[{"code":"INVALID_CREDENTIALS","message":"you sent {{echo}}"}]}"# }));
+    let (code, err) = stderr_after(login(&home).write_stdin(format!("{PASSWORD}\n")));
+    assert_eq!(code, Some(4), "{err}");
+    assert_clean(&err, &[PASSWORD], "merchant-v2 login");
+
+    // A real login, then a refresh whose error echoes the refresh token.
+    login(&home).write_stdin("demo-password\n").assert().success();
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.store_file("acme")).unwrap()).unwrap();
+    let refresh = stored["token"]["refresh_token"].as_str().unwrap().to_string();
+    let access = stored["token"]["token"].as_str().unwrap().to_string();
+    sb.fault(json!({ "path": "/v2/auth/refresh", "status": 500, "times": 1, "body": "{\"errors\":[{\"code\":\"E\",\"message\":\"got {{echo}}\"}]}" }));
+    let (code, err) = stderr_after(home.tok().args(["-v", "refresh", "acme"]));
+    assert!(matches!(code, Some(3..=5)), "{err}");
+    assert!(sb.last("POST /v2/auth/refresh")["body"].as_str().unwrap().contains(&refresh));
+    assert_clean(&err, &[&refresh, &access, "demo-password"], "merchant-v2 refresh");
+}
+
+#[test]
+fn netdirector_v1_session_token_never_shows() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.tok()
+        .args([
+            "login",
+            "checkout",
+            "--provider",
+            "netdirector-v1",
+            "--transaction",
+            "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01",
+            "--base-url",
+            &sb.url,
+        ])
+        .assert()
+        .success();
+    let token = home.print("checkout");
+    sb.fault(json!({ "path": "/api/transaction", "status": 403, "times": 2, "headers": { "content-type": "text/plain" }, "body": "denied: {{echo_raw}}" }));
+    let (code, err) = stderr_after(home.tok().args(["-v", "refresh", "checkout"]));
+    assert!(matches!(code, Some(4 | 5)), "{err}");
+    assert!(
+        sb.last("GET /api/transaction")["headers"].to_string().contains(&token[..20]),
+        "the token was sent"
+    );
+    assert_clean(&err, &[&token], "netdirector-v1");
+}
+
+/// A token that fails tok's own checks is never quoted back in the error.
+#[test]
+fn an_unusable_token_is_not_shown() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    sb.fault(json!({ "path": "/security/createToken", "status": 200, "times": 1, "body": "\"tok3n with-a-space\"" }));
+    let (code, err) = stderr_after(
+        home.tok()
+            .args(["-v", "login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
+            .write_stdin(format!("{PASSWORD}\n")),
+    );
+    assert_eq!(code, Some(5), "{err}");
+    assert_clean(&err, &["tok3n with-a-space", "tok3n", "with-a-space"], "unusable token");
+}
