@@ -35,7 +35,7 @@ pub struct Cli {
     pub store: Option<StoreKind>,
 
     /// Limit for one HTTP exchange, e.g. 30s or 1m
-    #[arg(long, global = true, env = "TOK_TIMEOUT", value_name = "DUR", value_parser = duration::parse)]
+    #[arg(long, global = true, env = "TOK_TIMEOUT", value_name = "DUR", value_parser = duration::parse_timeout)]
     pub timeout: Option<Duration>,
 }
 
@@ -146,7 +146,7 @@ pub struct LoginArgs {
     pub key_id: Option<String>,
 
     /// Lifetime of the tokens tok signs (nelnet; default 5m)
-    #[arg(long, value_name = "DUR", value_parser = duration::parse)]
+    #[arg(long, value_name = "DUR", value_parser = duration::parse_ttl)]
     pub ttl: Option<Duration>,
 
     /// Read the secret (password, client secret, API key) as one line from stdin
@@ -280,7 +280,7 @@ pub struct SignArgs {
     pub aud: Option<String>,
 
     /// Expire this long after now (a bare number is seconds)
-    #[arg(long, value_name = "DUR", value_parser = duration::parse, conflicts_with = "exp")]
+    #[arg(long, value_name = "DUR", value_parser = duration::parse_ttl, conflicts_with = "exp")]
     pub ttl: Option<Duration>,
 
     /// Expire at this time: RFC 3339 or Unix seconds

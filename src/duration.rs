@@ -10,6 +10,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     if let Ok(secs) = text.parse::<u64>() {
+        if u128::from(secs) * 1000 > MAX_MILLIS {
+            return Err(format!("duration '{text}' is too large (at most 100 years)"));
+        }
         return Ok(Duration::from_secs(secs));
     }
     let bad = || format!("invalid duration '{text}' (examples: 90s, 5m, 1h30m)");
@@ -37,8 +40,44 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .and_then(|v| v.checked_add(total))
             .ok_or_else(|| format!("duration '{text}' is too large"))?;
     }
-    let millis = u64::try_from(total).map_err(|_| format!("duration '{text}' is too large"))?;
-    Ok(Duration::from_millis(millis))
+    if total > MAX_MILLIS {
+        return Err(format!("duration '{text}' is too large (at most 100 years)"));
+    }
+    Ok(Duration::from_millis(total as u64))
+}
+
+/// Longer than anything tok waits for or signs; keeps clock arithmetic from overflowing.
+const MAX_MILLIS: u128 = 100 * 365 * 86_400_000;
+
+/// A limit on waiting (`--timeout`, `TOK_KEYRING_TIMEOUT`): more than zero, at most an hour.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse(text)?;
+    if d.is_zero() {
+        return Err(format!("'{text}' is no time at all; give a limit such as 30s"));
+    }
+    if d > Duration::from_secs(3_600) {
+        return Err(format!("'{text}' is over an hour; a limit that long is no limit"));
+    }
+    Ok(d)
+}
+
+/// A token lifetime (`--ttl`): at least a second.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let d = parse(text)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("'{text}' would make a token that is born expired; give at least 1s"));
+    }
+    Ok(d)
+}
+
+/// A duration for messages: in milliseconds below a second or with a fraction under a
+/// minute (`250ms`, `1500ms`), else as `human`.
+pub fn show(d: Duration) -> String {
+    if d < Duration::from_secs(1) || (d < Duration::from_secs(60) && d.subsec_millis() != 0) {
+        format!("{}ms", d.as_millis())
+    } else {
+        human(d.as_secs() as i64)
+    }
 }
 
 /// Whole seconds as the two largest units: `2d3h`, `9h59m`, `54m`, `1m30s`, `30s`.
@@ -91,9 +130,24 @@ mod tests {
         for (text, millis) in ok {
             assert_eq!(parse(text), Ok(Duration::from_millis(millis)), "{text}");
         }
-        for bad in ["", "s", "5x", "-5s", "1.5h", "h1", "5 m", "99999999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "5x",
+            "-5s",
+            "1.5h",
+            "h1",
+            "5 m",
+            "99999999999999999999999d",
+            "18446744073709551615",
+            "36501d",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }
+        assert!(parse_timeout("0").is_err() && parse_timeout("2h").is_err() && parse_timeout("1ms").is_ok());
+        assert!(parse_ttl("0").is_err() && parse_ttl("999ms").is_err() && parse_ttl("1s").is_ok());
+        assert_eq!(show(Duration::from_millis(250)), "250ms");
+        assert_eq!(show(Duration::from_millis(90_500)), "1m30s");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::token::{self, TokenRecord};
 pub struct App {
     pub paths: Paths,
     pub store_kind: StoreKind,
+    pub keyring_timeout: std::time::Duration,
     pub http: Http,
 }
 
@@ -35,11 +36,11 @@ pub enum Want {
 
 impl App {
     pub fn store(&self) -> Store {
-        Store::open(self.store_kind, &self.paths)
+        Store::open(self.store_kind, &self.paths, self.keyring_timeout)
     }
 
     pub fn lock(&self, profile: &str) -> Result<lock::Lock> {
-        lock::acquire(&self.paths.lock_dir, profile)
+        lock::acquire(&self.paths.lock_dir, profile, self.http.deadline())
     }
 }
 
@@ -68,7 +69,13 @@ pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Re
         Err(e) => return Err(e),
     }
 
-    let _lock = app.lock(&profile.name)?;
+    // A lock directory that cannot be used (a read-only TOK_HOME) is a store that cannot
+    // be used: with the credentials in the environment, a token can still be printed.
+    let _lock = match app.lock(&profile.name) {
+        Ok(lock) => lock,
+        Err(e) if e.kind() == Kind::Other => return uncached(app, profile, e, secret_stdin),
+        Err(e) => return Err(e),
+    };
     let current = store.token(&profile.name)?;
     if let Some(record) = current.as_ref().filter(|r| usable(r)) {
         verbose!("{}: another tok refreshed the token meanwhile", profile.name);

@@ -5,6 +5,18 @@
 //! Token endpoints are never redirected (a redirect would carry credentials to a host
 //! nobody configured), replies are capped at 1 MiB, plain HTTP is refused except on
 //! loopback, and retries happen only where repeating the request is harmless.
+//!
+//! `--timeout` is a deadline for each exchange end to end (connect, headers, body), not a
+//! limit per read: a server trickling one byte a second is cut off on time. All the
+//! exchanges and retries of one command share a budget of three times that (`BUDGET`),
+//! and so does waiting for another tok's refresh, so a command's network time is bounded
+//! whatever the server does.
+//!
+//! Proxies are deliberate: only HTTPS requests to non-loopback hosts go through one
+//! (`HTTPS_PROXY`, then `ALL_PROXY`, as curl reads them; `NO_PROXY` honoured), where TLS
+//! runs end to end through a CONNECT tunnel. Plain HTTP, which tok sends only to
+//! loopback, never goes through a proxy: `http_proxy` would carry it in clear text to
+//! another host. The system's own proxy settings are not read.
 
 use crate::error::{Error, Result};
 use crate::term::verbose;
@@ -18,6 +30,9 @@ use std::time::{Duration, Instant};
 
 pub const MAX_REPLY: u64 = 1024 * 1024;
 const ATTEMPTS: u32 = 3;
+/// One command's network budget, in timeouts: every exchange, retry and backoff, and
+/// waiting for another tok's refresh, fit in `BUDGET × --timeout`.
+pub const BUDGET: u32 = 3;
 const BACKOFF: Duration = Duration::from_millis(200);
 /// Longer waits than this are not worth blocking a script for: report the rate limit.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -132,42 +147,71 @@ impl Reply {
 
 pub struct Http {
     timeout: Duration,
-    client: OnceCell<Client>,
+    /// When this command's network budget runs out.
+    deadline: Instant,
+    /// Built on the first request, with the proxy it was set up for.
+    client: OnceCell<(Client, Option<EnvProxy>)>,
 }
 
 impl Http {
     pub fn new(timeout: Duration) -> Http {
-        Http { timeout, client: OnceCell::new() }
+        Http { timeout, deadline: Instant::now() + timeout * BUDGET, client: OnceCell::new() }
     }
 
-    fn client(&self) -> Result<&Client> {
+    /// When this command gives up on the network, waiting for another tok included.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub fn budget(&self) -> Duration {
+        self.timeout * BUDGET
+    }
+
+    fn client(&self) -> Result<&(Client, Option<EnvProxy>)> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
+        let proxy = EnvProxy::from_env()?;
         let started = Instant::now();
         // ring, not aws-lc: a third of the build time and a smaller binary.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))?;
+            .no_proxy();
+        if let Some(proxy) = &proxy {
+            let chosen = proxy.clone();
+            builder = builder.proxy(reqwest::Proxy::custom(move |url| chosen.for_url(url)));
+        }
+        let client =
+            builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))?;
         verbose!("http: client ready in {} ms", started.elapsed().as_millis());
-        Ok(self.client.get_or_init(|| client))
+        Ok(self.client.get_or_init(|| (client, proxy)))
     }
 
     /// Sends `request`, retrying as its `Retry` allows. Any reply with a status comes
     /// back as `Ok`; the provider decides what a status means.
     pub fn send(&self, request: &Request) -> Result<Reply> {
         check_url(&request.url).map_err(Error::usage)?;
-        let client = self.client()?;
+        let (client, proxy) = self.client()?;
+        if let Some(proxy) = proxy.as_ref().and_then(|p| p.for_url(&request.url)) {
+            verbose!(
+                "{}: through the proxy {} (a CONNECT tunnel; TLS end to end)",
+                request.provider,
+                redact_url(&proxy)
+            );
+        }
         let mut attempt = 1;
         loop {
             let started = Instant::now();
+            let left = self.deadline.saturating_duration_since(started);
+            if left.is_zero() {
+                return Err(self.out_of_budget(request));
+            }
             let sent_at = now_f64();
-            let outcome = self.send_once(client, request, sent_at);
+            let outcome = self.send_once(client, request, sent_at, left.min(self.timeout));
             let elapsed = started.elapsed().as_millis();
             let wait = match &outcome {
                 Ok(reply) => {
@@ -188,6 +232,8 @@ impl Http {
                     (*retryable && attempt < ATTEMPTS).then(|| backoff(attempt))
                 }
             };
+            // A wait that would run past the budget is not worth starting.
+            let wait = wait.filter(|w| Instant::now() + *w < self.deadline);
             match wait {
                 Some(wait) => {
                     verbose!("retrying in {} ms (attempt {} of {ATTEMPTS})", wait.as_millis(), attempt + 1);
@@ -199,9 +245,24 @@ impl Http {
         }
     }
 
-    /// One exchange. On failure, also says whether retrying is safe.
-    fn send_once(&self, client: &Client, request: &Request, sent_at: f64) -> Result<Reply, (Error, bool)> {
-        let mut builder = client.request(request.method.clone(), request.url.clone());
+    fn out_of_budget(&self, request: &Request) -> Error {
+        Error::network(format!(
+            "gave up on {}: this command's network time ({} = {BUDGET} × --timeout) is used up",
+            request.provider,
+            crate::duration::show(self.budget())
+        ))
+    }
+
+    /// One exchange, over within `limit` (connect to last body byte). On failure, also
+    /// says whether retrying is safe.
+    fn send_once(
+        &self,
+        client: &Client,
+        request: &Request,
+        sent_at: f64,
+        limit: Duration,
+    ) -> Result<Reply, (Error, bool)> {
+        let mut builder = client.request(request.method.clone(), request.url.clone()).timeout(limit);
         for (name, value, sensitive) in &request.headers {
             let mut value = HeaderValue::from_str(value).map_err(|_| {
                 (Error::usage(format!("the {name} header would hold characters HTTP does not allow")), false)
@@ -213,19 +274,34 @@ impl Http {
             builder = builder.header("content-type", *content_type).body(body.clone());
         }
         let host = request.url.host_str().unwrap_or("?").to_string();
+        let timed_out = || {
+            let within = if limit < self.timeout {
+                format!(
+                    "before this command's network time ({} = {BUDGET} × --timeout) ran out",
+                    crate::duration::show(self.budget())
+                )
+            } else {
+                format!("within {} (--timeout)", crate::duration::show(limit))
+            };
+            Error::network(format!("no complete answer from {} ({host}) {within}", request.provider))
+        };
         let response = builder.send().map_err(|e| {
+            // The URL's query may carry identifiers: errors never show it.
+            let e = e.without_url();
+            let chain = error_chain(&e);
+            // A certificate that does not verify will not verify on a second try either.
+            if let Some(problem) = certificate_problem(&chain) {
+                let message = format!("the TLS certificate of {host} is not trusted ({problem})");
+                return (Error::network(message), false);
+            }
             // A refused connection surely did not reach the server; a timeout may have.
             let retryable = e.is_connect() || (request.retry == Retry::Safe && e.is_timeout());
             let what = if e.is_timeout() {
-                format!(
-                    "no answer from {} ({host}) within {}",
-                    request.provider,
-                    crate::duration::human(self.timeout.as_secs() as i64)
-                )
+                timed_out()
             } else {
-                format!("cannot reach {} ({host}): {}", request.provider, error_chain(&e))
+                Error::network(format!("cannot reach {} ({host}): {chain}", request.provider))
             };
-            (Error::network(what), retryable)
+            (what, retryable)
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -241,15 +317,98 @@ impl Http {
         }
         let mut body = Vec::new();
         response.take(MAX_REPLY + 1).read_to_end(&mut body).map_err(|e| {
-            (
-                Error::network(format!("{}'s reply broke off: {e}", request.provider)),
-                request.retry == Retry::Safe,
-            )
+            let timeout = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<reqwest::Error>())
+                .is_some_and(reqwest::Error::is_timeout)
+                || e.kind() == std::io::ErrorKind::TimedOut;
+            let error = if timeout {
+                timed_out()
+            } else {
+                Error::network(format!("{}'s reply broke off: {}", request.provider, error_chain(&e)))
+            };
+            (error, request.retry == Retry::Safe)
         })?;
         if body.len() as u64 > MAX_REPLY {
             return Err((too_big(), false));
         }
         Ok(Reply { provider: request.provider, status, headers, body, sent_at })
+    }
+}
+
+/// What rustls said about a certificate, found in an error chain's text (the typed
+/// error sits behind an `io::Error`, whose `source` skips it).
+fn certificate_problem(chain: &str) -> Option<&str> {
+    let at = chain.find("invalid peer certificate")?;
+    Some(chain[at..].split(':').nth(1).map(str::trim).filter(|s| !s.is_empty()).unwrap_or("invalid"))
+}
+
+/// The proxy for HTTPS requests, from the environment, as curl reads it.
+#[derive(Clone)]
+struct EnvProxy {
+    url: Url,
+    no_proxy: Vec<String>,
+}
+
+impl EnvProxy {
+    fn from_env() -> Result<Option<EnvProxy>> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let Some((name, value)) = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .find_map(|name| var(name).map(|v| (*name, v)))
+        else {
+            return Ok(None);
+        };
+        // A bare host:port means an HTTP proxy, as curl takes it.
+        let text = if value.contains("://") { value.clone() } else { format!("http://{value}") };
+        let url = Url::parse(text.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{name} is not an http:// or https:// proxy URL tok can use: {}",
+                    Url::parse(&text).map(|u| redact_url(&u)).unwrap_or_else(|_| "(unparsable)".into())
+                ))
+            })?;
+        let no_proxy = var("NO_PROXY")
+            .or_else(|| var("no_proxy"))
+            .map(|list| {
+                list.split(',').map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()).collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(EnvProxy { url, no_proxy }))
+    }
+
+    /// The proxy for `url`, if it gets one: HTTPS only, never loopback, never NO_PROXY.
+    fn for_url(&self, url: &Url) -> Option<Url> {
+        if url.scheme() != "https" || is_loopback(url) {
+            return None;
+        }
+        let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let exempt = self.no_proxy.iter().any(|entry| {
+            entry == "*" || host == *entry || host.ends_with(&format!(".{entry}")) || in_cidr(&host, entry)
+        });
+        (!exempt).then(|| self.url.clone())
+    }
+}
+
+/// `NO_PROXY` entries like `10.0.0.0/8`.
+fn in_cidr(host: &str, entry: &str) -> bool {
+    let Some((net, bits)) = entry.split_once('/') else { return false };
+    let (Ok(ip), Ok(net), Ok(bits)) =
+        (host.parse::<std::net::IpAddr>(), net.parse::<std::net::IpAddr>(), bits.parse::<u32>())
+    else {
+        return false;
+    };
+    match (ip, net) {
+        (std::net::IpAddr::V4(ip), std::net::IpAddr::V4(net)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (std::net::IpAddr::V6(ip), std::net::IpAddr::V6(net)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
     }
 }
 
@@ -326,7 +485,9 @@ pub fn join(base: &Url, path: &str) -> Url {
 /// The URL without its query string, which may carry identifiers.
 pub fn redact_url(url: &Url) -> String {
     let mut shown = url.clone();
-    let _ = shown.set_username("");
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = shown.set_username("(redacted)");
+    }
     let _ = shown.set_password(None);
     if shown.query().is_some() {
         shown.set_query(Some("…"));
@@ -432,6 +593,38 @@ mod tests {
         }
         assert!(base_url("https://x.example/?a=1").is_err());
         assert!(base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn proxy_choice() {
+        let proxy = EnvProxy {
+            url: Url::parse("http://proxy.corp:3128").unwrap(),
+            no_proxy: vec!["internal.example".into(), "10.0.0.0/8".into(), "fd00::/8".into()],
+        };
+        let table = [
+            ("https://api.example.com/x", true),
+            ("http://api.example.com/x", false),
+            ("https://127.0.0.1:8443/", false),
+            ("https://localhost/", false),
+            ("https://[::1]/", false),
+            ("https://internal.example/", false),
+            ("https://a.internal.example/", false),
+            ("https://notinternal.example/", true),
+            ("https://10.1.2.3/", false),
+            ("https://11.1.2.3/", true),
+            ("https://[fd00::1]/", false),
+        ];
+        for (url, proxied) in table {
+            assert_eq!(proxy.for_url(&Url::parse(url).unwrap()).is_some(), proxied, "{url}");
+        }
+        let star = EnvProxy { no_proxy: vec!["*".into()], ..proxy };
+        assert!(star.for_url(&Url::parse("https://api.example.com").unwrap()).is_none());
+        assert_eq!(
+            redact_url(&Url::parse("http://user:pw@proxy:3128").unwrap()),
+            "http://(redacted)@proxy:3128/"
+        );
+        assert_eq!(certificate_problem("x: invalid peer certificate: UnknownIssuer"), Some("UnknownIssuer"));
+        assert_eq!(certificate_problem("connection refused"), None);
     }
 
     #[test]

@@ -32,11 +32,18 @@ pub struct KeyringStore {
 }
 
 impl KeyringStore {
-    pub fn native() -> KeyringStore {
-        let timeout = std::env::var("TOK_KEYRING_TIMEOUT")
-            .ok()
-            .and_then(|t| duration::parse(&t).ok())
-            .unwrap_or(DEFAULT_TIMEOUT);
+    /// `TOK_KEYRING_TIMEOUT`, checked up front: a typo is a usage error, not a silent default.
+    pub fn timeout_from_env() -> Result<Duration> {
+        match std::env::var("TOK_KEYRING_TIMEOUT") {
+            Err(_) => Ok(DEFAULT_TIMEOUT),
+            Ok(text) if text.is_empty() => Ok(DEFAULT_TIMEOUT),
+            Ok(text) => {
+                duration::parse_timeout(&text).map_err(|e| Error::usage(format!("TOK_KEYRING_TIMEOUT: {e}")))
+            }
+        }
+    }
+
+    pub fn native(timeout: Duration) -> KeyringStore {
         KeyringStore {
             store: OnceLock::new(),
             timeout,

@@ -30,10 +30,10 @@ pub enum Store {
 
 impl Store {
     /// Opening does no I/O: the keyring is only contacted when an entry is read or written.
-    pub fn open(kind: StoreKind, paths: &Paths) -> Store {
+    pub fn open(kind: StoreKind, paths: &Paths, keyring_timeout: std::time::Duration) -> Store {
         match kind {
             StoreKind::File => Store::File(FileStore::new(paths.store_dir.clone())),
-            StoreKind::Keyring => Store::Keyring(KeyringStore::native()),
+            StoreKind::Keyring => Store::Keyring(KeyringStore::native(keyring_timeout)),
         }
     }
 

@@ -112,9 +112,9 @@ fn a_hanging_server_times_out() {
     let started = Instant::now();
     let out = home.tok().args(["refresh", "nexterpay", "--timeout", "300ms"]).output().unwrap();
     assert_eq!(out.status.code(), Some(5));
-    assert!(stderr_of(&out).contains("no answer from nexterpay"), "{}", stderr_of(&out));
-    // Three attempts of 300 ms plus 200 + 400 ms of backoff, with slack for a busy machine.
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(stderr_of(&out).contains("no complete answer from nexterpay"), "{}", stderr_of(&out));
+    // Attempts and backoff share one budget of 3 × 300 ms; slack for a busy machine.
+    assert!(started.elapsed() < Duration::from_millis(1_700), "{:?}", started.elapsed());
     assert_eq!(home.print("nexterpay"), token);
 }
 

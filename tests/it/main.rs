@@ -11,6 +11,7 @@ mod forgery;
 mod jwt;
 mod keyring;
 mod merchant_v2;
+mod network;
 mod nexterpay;
 mod oauth2;
 mod prove;
