@@ -54,15 +54,29 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
+        // The file decides where passwords are sent: only if nobody else could write it.
+        for checked in path.parent().into_iter().chain([path]) {
+            let holds = fsutil::Holds::Settings;
+            fsutil::trusted(checked, holds)
+                .map_err(|why| Error::other(format!("refusing to read settings: {why}")))?;
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
             Err(e) => return Err(Error::other(format!("cannot read {}: {e}", path.display()))),
         };
-        toml::from_str(&text).map_err(|e| {
+        let config: ConfigFile = toml::from_str(&text).map_err(|e| {
             Error::other(format!("{} is not valid: {}", path.display(), e.message()))
                 .hint("fix or delete the file; `tok login` writes it again")
-        })
+        })?;
+        if let Some(bad) = config.profiles.keys().find(|name| crate::profile::validate_name(name).is_err()) {
+            return Err(Error::other(format!(
+                "{} names a profile '{bad}', which is not a valid name",
+                path.display()
+            ))
+            .hint("profile names are lower-case letters, digits, '.', '_' and '-'; fix or delete the file"));
+        }
+        Ok(config)
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {

@@ -9,7 +9,9 @@ pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
     let store = app.store();
     let _lock = app.lock(&profile.name)?;
     // The store first: if it fails, the profile stays listed and can be retried.
-    let had_secrets = store.forget(&profile.name, profile.provider.secrets())?;
+    // Every secret field there is, not only this provider's: the profile may have had
+    // another provider or mode before (tokens and secrets of each are separate entries).
+    let had_secrets = store.forget(&profile.name, &crate::provider::Provider::every_secret_field())?;
     let _config_lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;
     let had_config = config.profiles.remove(&profile.name).is_some();

@@ -45,10 +45,8 @@ fn github_env_target(name: &str, format: Format) -> Result<(String, PathBuf)> {
 }
 
 fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
+    // The runner creates $GITHUB_ENV; one tok creates is private, never world-readable.
+    let mut file = crate::fsutil::open_private(path, std::fs::OpenOptions::new().append(true).create(true))
         .map_err(|e| Error::other(format!("cannot open $GITHUB_ENV ({}): {e}", path.display())))?;
     writeln!(file, "{line}")
         .map_err(|e| Error::other(format!("cannot write $GITHUB_ENV ({}): {e}", path.display())))

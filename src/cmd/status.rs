@@ -90,7 +90,13 @@ fn table(rows: &[Row], now: i64) -> String {
                 (None, None) if r.state == "API key" => "never".into(),
                 (None, None) => "-".into(),
             };
-            [r.profile.clone(), r.provider.clone(), r.state.to_string(), detail]
+            // config.toml is text anybody may have edited: nothing from it moves the cursor.
+            [
+                r.profile.clone(),
+                crate::term::printable(&r.provider),
+                r.state.to_string(),
+                crate::term::printable(&detail),
+            ]
         })
         .collect();
     let header = ["PROFILE", "PROVIDER", "TOKEN", "EXPIRES"].map(String::from);

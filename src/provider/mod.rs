@@ -88,6 +88,16 @@ impl Provider {
         }
     }
 
+    /// Every secret field any provider keeps: what a logout or a change of mode or
+    /// provider must remove, whatever the profile was before.
+    pub fn every_secret_field() -> Vec<&'static str> {
+        let mut fields: Vec<&'static str> =
+            Provider::ALL.iter().flat_map(|p| p.secrets().iter().copied()).collect();
+        fields.sort_unstable();
+        fields.dedup();
+        fields
+    }
+
     /// Settings to ask for at login on a terminal, given what the profile has so far.
     pub fn prompted(self, profile: &Profile) -> &'static [Prompted] {
         match self {

@@ -41,6 +41,15 @@ impl FileStore {
 
     fn read(&self, profile: &str) -> Result<Option<Contents>> {
         let path = self.path(profile);
+        // A token is printed and secrets are sent as read: only from files nobody else
+        // could have planted or read.
+        let dirs = self.dir.parent().into_iter().chain([self.dir.as_path()]);
+        for (checked, holds) in
+            dirs.map(|d| (d, fsutil::Holds::Settings)).chain([(path.as_path(), fsutil::Holds::Secrets)])
+        {
+            fsutil::trusted(checked, holds)
+                .map_err(|why| Error::store(format!("refusing to use the file store: {why}")))?;
+        }
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -85,6 +94,7 @@ impl FileStore {
     }
 
     pub fn forget(&self, profile: &str) -> Result<bool> {
+        fsutil::remove_stale_temporaries(&self.path(profile));
         match std::fs::remove_file(self.path(profile)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -120,7 +130,8 @@ mod tests {
 
     #[test]
     fn keeps_secrets_when_the_token_changes() {
-        let dir = std::env::temp_dir().join(format!("tok-filestore-{}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("tok-filestore-{}", std::process::id()));
+        let dir = root.join("store");
         let store = FileStore::new(dir.clone());
         assert!(store.token("p").unwrap().is_none());
         store.replace("p", &[("password", Secret::new("pw"))], Some(&record("one"))).unwrap();
@@ -138,6 +149,6 @@ mod tests {
         assert_eq!(store.token("p").unwrap().unwrap().token.expose(), "three");
         assert!(store.forget("p").unwrap());
         assert!(!store.forget("p").unwrap());
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

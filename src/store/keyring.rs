@@ -139,8 +139,14 @@ impl KeyringStore {
     }
 
     pub fn forget(&self, profile: &str, fields: &[&str]) -> Result<bool> {
+        let found = self.forget_secrets(profile, &["token"])?;
+        Ok(self.forget_secrets(profile, fields)? || found)
+    }
+
+    /// Deletes the given entries; true when one existed.
+    pub fn forget_secrets(&self, profile: &str, items: &[&str]) -> Result<bool> {
         let mut found = false;
-        for item in std::iter::once("token").chain(fields.iter().copied()) {
+        for item in items.iter().copied() {
             found |= self.with_entry(profile, item, "deleting an entry", |entry| {
                 optional(entry.delete_credential()).map(|r| r.is_some())
             })?;

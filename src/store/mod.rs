@@ -88,6 +88,13 @@ impl Store {
                 for (field, secret) in secrets {
                     k.put_secret(profile, field, secret)?;
                 }
+                // Secrets of an earlier mode or provider (a merchant-v2 password after a
+                // switch to --api-key) must not outlive the login that replaced them.
+                let stale: Vec<&str> = crate::provider::Provider::every_secret_field()
+                    .into_iter()
+                    .filter(|f| !secrets.iter().any(|(kept, _)| kept == f))
+                    .collect();
+                k.forget_secrets(profile, &stale)?;
                 match record {
                     Some(record) => k.put_token(profile, record),
                     None => k.forget(profile, &[]).map(drop),

@@ -94,3 +94,43 @@ fn dbus_send(args: &[&str]) {
         .expect("dbus-send runs");
     assert!(out.status.success(), "{}", stderr_of(&out));
 }
+
+/// Whether the keyring holds `<profile>:<item>` for tok, asked with secret-tool.
+fn keyring_has(profile: &str, item: &str) -> bool {
+    let out = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "tok", "username", &format!("{profile}:{item}")])
+        .output()
+        .expect("secret-tool runs");
+    out.status.success() && !out.stdout.is_empty()
+}
+
+#[test]
+#[ignore = "needs a Secret Service: run by .ci/run under dbus-run-session"]
+fn keyring_logins_and_logout_leave_no_old_secret_behind() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let profile = format!("tok-it-modes-{}", std::process::id());
+    let merchant = |extra: &[&str], secret: &str| {
+        with_keyring(&home)
+            .args(["login", &profile, "--provider", "merchant-v2", "--base-url", &sb.url])
+            .args(extra)
+            .arg("--secret-stdin")
+            .write_stdin(format!("{secret}\n"))
+            .assert()
+            .success();
+    };
+    merchant(
+        &["--email", "owner@acme.example", "--merchant-id", "b34555b7-dca4-5ec1-ade3-64a3ad545310"],
+        PASSWORD,
+    );
+    assert!(keyring_has(&profile, "password") && keyring_has(&profile, "token"));
+    // Switching to an API key drops the password and the token of the old mode.
+    merchant(&["--api-key"], "demo-api-key-7f3c9a12");
+    assert!(keyring_has(&profile, "api_key"));
+    assert!(!keyring_has(&profile, "password"), "the old mode's password is gone");
+    assert!(!keyring_has(&profile, "token"));
+    with_keyring(&home).args(["logout", &profile]).assert().success();
+    for item in ["api_key", "password", "client_secret", "token"] {
+        assert!(!keyring_has(&profile, item), "{item} left after logout");
+    }
+}

@@ -7,6 +7,8 @@ mod support;
 mod concurrency;
 mod curl;
 mod faults;
+#[cfg(unix)]
+mod files;
 mod forgery;
 mod jwt;
 mod keyring;

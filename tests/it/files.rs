@@ -1,0 +1,172 @@
+//! Files: no secret left behind, and nothing read that another user could have written
+//! (issue: trust, items 5 and 6).
+
+use crate::support::*;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().mode() & 0o7777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// What a writer killed between write and rename leaves: a temporary store record.
+fn plant_temporary(home: &Home, profile: &str, pid: u32) -> std::path::PathBuf {
+    let path = home.path().join("store").join(format!(".{profile}.json.{pid}.tmp"));
+    fs::write(&path, format!("{{\"secrets\":{{\"password\":\"{PASSWORD}\"}}}}")).unwrap();
+    chmod(&path, 0o600);
+    path
+}
+
+#[test]
+fn stale_temporary_files_go_on_the_next_write_and_on_logout() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let stale = plant_temporary(&home, "nexterpay", 4_000_001);
+    let other = plant_temporary(&home, "nexterpay-prod", 4_000_002);
+    home.tok().args(["refresh", "nexterpay"]).assert().success();
+    assert!(!stale.exists(), "the next write removes it");
+    assert!(other.exists(), "another profile's file is not this write's business");
+
+    let stale = plant_temporary(&home, "nexterpay", 4_000_003);
+    home.tok().args(["logout", "nexterpay"]).assert().success();
+    assert!(!stale.exists() && !home.store_file("nexterpay").exists(), "logout removes everything");
+}
+
+/// A real SIGKILL in the middle of a refresh leaves the old record whole and nothing
+/// that the next command does not clean up.
+#[test]
+fn a_killed_refresh_leaves_nothing_behind_after_the_next_write() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    sb.fault(
+        serde_json::json!({ "path": "/security/createToken", "status": 200, "delay_ms": 5_000, "times": 1 }),
+    );
+    let mut child = home.process().args(["refresh", "nexterpay"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(home.print("nexterpay"), token, "the old token is intact");
+    plant_temporary(&home, "nexterpay", child.id());
+    home.tok().args(["refresh", "nexterpay"]).assert().success();
+    let left: Vec<_> =
+        fs::read_dir(home.path().join("store")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("nexterpay.json")], "{left:?}");
+}
+
+#[test]
+fn github_env_is_created_private() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let env_file = home.path().join("github_env");
+    home.tok()
+        .env("GITHUB_ENV", &env_file)
+        .args(["print", "nexterpay", "--github-env", "AUTH"])
+        .assert()
+        .success();
+    assert_eq!(mode(&env_file), 0o600);
+    assert!(fs::read_to_string(&env_file).unwrap().starts_with("AUTH=eyJ"));
+}
+
+#[test]
+fn a_shared_tok_home_is_refused_and_left_as_it_is() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    // A sticky, world-writable TOK_HOME, like /tmp: anybody could have planted config.toml.
+    chmod(home.path(), 0o1777);
+    let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("writable by group or others (mode 1777)") && err.contains("chmod go-w"), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(mode(home.path()), 0o1777, "tok never changes a directory it did not create");
+    let out = home
+        .tok()
+        .args(["login", "nexterpay", "--username", USER, "--secret-stdin"])
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(mode(home.path()), 0o1777);
+    chmod(home.path(), 0o700);
+    home.print("nexterpay");
+}
+
+#[test]
+fn planted_or_loose_files_are_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let config = home.path().join("config.toml");
+    let store = home.store_file("nexterpay");
+
+    chmod(&config, 0o666);
+    let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a writable config.toml: {}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("config.toml is writable by group or others"), "{}", stderr_of(&out));
+    chmod(&config, 0o600);
+
+    for loose in [0o666, 0o644, 0o640] {
+        chmod(&store, loose);
+        let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(6), "store file {loose:o}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("chmod 600"), "{}", stderr_of(&out));
+        assert!(out.stdout.is_empty(), "a planted token is never printed");
+    }
+    chmod(&store, 0o600);
+    chmod(&home.path().join("store"), 0o777);
+    let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    chmod(&home.path().join("store"), 0o700);
+    home.print("nexterpay");
+
+    // Owned by another user: only root can arrange that here.
+    if is_root() {
+        for (path, code) in [(&config, 1), (&store, 6)] {
+            std::os::unix::fs::chown(path, Some(65534), None).unwrap();
+            let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(code), "{}: {}", path.display(), stderr_of(&out));
+            assert!(stderr_of(&out).contains("owned by uid 65534, not by you"), "{}", stderr_of(&out));
+            std::os::unix::fs::chown(path, Some(0), None).unwrap();
+        }
+        assert_eq!(fs::metadata(&config).unwrap().uid(), 0);
+        home.print("nexterpay");
+    }
+}
+
+#[test]
+fn config_names_and_text_are_checked_before_they_reach_the_terminal() {
+    let home = Home::new();
+    let config = home.path().join("config.toml");
+    fs::write(&config, "[profiles.\"Bad/Name\"]\nprovider = \"nexterpay\"\n").unwrap();
+    chmod(&config, 0o600);
+    let out = home.tok().args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("not a valid name"), "{}", stderr_of(&out));
+
+    // Escape sequences in a setting are shown escaped, on stdout and stderr alike.
+    fs::write(&config, "[profiles.p]\nprovider = \"nexter\\u001b[2Jpay\"\n").unwrap();
+    let out = home.tok().args(["status"]).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr_of(&out));
+    assert!(!all.contains('\u{1b}'), "{all:?}");
+    let out = home.tok().args(["print", "p"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        !stderr_of(&out).contains('\u{1b}') && stderr_of(&out).contains("\\u{1b}"),
+        "{}",
+        stderr_of(&out)
+    );
+}
