@@ -4,122 +4,54 @@
 //! it with `-H @/dev/fd/N`, so `ps` and `/proc/*/cmdline` show only the fd. stdin,
 //! stdout and stderr are curl's own, and so is the exit code.
 
+use super::curl_args;
 use crate::cli::CurlArgs;
 use crate::error::{Error, Result};
 use crate::flow::{self, App, Want};
+use crate::http;
 use crate::provider;
 use crate::term::{self, verbose};
 use reqwest::Url;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-/// curl options that take a value: the argument after one of these is that value, never
-/// the URL. (`--url` is handled apart: its value *is* a URL.)
-const VALUE_OPTIONS: &[&str] = &[
-    "-A",
-    "-b",
-    "-c",
-    "-C",
-    "-d",
-    "-D",
-    "-e",
-    "-E",
-    "-F",
-    "-H",
-    "-K",
-    "-m",
-    "-o",
-    "-r",
-    "-t",
-    "-T",
-    "-u",
-    "-U",
-    "-w",
-    "-x",
-    "-X",
-    "-y",
-    "-Y",
-    "-z",
-    "-Q",
-    "--abstract-unix-socket",
-    "--cacert",
-    "--capath",
-    "--cert",
-    "--cert-type",
-    "--ciphers",
-    "--config",
-    "--connect-timeout",
-    "--connect-to",
-    "--cookie",
-    "--cookie-jar",
-    "--data",
-    "--data-ascii",
-    "--data-binary",
-    "--data-raw",
-    "--data-urlencode",
-    "--dns-servers",
-    "--dump-header",
-    "--expect100-timeout",
-    "--form",
-    "--form-string",
-    "--header",
-    "--interface",
-    "--json",
-    "--keepalive-time",
-    "--key",
-    "--key-type",
-    "--limit-rate",
-    "--local-port",
-    "--max-filesize",
-    "--max-redirs",
-    "--max-time",
-    "--noproxy",
-    "--oauth2-bearer",
-    "--output",
-    "--output-dir",
-    "--pass",
-    "--proxy",
-    "--proxy-header",
-    "--proxy-user",
-    "--quote",
-    "--range",
-    "--referer",
-    "--request",
-    "--resolve",
-    "--retry",
-    "--retry-delay",
-    "--retry-max-time",
-    "--speed-limit",
-    "--speed-time",
-    "--time-cond",
-    "--trace",
-    "--trace-ascii",
-    "--unix-socket",
-    "--upload-file",
-    "--user",
-    "--user-agent",
-    "--variable",
-    "--write-out",
-];
-
 pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let profile = super::existing_profile(app, &args.profile)?;
     let touches = provider::curl_touches(&profile)?;
-    let curl_args = resolve_urls(&args.curl_args, touches.api_base.as_ref(), profile.provider.name())?;
+    let api_key = provider::identity(&profile)?.api_key;
+    let scan = curl_args::scan(&args.curl_args);
+    let curl_args = resolve_urls(&args.curl_args, &scan, touches.api_base.as_ref(), profile.provider.name())?;
+    let urls = scan.urls(&curl_args);
+    check_destinations(&scan, &urls, api_key)?;
     let curl = find_curl()?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
 
     let mut headers = format!("{}\n", record.header_line());
-    if touches.trace_uuid && !user_sets_header(&curl_args, "nps-trace-uuid") {
+    if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
         headers.push_str(&format!("nps-trace-uuid: {}\n", uuid_v4()?));
     }
+    // Tokens are adopted only from the profile's own API host, and only when curl made
+    // no request elsewhere: with -L the last response may come from any host.
+    let from_api_host =
+        !scan.location && !urls.is_empty() && urls.iter().all(|u| same_origin(u, touches.api_base.as_ref()));
+    let watch = touches.watch_header.filter(|_| {
+        if !from_api_host {
+            verbose!(
+                "{}: not watching for a newer token: curl may reach hosts other than the API's",
+                profile.name
+            );
+        }
+        from_api_host
+    });
     // A dump-header file of the user's is read afterwards; otherwise tok adds its own.
-    let user_dump = dump_header_file(&curl_args);
-    let watch = touches.watch_header.map(|name| (name, user_dump.clone()));
+    let user_dump = scan.dump_header.clone();
+    let watch = watch.map(|name| (name, user_dump));
 
-    let run = spawn(&curl, &curl_args, &headers, watch.as_ref().is_some_and(|(_, file)| file.is_none()))?;
+    let options =
+        Options { dump: watch.as_ref().is_some_and(|(_, file)| file.is_none()), no_location: api_key };
+    let run = spawn(&curl, &curl_args, &headers, options)?;
     let code = match run.status.code() {
         Some(code) => code,
         None => {
@@ -142,46 +74,70 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
-/// Arguments starting with `/` that are URLs (not an option's value) are joined to the
-/// profile's API base.
-fn resolve_urls(args: &[String], base: Option<&Url>, provider: &str) -> Result<Vec<String>> {
-    let mut out = Vec::with_capacity(args.len());
-    let mut value_of: Option<&str> = None;
-    for arg in args {
-        let is_url = match value_of.take() {
-            Some("--url") => true,
-            Some(_) => false,
-            None if arg == "--url" || VALUE_OPTIONS.contains(&arg.as_str()) => {
-                value_of = Some(arg);
-                false
-            }
-            None => !arg.starts_with('-') || arg == "-",
-        };
-        if is_url && arg.starts_with('/') {
-            let Some(base) = base else {
-                return Err(Error::usage(format!(
-                    "{provider} documents no API host for relative URLs like '{arg}': give an absolute URL"
-                )));
-            };
-            out.push(format!("{}{arg}", base.as_str().trim_end_matches('/')));
-        } else {
-            out.push(arg.clone());
+/// The credential goes only where the profile points. curl drops `Authorization` when a
+/// redirect changes host, port or scheme, but sends any other header (`Api-key`) to
+/// wherever it is redirected; `--location-trusted` sends everything everywhere.
+fn check_destinations(scan: &curl_args::Scan, urls: &[&str], api_key: bool) -> Result<()> {
+    if scan.location_trusted {
+        return Err(Error::usage(
+            "tok curl does not pass --location-trusted: it would send the credential to any host a redirect names",
+        ));
+    }
+    if api_key && scan.location {
+        return Err(Error::usage(
+            "tok curl does not follow redirects (-L) for API-key profiles: curl would send the Api-key header to \
+             whatever host a redirect names",
+        )
+        .hint("request the final URL directly"));
+    }
+    for url in urls {
+        // curl takes a URL without a scheme as http://.
+        let text = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
+        let Ok(parsed) = Url::parse(&text) else { continue };
+        if parsed.scheme() == "http" {
+            http::check_url(&parsed).map_err(|why| Error::usage(format!("tok curl: {why}")))?;
         }
     }
+    Ok(())
+}
+
+fn same_origin(url: &str, base: Option<&Url>) -> bool {
+    let (Some(base), Ok(url)) = (base, Url::parse(url)) else { return false };
+    url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+}
+
+/// Arguments starting with `/` that are URLs (not an option's value) are joined to the
+/// profile's API base.
+fn resolve_urls(
+    args: &[String],
+    scan: &curl_args::Scan,
+    base: Option<&Url>,
+    provider: &str,
+) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(args.len());
+    for (arg, role) in args.iter().zip(&scan.roles) {
+        let (prefix, url) = match role {
+            curl_args::Role::Url => ("", arg.as_str()),
+            curl_args::Role::InlineUrl(at) => arg.split_at(*at),
+            _ => {
+                out.push(arg.clone());
+                continue;
+            }
+        };
+        if !url.starts_with('/') {
+            out.push(arg.clone());
+            continue;
+        }
+        let Some(base) = base else {
+            return Err(Error::usage(format!(
+                "{provider} documents no API host for relative URLs like '{url}': give an absolute URL"
+            )));
+        };
+        out.push(format!("{prefix}{}{url}", base.as_str().trim_end_matches('/')));
+    }
     Ok(out)
-}
-
-fn user_sets_header(args: &[String], name: &str) -> bool {
-    args.windows(2).any(|pair| {
-        matches!(pair[0].as_str(), "-H" | "--header")
-            && pair[1].split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-    })
-}
-
-fn dump_header_file(args: &[String]) -> Option<String> {
-    args.windows(2)
-        .rfind(|pair| matches!(pair[0].as_str(), "-D" | "--dump-header"))
-        .map(|pair| pair[1].clone())
 }
 
 /// The value of the last `name:` header in a dump (the final response's, after redirects).
@@ -228,6 +184,15 @@ fn uuid_v4() -> Result<String> {
     Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
 }
 
+/// What tok adds to curl's command line besides the header.
+struct Options {
+    /// Dump the response headers to a pipe tok reads (to watch for a newer token).
+    dump: bool,
+    /// `--no-location`, so that a `location` in the user's `.curlrc` cannot send a
+    /// custom credential header across a redirect.
+    no_location: bool,
+}
+
 struct Run {
     status: std::process::ExitStatus,
     /// The response headers when tok asked curl for them (`-D`).
@@ -235,7 +200,7 @@ struct Run {
 }
 
 #[cfg(unix)]
-fn spawn(curl: &std::path::Path, args: &[String], headers: &str, dump: bool) -> Result<Run> {
+fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Options) -> Result<Run> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let fail = |e: std::io::Error| Error::other(format!("cannot run curl: {e}"));
@@ -243,7 +208,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, dump: bool) -> 
     // Headers are far smaller than a pipe's buffer: write them all before curl starts.
     header_write.write_all(headers.as_bytes()).map_err(fail)?;
     drop(header_write);
-    let (dump_read, dump_write) = if dump {
+    let (dump_read, dump_write) = if options.dump {
         let (r, w) = std::io::pipe().map_err(fail)?;
         (Some(r), Some(w))
     } else {
@@ -256,7 +221,17 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, dump: bool) -> 
         inherited.push(w.as_raw_fd());
         command.arg("-D").arg(format!("/dev/fd/{}", w.as_raw_fd()));
     }
+    if options.no_location {
+        command.arg("--no-location");
+    }
     command.args(args);
+    // curl needs none of tok's settings, and a secret in its environment would be
+    // readable in /proc/<pid>/environ for as long as it runs.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("TOK_")) {
+            command.env_remove(&name);
+        }
+    }
     // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec; it
     // lets curl inherit the two pipe ends that Rust opened close-on-exec.
     unsafe {
@@ -289,7 +264,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, dump: bool) -> 
 }
 
 #[cfg(not(unix))]
-fn spawn(_: &std::path::Path, _: &[String], _: &str, _: bool) -> Result<Run> {
+fn spawn(_: &std::path::Path, _: &[String], _: &str, _: Options) -> Result<Run> {
     Err(Error::other("tok curl passes the header through a file descriptor, which needs a Unix system"))
 }
 
@@ -304,7 +279,7 @@ mod tests {
     #[test]
     fn relative_urls_table() {
         let base = Url::parse("https://api.example.com/").unwrap();
-        let table: [(&[&str], &[&str]); 6] = [
+        let table: [(&[&str], &[&str]); 8] = [
             (
                 &["-X", "POST", "/Catalog/GetCountries"],
                 &["-X", "POST", "https://api.example.com/Catalog/GetCountries"],
@@ -312,25 +287,45 @@ mod tests {
             (&["/a?x=1&y=2", "-o", "/tmp/out"], &["https://api.example.com/a?x=1&y=2", "-o", "/tmp/out"]),
             (&["-d", "@/tmp/body.json", "/p"], &["-d", "@/tmp/body.json", "https://api.example.com/p"]),
             (&["--url", "/u", "-D", "/tmp/h"], &["--url", "https://api.example.com/u", "-D", "/tmp/h"]),
+            (&["--url=/u"], &["--url=https://api.example.com/u"]),
             (&["-sS", "https://other.example/x"], &["-sS", "https://other.example/x"]),
             (&["-H", "/not-a-url: header", "/p"], &["-H", "/not-a-url: header", "https://api.example.com/p"]),
+            (
+                &["-X", "POST", "-sSo", "/tmp/out.json", "/p"],
+                &["-X", "POST", "-sSo", "/tmp/out.json", "https://api.example.com/p"],
+            ),
         ];
         for (input, want) in table {
-            assert_eq!(resolve_urls(&strings(input), Some(&base), "p").unwrap(), strings(want), "{input:?}");
+            let input = strings(input);
+            let scan = curl_args::scan(&input);
+            assert_eq!(resolve_urls(&input, &scan, Some(&base), "p").unwrap(), strings(want), "{input:?}");
         }
-        let err = resolve_urls(&strings(&["/p"]), None, "n3xt").unwrap_err();
+        let input = strings(&["/p"]);
+        let err = resolve_urls(&input, &curl_args::scan(&input), None, "n3xt").unwrap_err();
         assert!(err.to_string().contains("n3xt documents no API host"), "{err}");
-        assert_eq!(
-            resolve_urls(&strings(&["-o", "/tmp/x", "https://a.example"]), None, "n3xt").unwrap().len(),
-            3
-        );
     }
 
     #[test]
-    fn headers_in_args_and_dumps() {
-        assert!(user_sets_header(&strings(&["-H", "NPS-Trace-UUID: 1"]), "nps-trace-uuid"));
-        assert!(!user_sets_header(&strings(&["-d", "nps-trace-uuid: 1"]), "nps-trace-uuid"));
-        assert_eq!(dump_header_file(&strings(&["-D", "a", "--dump-header", "b"])), Some("b".into()));
+    fn destinations_table() {
+        let check = |args: &[&str], api_key: bool| {
+            let args = strings(args);
+            let scan = curl_args::scan(&args);
+            check_destinations(&scan, &scan.urls(&args), api_key).map_err(|e| e.exit_code())
+        };
+        assert_eq!(check(&["-L", "https://a.example/x"], false), Ok(()));
+        assert_eq!(check(&["-L", "https://a.example/x"], true), Err(2));
+        assert_eq!(check(&["-sSL", "https://a.example/x"], true), Err(2));
+        assert_eq!(check(&["--location-trusted", "https://a.example/x"], false), Err(2));
+        assert_eq!(check(&["http://a.example/x"], false), Err(2));
+        assert_eq!(check(&["a.example/x"], false), Err(2));
+        assert_eq!(check(&["http://127.0.0.1:8080/x", "http://localhost/y"], false), Ok(()));
+        assert!(same_origin("https://a.example/x?y", Some(&Url::parse("https://a.example").unwrap())));
+        assert!(!same_origin("https://a.example:8443/x", Some(&Url::parse("https://a.example").unwrap())));
+        assert!(!same_origin("http://a.example/x", Some(&Url::parse("https://a.example").unwrap())));
+    }
+
+    #[test]
+    fn dumps_and_trace_ids() {
         let dump = b"HTTP/1.1 302 Found\r\nAuthentication-Token: old\r\n\r\nHTTP/1.1 200 OK\r\nauthentication-token: new\r\n\r\n";
         assert_eq!(last_header(dump, "authentication-token"), Some("new".into()));
         let id = uuid_v4().unwrap();

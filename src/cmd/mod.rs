@@ -2,6 +2,8 @@
 
 mod completions;
 mod curl;
+mod curl_args;
+mod curl_options;
 mod inspect;
 mod login;
 mod logout;

@@ -190,6 +190,10 @@ pub fn adopt(profile: &Profile, value: &str, current: Option<&TokenRecord>) -> R
     if token::validate(value).is_err() || current.is_some_and(|c| !netdirector_v1::is_newer(value, c)) {
         return Ok(None);
     }
+    if let Err(why) = netdirector_v1::plausible(value, token::now_f64()) {
+        crate::term::warn(&format!("{}: not keeping the token from the response: {why}", profile.name));
+        return Ok(None);
+    }
     Ok(Some(netdirector_v1::record(&p, value, token::now_f64())))
 }
 

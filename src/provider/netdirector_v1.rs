@@ -20,6 +20,11 @@ pub const FIELDS: &[&str] = &["transaction", "base_url"];
 const DEFAULT_BASE: &str = "https://payments-2.netdirector.co.uk";
 /// When a token says nothing of its life: short, never "forever".
 const UNSTATED_LIFETIME: f64 = 3600.0;
+/// The longest life a session token may claim: the document's example lasts a week, so
+/// eight days leaves room, while `exp = 1e300` (a token never refreshed again) is refused.
+const MAX_LIFETIME: f64 = 8.0 * 86_400.0;
+/// How far ahead of the local clock a token's `iat` may be (clock skew).
+const MAX_IAT_AHEAD: f64 = 300.0;
 pub const HEADER: &str = "authentication-token";
 
 pub struct Params {
@@ -89,7 +94,35 @@ pub fn obtain(p: &Params, http: &Http, current: Option<&TokenRecord>) -> Result<
             http::status_text(reply.status)
         )));
     };
+    plausible(value.trim(), token::now_f64())
+        .map_err(|why| Error::network(format!("netdirector-v1 sent an unusable token: {why}")))?;
     Ok(record(p, value.trim(), reply.sent_at))
+}
+
+/// Whether a token's times make sense: issued no later than a little ahead of now, and
+/// ending after it starts and within `MAX_LIFETIME`. A token from a response header
+/// decides how long tok hands it out, so an absurd one is not taken.
+pub fn plausible(value: &str, now: f64) -> Result<(), String> {
+    let Ok(claims) = jwt::decode(value) else { return Ok(()) };
+    let iat = claims.time("iat");
+    if let Some(iat) = iat
+        && iat > now + MAX_IAT_AHEAD
+    {
+        return Err(format!("it claims to be issued {:.0}s in the future", iat - now));
+    }
+    if let Some(exp) = claims.time("exp") {
+        if exp - now > MAX_LIFETIME {
+            return Err(format!(
+                "it claims to last another {:.0} days (at most {} are believed)",
+                ((exp - now) / 86_400.0).min(1e9),
+                MAX_LIFETIME / 86_400.0
+            ));
+        }
+        if iat.is_some_and(|iat| exp <= iat) {
+            return Err("it expires before it was issued".into());
+        }
+    }
+    Ok(())
 }
 
 /// A record for a token seen at `seen_at`, its life read from its claims.
@@ -117,5 +150,35 @@ pub fn is_newer(candidate: &str, current: &TokenRecord) -> bool {
         (Some(new), Some(old)) => new > old,
         (Some(_), None) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        use base64::Engine;
+        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.c2ln", enc(r#"{"alg":"HS256","typ":"JWT"}"#), enc(claims))
+    }
+
+    #[test]
+    fn plausibility_table() {
+        let now = 1_700_000_000.0;
+        let table = [
+            (r#"{"iat":1699999999.5,"exp":1700604799.5}"#, true),
+            (r#"{"iat":1700000100,"exp":1700003700}"#, true),
+            (r#"{"exp":1700003600}"#, true),
+            (r#"{"iat":1699999999,"exp":1e300}"#, false),
+            (r#"{"exp":1e300}"#, false),
+            (r#"{"iat":1800000000,"exp":1800003600}"#, false),
+            (r#"{"iat":1700000000,"exp":1690000000}"#, false),
+        ];
+        for (claims, ok) in table {
+            assert_eq!(plausible(&jwt(claims), now).is_ok(), ok, "{claims}");
+        }
+        // An opaque token has no claims to doubt.
+        assert!(plausible("opaque", now).is_ok());
     }
 }

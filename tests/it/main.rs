@@ -6,6 +6,8 @@ mod support;
 
 mod concurrency;
 mod curl;
+#[cfg(unix)]
+mod curl_trust;
 mod faults;
 #[cfg(unix)]
 mod files;
