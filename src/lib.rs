@@ -31,6 +31,17 @@ mod token;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Before anything else: on Linux the process makes itself non-dumpable, so no core
+/// file holds its secrets and other processes of the same user cannot ptrace it or read
+/// its memory and environment through /proc.
+pub fn harden() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
 /// Runs one parsed command line. `Ok` carries the exit code (0, or curl's for `tok curl`).
 pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
     term::set_verbose(cli.verbose);

@@ -4,6 +4,7 @@ use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    tok::harden();
     match tok::run(parse()) {
         Ok(code) => code,
         Err(e) => {

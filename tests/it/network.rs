@@ -293,3 +293,38 @@ fn a_read_only_tok_home_still_prints_from_the_environment() {
     assert!(out.stdout.starts_with(b"eyJ"));
     assert!(stderr_of(&out).contains("nothing was cached"), "{}", stderr_of(&out));
 }
+
+/// A non-dumpable process's /proc files belong to root, not to its user: seen by
+/// running tok as another user (root can), blocked on a slow reply.
+#[cfg(target_os = "linux")]
+#[test]
+fn tok_is_not_dumpable() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    assert_eq!(unsafe { libc::geteuid() }, 0, "this test runs tok as another user, which needs root");
+    let sb = Sandbox::start();
+    let home = Home::new();
+    std::os::unix::fs::chown(home.path(), Some(65534), Some(65534)).unwrap();
+    sb.fault(json!({ "path": "/security/createToken", "status": 200, "delay_ms": 3_000, "times": 1 }));
+    let mut child = home
+        .process()
+        .uid(65534)
+        .gid(65534)
+        .env("TOK_NEXTERPAY_USERNAME", USER)
+        .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+        .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
+        .args(["print", "nexterpay"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sb.count(CREATE_TOKEN) == 0 {
+        assert!(Instant::now() < deadline, "tok never asked for a token");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let environ = std::fs::metadata(format!("/proc/{}/environ", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(environ.uid(), 0, "/proc/<tok>/environ belongs to tok's user: tok is dumpable");
+}
