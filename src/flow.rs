@@ -45,7 +45,7 @@ impl App {
 }
 
 pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Result<TokenRecord> {
-    let provider::Identity { binding, api_key } = provider::identity(profile)?;
+    let provider::Identity { binding, api_key, .. } = provider::identity(profile)?;
     let store = app.store();
     if api_key {
         // The key is the token: read it where secrets are read, no lock, no network.

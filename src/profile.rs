@@ -77,7 +77,7 @@ pub fn resolve(
     // Saved settings of another provider do not carry over when a login switches it.
     let saved = saved.filter(|s| s.get("provider").is_none_or(|p| p == provider.name()));
     let mut settings = Settings::new();
-    for &field in provider.fields() {
+    for field in provider.fields() {
         let flag = flags.iter().find(|(f, _)| *f == field).map(|(_, v)| v.clone());
         if let Some(value) =
             flag.or_else(|| env_value(name, field)).or_else(|| saved.and_then(|s| s.get(field).cloned()))
@@ -86,7 +86,7 @@ pub fn resolve(
         }
     }
     for (field, _) in flags {
-        if !provider.fields().contains(field) {
+        if !provider.has_field(field) {
             return Err(Error::usage(format!(
                 "--{} does not apply to the {} provider",
                 field.replace('_', "-"),

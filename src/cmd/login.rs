@@ -16,7 +16,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     if !args.secret_stdin {
         for asked in profile.provider.prompted(&profile) {
             if profile.get(asked.field).is_none()
-                && let Some(value) = input::prompt_line(asked.label)?
+                && let Some(value) = input::prompt_line(asked.prompt.unwrap_or(asked.field))?
             {
                 flags.push((asked.field, value));
             }

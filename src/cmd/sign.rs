@@ -2,7 +2,6 @@ use crate::cli::SignArgs;
 use crate::error::{Error, Result};
 use crate::flow::{self, App, Want};
 use crate::keys::{self, KeySource};
-use crate::provider::Provider;
 use crate::term;
 use crate::token;
 use serde_json::{Map, Value};
@@ -19,7 +18,7 @@ pub fn sign(app: &App, args: &SignArgs) -> Result<()> {
 /// `tok sign nelnet`: a fresh NPS token, whatever is cached.
 fn profile_token(app: &App, name: &str, args: &SignArgs) -> Result<String> {
     let profile = super::existing_profile(app, name)?;
-    if profile.provider != Provider::Nelnet {
+    if profile.provider.name() != "nelnet" {
         return Err(Error::usage(format!(
             "tok sign <PROFILE> signs nelnet tokens; {name} is a {} profile",
             profile.provider.name()

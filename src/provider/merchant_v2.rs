@@ -19,13 +19,84 @@ use crate::token::{self, TokenRecord};
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-pub const FIELDS: &[&str] = &["base_url", "email", "merchant_id", "mode"];
+use super::spec::{CurlTouches, Identity, Need, Ops, SecretField, Setting, Spec};
+
+pub const SPEC: Spec = Spec {
+    name: "merchant-v2",
+    title: "merchant-v2",
+    summary: "e-mail, password and merchant id for a 30-minute token and a rotating refresh token; or an API key",
+    settings: &[
+        Setting {
+            field: "base_url",
+            flag: "--base-url",
+            help: "the API host (the document names none)",
+            need: Need::Always,
+            prompt: None,
+            placeholder: "https://api.acme.example",
+        },
+        Setting {
+            field: "mode",
+            flag: "",
+            help: "login (e-mail and password) or api-key (--api-key)",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "api-key",
+        },
+        Setting {
+            field: "email",
+            flag: "--email",
+            help: "the e-mail to log in with",
+            need: Need::Unless("mode", "api-key"),
+            prompt: Some("E-mail"),
+            placeholder: "owner@acme.example",
+        },
+        Setting {
+            field: "merchant_id",
+            flag: "--merchant-id",
+            help: "the merchant id, sent as the merchant_id header",
+            need: Need::Unless("mode", "api-key"),
+            prompt: Some("Merchant id"),
+            placeholder: "b34555b7-…",
+        },
+    ],
+    secrets: &[
+        SecretField {
+            field: "password",
+            label: "merchant-v2 password",
+            need: Need::Unless("mode", "api-key"),
+        },
+        SecretField { field: "api_key", label: "API key", need: Need::When("mode", "api-key") },
+    ],
+    environments: &[],
+    api_host: "the base URL",
+    example: "tok login acme --provider merchant-v2 --base-url https://api.acme.example --email owner@acme.example --merchant-id b34555b7-dca4-5ec1-ade3-64a3ad545310",
+    ops: Ops { identity, obtain: obtain_for, curl },
+};
+
+fn identity(profile: &Profile) -> Result<Identity> {
+    let p = Params::from_profile(profile)?;
+    let api_key = p.is_api_key();
+    Ok(Identity { binding: p.binding(), api_key, unchecked_login: api_key })
+}
+
+fn obtain_for(
+    profile: &Profile,
+    http: &Http,
+    secrets: &mut Secrets,
+    current: Option<&TokenRecord>,
+) -> Result<TokenRecord> {
+    obtain(&Params::from_profile(profile)?, http, secrets, current)
+}
+
+fn curl(profile: &Profile) -> Result<CurlTouches> {
+    Ok(CurlTouches::base(Params::from_profile(profile)?.base()))
+}
 const ACCESS_LIFETIME: f64 = 30.0 * 60.0;
 const REFRESH_LIFETIME: f64 = 2.0 * 24.0 * 3600.0;
 /// A refresh token this close to its end is not worth a round trip.
 const REFRESH_MARGIN: i64 = 30;
 
-pub enum Params {
+enum Params {
     Login { base: Url, email: String, merchant_id: String },
     ApiKey { base: Url },
 }
@@ -72,7 +143,7 @@ impl Params {
     }
 }
 
-pub fn obtain(
+fn obtain(
     p: &Params,
     http: &Http,
     secrets: &mut Secrets,

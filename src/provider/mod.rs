@@ -1,200 +1,150 @@
-//! The providers tok speaks to. The core knows only this enum and three functions:
-//! which settings a provider has, what identifies a token's settings (`binding`), and
-//! how to obtain a token. Each provider is one small module.
+//! The providers tok speaks to. The core knows only `Provider` (a provider's `Spec`) and
+//! the few functions here; each provider is one small module holding its whole
+//! behaviour: settings, secrets, prompts, environments, quirks. Adding one is one new
+//! file plus one line in `REGISTRY`.
 
 mod merchant_v2;
 mod nelnet;
 mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
+mod spec;
+
+pub use spec::{CurlTouches, Environment, Identity, Need, SecretField, Setting, Spec};
 
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::input::Secrets;
 use crate::profile::Profile;
 use crate::token::{self, TokenRecord};
+use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Nexterpay,
-    MerchantV2,
-    Nelnet,
-    N3xt,
-    Netdirector,
-    NetdirectorV1,
-    Oauth2,
+/// Every provider, in the order `tok providers` lists them.
+const REGISTRY: &[&Spec] = &[
+    &nexterpay::SPEC,
+    &merchant_v2::SPEC,
+    &nelnet::SPEC,
+    &oauth2::N3XT_SPEC,
+    &oauth2::NETDIRECTOR_SPEC,
+    &netdirector_v1::SPEC,
+    &oauth2::OAUTH2_SPEC,
+];
+
+/// A provider: a handle on its `Spec`.
+#[derive(Clone, Copy)]
+pub struct Provider(&'static Spec);
+
+impl PartialEq for Provider {
+    fn eq(&self, other: &Provider) -> bool {
+        self.0.name == other.0.name
+    }
 }
 
-/// A setting to ask for at login on a terminal when it is missing.
-pub struct Prompted {
-    pub field: &'static str,
-    pub label: &'static str,
-}
+impl Eq for Provider {}
 
-const CLIENT_ID: Prompted = Prompted { field: "client_id", label: "Client id" };
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
 
 impl Provider {
-    pub const ALL: &'static [Provider] = &[
-        Provider::Nexterpay,
-        Provider::MerchantV2,
-        Provider::Nelnet,
-        Provider::N3xt,
-        Provider::Netdirector,
-        Provider::NetdirectorV1,
-        Provider::Oauth2,
-    ];
+    pub fn all() -> impl Iterator<Item = Provider> {
+        REGISTRY.iter().map(|spec| Provider(spec))
+    }
+
+    pub fn spec(self) -> &'static Spec {
+        self.0
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Provider::Nexterpay => "nexterpay",
-            Provider::MerchantV2 => "merchant-v2",
-            Provider::Nelnet => "nelnet",
-            Provider::N3xt => "n3xt",
-            Provider::Netdirector => "netdirector",
-            Provider::NetdirectorV1 => "netdirector-v1",
-            Provider::Oauth2 => "oauth2",
-        }
+        self.0.name
     }
 
     pub fn from_name(name: &str) -> Option<Provider> {
-        Provider::ALL.iter().copied().find(|p| p.name() == name)
+        Provider::all().find(|p| p.name() == name)
     }
 
     pub fn names() -> Vec<&'static str> {
-        Provider::ALL.iter().map(|p| p.name()).collect()
+        Provider::all().map(Provider::name).collect()
+    }
+
+    /// Every environment name any provider has, for `--env`'s list of values.
+    pub fn environment_names() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> =
+            Provider::all().flat_map(|p| p.0.environments.iter().map(|e| e.name)).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// Non-secret settings, as field names (`config.toml` keys, `TOK_<P>_<FIELD>` suffixes).
-    pub fn fields(self) -> &'static [&'static str] {
-        match self {
-            Provider::Nexterpay => nexterpay::FIELDS,
-            Provider::MerchantV2 => merchant_v2::FIELDS,
-            Provider::Nelnet => nelnet::FIELDS,
-            Provider::N3xt => oauth2::N3XT_FIELDS,
-            Provider::Netdirector => oauth2::NETDIRECTOR_FIELDS,
-            Provider::NetdirectorV1 => netdirector_v1::FIELDS,
-            Provider::Oauth2 => oauth2::OAUTH2_FIELDS,
-        }
+    pub fn fields(self) -> impl Iterator<Item = &'static str> {
+        self.0.settings.iter().map(|s| s.field)
+    }
+
+    pub fn has_field(self, field: &str) -> bool {
+        self.fields().any(|f| f == field)
     }
 
     /// Secret fields, kept in the store.
-    pub fn secrets(self) -> &'static [&'static str] {
-        match self {
-            Provider::Nexterpay => &["password"],
-            Provider::MerchantV2 => &["password", "api_key"],
-            Provider::Nelnet => &["api_key"],
-            Provider::NetdirectorV1 => &[],
-            Provider::N3xt | Provider::Netdirector | Provider::Oauth2 => &["client_secret"],
-        }
+    pub fn secrets(self) -> impl Iterator<Item = &'static str> {
+        self.0.secrets.iter().map(|s| s.field)
+    }
+
+    pub fn secret(self, field: &str) -> Option<&'static SecretField> {
+        self.0.secrets.iter().find(|s| s.field == field)
     }
 
     /// Every secret field any provider keeps: what a logout or a change of mode or
     /// provider must remove, whatever the profile was before.
     pub fn every_secret_field() -> Vec<&'static str> {
-        let mut fields: Vec<&'static str> =
-            Provider::ALL.iter().flat_map(|p| p.secrets().iter().copied()).collect();
+        let mut fields: Vec<&'static str> = Provider::all().flat_map(Provider::secrets).collect();
         fields.sort_unstable();
         fields.dedup();
         fields
     }
 
     /// Settings to ask for at login on a terminal, given what the profile has so far.
-    pub fn prompted(self, profile: &Profile) -> &'static [Prompted] {
-        match self {
-            Provider::MerchantV2 if profile.get("mode") == Some("api-key") => &[],
-            Provider::MerchantV2 => &[
-                Prompted { field: "email", label: "E-mail" },
-                Prompted { field: "merchant_id", label: "Merchant id" },
-            ],
-            Provider::Nexterpay => &[Prompted { field: "username", label: "NexterPay user name" }],
-            Provider::Nelnet => &[Prompted { field: "key_id", label: "NPS API Key ID" }],
-            Provider::NetdirectorV1 => &[Prompted { field: "transaction", label: "Transaction id" }],
-            Provider::N3xt => &[Prompted { field: "project", label: "N3XT project id" }, CLIENT_ID],
-            Provider::Netdirector | Provider::Oauth2 => &[CLIENT_ID],
-        }
+    pub fn prompted(self, profile: &Profile) -> Vec<&'static Setting> {
+        self.0
+            .settings
+            .iter()
+            .filter(|s| s.prompt.is_some() && s.need.required(|f| profile.get(f).map(str::to_string)))
+            .collect()
     }
-}
 
-/// Provider-specific settings, validated.
-enum Params {
-    Nexterpay(nexterpay::Params),
-    MerchantV2(merchant_v2::Params),
-    Nelnet(nelnet::Params),
-    NetdirectorV1(netdirector_v1::Params),
-    OAuth2(oauth2::Params),
-}
+    /// Required settings the profile lacks.
+    pub fn missing(self, profile: &Profile) -> Vec<&'static Setting> {
+        self.0
+            .settings
+            .iter()
+            .filter(|s| {
+                profile.get(s.field).is_none() && s.need.required(|f| profile.get(f).map(str::to_string))
+            })
+            .collect()
+    }
 
-fn params(profile: &Profile) -> Result<Params> {
-    Ok(match profile.provider {
-        Provider::Nexterpay => Params::Nexterpay(nexterpay::Params::from_profile(profile)?),
-        Provider::MerchantV2 => Params::MerchantV2(merchant_v2::Params::from_profile(profile)?),
-        Provider::Nelnet => Params::Nelnet(nelnet::Params::from_profile(profile)?),
-        Provider::NetdirectorV1 => Params::NetdirectorV1(netdirector_v1::Params::from_profile(profile)?),
-        Provider::N3xt => Params::OAuth2(oauth2::Params::n3xt(profile)?),
-        Provider::Netdirector => Params::OAuth2(oauth2::Params::netdirector(profile)?),
-        Provider::Oauth2 => Params::OAuth2(oauth2::Params::generic(profile)?),
-    })
-}
-
-/// What identifies a profile's tokens, read once from its validated settings.
-pub struct Identity {
-    /// What a token was obtained with; a stored token is reused only for the same.
-    pub binding: String,
-    /// The "token" is a persistent API key: nothing to fetch, refresh or cache.
-    pub api_key: bool,
+    /// The secrets this profile needs, given its settings (its mode).
+    pub fn needed_secrets(self, profile: &Profile) -> Vec<&'static SecretField> {
+        self.0.secrets.iter().filter(|s| s.need.required(|f| profile.get(f).map(str::to_string))).collect()
+    }
 }
 
 /// Validates the settings (so it doubles as the check a login makes before sending
 /// anything) and says what identifies the profile's tokens.
 pub fn identity(profile: &Profile) -> Result<Identity> {
-    let params = params(profile)?;
-    let api_key = matches!(&params, Params::MerchantV2(p) if p.is_api_key());
-    let binding = match params {
-        Params::Nexterpay(p) => p.binding(),
-        Params::MerchantV2(p) => p.binding(),
-        Params::Nelnet(p) => p.binding(),
-        Params::NetdirectorV1(p) => p.binding(),
-        Params::OAuth2(p) => p.binding(),
-    };
-    Ok(Identity { binding, api_key })
-}
-
-/// What `tok curl` needs to know of a profile's provider.
-pub struct CurlTouches {
-    /// Where relative URLs point; `None` where no API host is documented.
-    pub api_base: Option<reqwest::Url>,
-    /// Nelnet wants a fresh `nps-trace-uuid` header on each request.
-    pub trace_uuid: bool,
-    /// NetDirector V1 hands out newer tokens in response headers.
-    pub watch_header: Option<&'static str>,
+    (profile.provider.0.ops.identity)(profile)
 }
 
 pub fn curl_touches(profile: &Profile) -> Result<CurlTouches> {
-    let none = CurlTouches { api_base: None, trace_uuid: false, watch_header: None };
-    Ok(match params(profile)? {
-        Params::Nexterpay(p) => CurlTouches { api_base: Some(p.base.clone()), ..none },
-        Params::MerchantV2(p) => CurlTouches { api_base: Some(p.base().clone()), ..none },
-        Params::Nelnet(p) => CurlTouches { api_base: Some(p.base.clone()), trace_uuid: true, ..none },
-        Params::NetdirectorV1(p) => {
-            CurlTouches { api_base: Some(p.base.clone()), watch_header: Some(netdirector_v1::HEADER), ..none }
-        }
-        // N3XT and NetDirector V2 document token endpoints only, not their API hosts.
-        Params::OAuth2(_) => none,
-    })
+    (profile.provider.0.ops.curl)(profile)
 }
 
 /// A token seen in a response header (`tok curl`), as a record to store when it is newer
 /// than `current`.
 pub fn adopt(profile: &Profile, value: &str, current: Option<&TokenRecord>) -> Result<Option<TokenRecord>> {
-    let Params::NetdirectorV1(p) = params(profile)? else { return Ok(None) };
-    if token::validate(value).is_err() || current.is_some_and(|c| !netdirector_v1::is_newer(value, c)) {
-        return Ok(None);
-    }
-    if let Err(why) = netdirector_v1::plausible(value, token::now_f64()) {
-        crate::term::warn(&format!("{}: not keeping the token from the response: {why}", profile.name));
-        return Ok(None);
-    }
-    Ok(Some(netdirector_v1::record(&p, value, token::now_f64())))
+    netdirector_v1::adopt(profile, value, current)
 }
 
 /// Gets a new token. `current` is the stored record for the same settings, for
@@ -205,13 +155,7 @@ pub fn obtain(
     secrets: &mut Secrets,
     current: Option<&TokenRecord>,
 ) -> Result<TokenRecord> {
-    let record = match params(profile)? {
-        Params::Nexterpay(p) => nexterpay::obtain(&p, http, secrets)?,
-        Params::MerchantV2(p) => merchant_v2::obtain(&p, http, secrets, current)?,
-        Params::Nelnet(p) => nelnet::obtain(&p, secrets)?,
-        Params::NetdirectorV1(p) => netdirector_v1::obtain(&p, http, current)?,
-        Params::OAuth2(p) => oauth2::obtain(&p, http, secrets)?,
-    };
+    let record = (profile.provider.0.ops.obtain)(profile, http, secrets, current)?;
     // Every token passes the same gate before it is stored or printed.
     if let Err(why) = token::validate(record.token.expose()) {
         return Err(Error::network(format!("{} sent an unusable token: {why}", profile.provider.name())));

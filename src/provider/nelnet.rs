@@ -16,14 +16,83 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use reqwest::Url;
 use serde_json::json;
 
-pub const FIELDS: &[&str] = &["key_id", "env", "base_url", "ttl"];
+use super::spec::{CurlTouches, Environment, Identity, Need, Ops, SecretField, Setting, Spec};
+use crate::http::Http;
+
+pub const SPEC: Spec = Spec {
+    name: "nelnet",
+    title: "Nelnet Payment Services",
+    summary: "an HS512 JWT tok signs itself with the API key; no network to get one",
+    settings: &[
+        Setting {
+            field: "key_id",
+            flag: "--key-id",
+            help: "the NPS API Key ID (the JWT's sub)",
+            need: Need::Always,
+            prompt: Some("NPS API Key ID"),
+            placeholder: "42f0c9d1-…",
+        },
+        Setting {
+            field: "env",
+            flag: "--env",
+            help: "production (default) or uat",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "uat",
+        },
+        Setting {
+            field: "base_url",
+            flag: "--base-url",
+            help: "replace the documented host",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "https://api.uat.nelnetpay.com",
+        },
+        Setting {
+            field: "ttl",
+            flag: "--ttl",
+            help: "lifetime of the tokens tok signs (default 5m; the document advises 1-5 minutes)",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "2m",
+        },
+    ],
+    secrets: &[SecretField { field: "api_key", label: "NPS API key", need: Need::Always }],
+    environments: &[
+        Environment { name: "production", host: "https://api.nelnetpay.com", default: true },
+        Environment { name: "uat", host: "https://api.uat.nelnetpay.com", default: false },
+    ],
+    api_host: "the environment's host",
+    example: "tok login nelnet --key-id 42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f",
+    ops: Ops { identity, obtain: obtain_for, curl },
+};
+
+fn identity(profile: &Profile) -> Result<Identity> {
+    let p = Params::from_profile(profile)?;
+    Ok(Identity { binding: p.binding(), api_key: false, unchecked_login: true })
+}
+
+fn obtain_for(
+    profile: &Profile,
+    _: &Http,
+    secrets: &mut Secrets,
+    _: Option<&TokenRecord>,
+) -> Result<TokenRecord> {
+    obtain(&Params::from_profile(profile)?, secrets)
+}
+
+fn curl(profile: &Profile) -> Result<CurlTouches> {
+    let p = Params::from_profile(profile)?;
+    Ok(CurlTouches { trace_uuid: true, ..CurlTouches::base(&p.base) })
+}
+
 const DEFAULT_TTL: u64 = 300;
 const ADVISED_MAX_TTL: u64 = 300;
 
-pub struct Params {
+struct Params {
     key_id: String,
     ttl: u64,
-    pub base: Url,
+    base: Url,
 }
 
 impl Params {
@@ -53,7 +122,7 @@ impl Params {
     }
 }
 
-pub fn obtain(p: &Params, secrets: &mut Secrets) -> Result<TokenRecord> {
+fn obtain(p: &Params, secrets: &mut Secrets) -> Result<TokenRecord> {
     let api_key = secrets.get("api_key", "NPS API key")?;
     if p.ttl > ADVISED_MAX_TTL {
         term::warn(&format!(

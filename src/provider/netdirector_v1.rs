@@ -16,8 +16,75 @@ use crate::term::verbose;
 use crate::token::{self, TokenRecord};
 use reqwest::{Method, Url};
 
-pub const FIELDS: &[&str] = &["transaction", "base_url"];
+use super::spec::{CurlTouches, Environment, Identity, Need, Ops, Setting, Spec};
+use crate::input::Secrets;
+
 const DEFAULT_BASE: &str = "https://payments-2.netdirector.co.uk";
+
+pub const SPEC: Spec = Spec {
+    name: "netdirector-v1",
+    title: "NetDirector V1 (checkout sessions)",
+    summary: "a checkout session's token from a response header; no secret, the transaction names the session",
+    settings: &[
+        Setting {
+            field: "transaction",
+            flag: "--transaction",
+            help: "the transaction id whose session token to keep",
+            need: Need::Always,
+            prompt: Some("Transaction id"),
+            placeholder: "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01",
+        },
+        Setting {
+            field: "base_url",
+            flag: "--base-url",
+            help: "replace the documented host",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: DEFAULT_BASE,
+        },
+    ],
+    secrets: &[],
+    environments: &[Environment { name: "production", host: DEFAULT_BASE, default: true }],
+    api_host: "the base URL",
+    example: "tok login checkout --provider netdirector-v1 --transaction 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01",
+    ops: Ops { identity, obtain: obtain_for, curl },
+};
+
+fn identity(profile: &Profile) -> Result<Identity> {
+    let p = Params::from_profile(profile)?;
+    Ok(Identity { binding: p.binding(), api_key: false, unchecked_login: false })
+}
+
+fn obtain_for(
+    profile: &Profile,
+    http: &Http,
+    _: &mut Secrets,
+    current: Option<&TokenRecord>,
+) -> Result<TokenRecord> {
+    obtain(&Params::from_profile(profile)?, http, current)
+}
+
+fn curl(profile: &Profile) -> Result<CurlTouches> {
+    let p = Params::from_profile(profile)?;
+    Ok(CurlTouches { watch_header: Some(HEADER), ..CurlTouches::base(&p.base) })
+}
+
+/// A token seen in a `tok curl` response header, as a record to store when it is newer
+/// than `current` and plausible. Other providers hand out no tokens that way.
+pub fn adopt(profile: &Profile, value: &str, current: Option<&TokenRecord>) -> Result<Option<TokenRecord>> {
+    if profile.provider.name() != SPEC.name {
+        return Ok(None);
+    }
+    let p = Params::from_profile(profile)?;
+    if token::validate(value).is_err() || current.is_some_and(|c| !is_newer(value, c)) {
+        return Ok(None);
+    }
+    if let Err(why) = plausible(value, token::now_f64()) {
+        crate::term::warn(&format!("{}: not keeping the token from the response: {why}", profile.name));
+        return Ok(None);
+    }
+    Ok(Some(record(&p, value, token::now_f64())))
+}
 /// When a token says nothing of its life: short, never "forever".
 const UNSTATED_LIFETIME: f64 = 3600.0;
 /// The longest life a session token may claim: the document's example lasts a week, so
@@ -25,10 +92,10 @@ const UNSTATED_LIFETIME: f64 = 3600.0;
 const MAX_LIFETIME: f64 = 8.0 * 86_400.0;
 /// How far ahead of the local clock a token's `iat` may be (clock skew).
 const MAX_IAT_AHEAD: f64 = 300.0;
-pub const HEADER: &str = "authentication-token";
+const HEADER: &str = "authentication-token";
 
-pub struct Params {
-    pub base: Url,
+struct Params {
+    base: Url,
     transaction: String,
 }
 
@@ -61,7 +128,7 @@ impl Params {
 /// Fetches the transaction; the session token is the reply's `authentication-token`
 /// header. A still-valid current token is sent along, so an authenticated session stays
 /// the same session; if the server refuses it, a fresh anonymous one is asked for.
-pub fn obtain(p: &Params, http: &Http, current: Option<&TokenRecord>) -> Result<TokenRecord> {
+fn obtain(p: &Params, http: &Http, current: Option<&TokenRecord>) -> Result<TokenRecord> {
     let live = current.filter(|r| r.expires_in(token::now()).is_some_and(|left| left > 0));
     let ask = |bearer: Option<&TokenRecord>| {
         let mut request = Request::new("netdirector-v1", Method::GET, p.transaction_url())
@@ -126,7 +193,7 @@ pub fn plausible(value: &str, now: f64) -> Result<(), String> {
 }
 
 /// A record for a token seen at `seen_at`, its life read from its claims.
-pub fn record(p: &Params, value: &str, seen_at: f64) -> TokenRecord {
+fn record(p: &Params, value: &str, seen_at: f64) -> TokenRecord {
     let mut life = Lifetime { sent_at: seen_at, ..Default::default() };
     if let Ok(claims) = jwt::decode(value) {
         life.jwt_exp = claims.time("exp");
@@ -141,7 +208,7 @@ pub fn record(p: &Params, value: &str, seen_at: f64) -> TokenRecord {
 
 /// Whether `candidate` was issued after `current`: by `iat` when both have one, else by
 /// expiry. The newest token is the one to keep.
-pub fn is_newer(candidate: &str, current: &TokenRecord) -> bool {
+fn is_newer(candidate: &str, current: &TokenRecord) -> bool {
     if candidate == current.token.expose() {
         return false;
     }

@@ -18,8 +18,67 @@ use crate::token::TokenRecord;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-pub const FIELDS: &[&str] = &["env", "base_url", "username"];
+use super::spec::{CurlTouches, Environment, Identity, Need, Ops, SecretField, Setting, Spec};
+
 const SANDBOX_URL: &str = "https://api-sandbox.nexterpay.io";
+
+pub const SPEC: Spec = Spec {
+    name: "nexterpay",
+    title: "NexterPay",
+    summary: "user name and password for a JWT; refreshing logs in again",
+    settings: &[
+        Setting {
+            field: "env",
+            flag: "--env",
+            help: "sandbox (default) or production",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "production",
+        },
+        Setting {
+            field: "base_url",
+            flag: "--base-url",
+            help: "the API host; production's is not published, NexterPay gives it to you",
+            need: Need::When("env", "production"),
+            prompt: None,
+            placeholder: "https://<host NexterPay gave you>",
+        },
+        Setting {
+            field: "username",
+            flag: "--username",
+            help: "the NexterPay user name",
+            need: Need::Always,
+            prompt: Some("NexterPay user name"),
+            placeholder: "alice",
+        },
+    ],
+    secrets: &[SecretField { field: "password", label: "NexterPay password", need: Need::Always }],
+    environments: &[
+        Environment { name: "sandbox", host: SANDBOX_URL, default: true },
+        Environment { name: "production", host: "not published: --base-url", default: false },
+    ],
+    api_host: "the base URL",
+    example: "tok login nexterpay --username alice",
+    ops: Ops { identity, obtain: obtain_for, curl },
+};
+
+fn identity(profile: &Profile) -> Result<Identity> {
+    let p = Params::from_profile(profile)?;
+    Ok(Identity { binding: p.binding(), api_key: false, unchecked_login: false })
+}
+
+fn obtain_for(
+    profile: &Profile,
+    http: &Http,
+    secrets: &mut Secrets,
+    _: Option<&TokenRecord>,
+) -> Result<TokenRecord> {
+    obtain(&Params::from_profile(profile)?, http, secrets)
+}
+
+fn curl(profile: &Profile) -> Result<CurlTouches> {
+    Ok(CurlTouches::base(&Params::from_profile(profile)?.base))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Env {
@@ -36,9 +95,9 @@ impl Env {
     }
 }
 
-pub struct Params {
+struct Params {
     env: Env,
-    pub base: Url,
+    base: Url,
     username: String,
 }
 
@@ -71,7 +130,7 @@ impl Params {
     }
 }
 
-pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
+fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
     let password = secrets.get("password", "NexterPay password")?;
     let body = json!({ "userName": p.username, "password": password.expose() });
     let request = Request::new("nexterpay", Method::POST, http::join(&p.base, "/security/createToken"))

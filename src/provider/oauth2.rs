@@ -19,9 +19,171 @@ use base64::Engine;
 use reqwest::{Method, Url};
 use serde_json::{Map, Value, json};
 
-pub const OAUTH2_FIELDS: &[&str] = &["token_url", "client_id", "auth", "body", "scope", "audience"];
-pub const N3XT_FIELDS: &[&str] = &["project", "env", "client_id", "base_url"];
-pub const NETDIRECTOR_FIELDS: &[&str] = &["env", "client_id", "scope", "base_url"];
+use super::spec::{CurlTouches, Environment, Identity, Need, Ops, SecretField, Setting, Spec};
+
+const CLIENT_ID: Setting = Setting {
+    field: "client_id",
+    flag: "--client-id",
+    help: "the OAuth2 client id (the secret is asked for separately)",
+    need: Need::Always,
+    prompt: Some("Client id"),
+    placeholder: "\"$CLIENT_ID\"",
+};
+const CLIENT_SECRET: &[SecretField] =
+    &[SecretField { field: "client_secret", label: "client secret", need: Need::Always }];
+const BASE_URL: Setting = Setting {
+    field: "base_url",
+    flag: "--base-url",
+    help: "replace the documented scheme and host; the documented path stays",
+    need: Need::Optional,
+    prompt: None,
+    placeholder: "https://authn.example.com",
+};
+const SCOPE: Setting = Setting {
+    field: "scope",
+    flag: "--scope",
+    help: "space-separated scopes",
+    need: Need::Optional,
+    prompt: None,
+    placeholder: "\"read write\"",
+};
+const OPS: Ops = Ops { identity, obtain: obtain_for, curl };
+
+pub const N3XT_SPEC: Spec = Spec {
+    name: "n3xt",
+    title: "N3XT",
+    summary: "OAuth2 client credentials with a JSON body; tokens last an hour",
+    settings: &[
+        Setting {
+            field: "project",
+            flag: "--project",
+            help: "the N3XT project id",
+            need: Need::Always,
+            prompt: Some("N3XT project id"),
+            placeholder: "project-live-84ff27dd-…",
+        },
+        Setting {
+            field: "env",
+            flag: "--env",
+            help: "production (default), alpha, beta or omega",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "beta",
+        },
+        CLIENT_ID,
+        BASE_URL,
+    ],
+    secrets: CLIENT_SECRET,
+    environments: &[
+        Environment { name: "production", host: "https://authn.n3xt.io", default: true },
+        Environment { name: "alpha", host: "https://authn.alpha.n3xt.io", default: false },
+        Environment { name: "beta", host: "https://authn.beta.n3xt.io", default: false },
+        Environment { name: "omega", host: "https://authn.omega.n3xt.io", default: false },
+    ],
+    api_host: "none documented (only the token endpoint): give absolute URLs",
+    example: "tok login n3xt --project project-live-84ff27dd-0cbe-423d-964c-d89b01324c61 --client-id \"$N3XT_CLIENT_ID\"",
+    ops: OPS,
+};
+
+pub const NETDIRECTOR_SPEC: Spec = Spec {
+    name: "netdirector",
+    title: "NetDirector V2",
+    summary: "OAuth2 client credentials with HTTP Basic and a form body (Cognito)",
+    settings: &[
+        Setting {
+            field: "env",
+            flag: "--env",
+            help: "production (default) or staging",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "staging",
+        },
+        CLIENT_ID,
+        Setting { help: "space-separated scopes (default \"nop2/read nop2/write\")", ..SCOPE },
+        BASE_URL,
+    ],
+    secrets: CLIENT_SECRET,
+    environments: &[
+        Environment { name: "production", host: "https://nop2.api.netdirector.auto", default: true },
+        Environment { name: "staging", host: "https://nop2.api.staging.netdirector.auto", default: false },
+    ],
+    api_host: "none documented (only the token endpoint): give absolute URLs",
+    example: "tok login netdirector --env production --client-id \"$ND_CLIENT_ID\"",
+    ops: OPS,
+};
+
+pub const OAUTH2_SPEC: Spec = Spec {
+    name: "oauth2",
+    title: "any OAuth2 client-credentials API",
+    summary: "RFC 6749 client credentials against the token endpoint you name",
+    settings: &[
+        Setting {
+            field: "token_url",
+            flag: "--token-url",
+            help: "the token endpoint",
+            need: Need::Always,
+            prompt: None,
+            placeholder: "https://auth.example.com/oauth2/token",
+        },
+        CLIENT_ID,
+        Setting {
+            field: "auth",
+            flag: "--auth",
+            help: "basic (default: HTTP Basic, RFC 6749 §2.3.1) or body (credentials in the body)",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "body",
+        },
+        Setting {
+            field: "body",
+            flag: "--body",
+            help: "form (default) or json",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "json",
+        },
+        SCOPE,
+        Setting {
+            field: "audience",
+            flag: "--audience",
+            help: "the audience to ask for",
+            need: Need::Optional,
+            prompt: None,
+            placeholder: "https://api.example.com",
+        },
+    ],
+    secrets: CLIENT_SECRET,
+    environments: &[],
+    api_host: "none documented (only the token endpoint): give absolute URLs",
+    example: "tok login billing --provider oauth2 --token-url https://auth.example.com/oauth2/token --client-id \"$CLIENT_ID\" --auth body --scope \"read write\"",
+    ops: OPS,
+};
+
+fn params(profile: &Profile) -> Result<Params> {
+    match profile.provider.name() {
+        "n3xt" => Params::n3xt(profile),
+        "netdirector" => Params::netdirector(profile),
+        _ => Params::generic(profile),
+    }
+}
+
+fn identity(profile: &Profile) -> Result<Identity> {
+    Ok(Identity { binding: params(profile)?.binding(), api_key: false, unchecked_login: false })
+}
+
+fn obtain_for(
+    profile: &Profile,
+    http: &Http,
+    secrets: &mut Secrets,
+    _: Option<&TokenRecord>,
+) -> Result<TokenRecord> {
+    obtain(&params(profile)?, http, secrets)
+}
+
+/// N3XT and NetDirector V2 document token endpoints only, not their API hosts.
+fn curl(profile: &Profile) -> Result<CurlTouches> {
+    params(profile).map(|_| CurlTouches::none())
+}
 
 /// When a reply states no lifetime and the token is no JWT: short, never "forever".
 const UNSTATED_LIFETIME: f64 = 300.0;
@@ -42,7 +204,7 @@ pub enum Encoding {
 }
 
 #[derive(Debug)]
-pub struct Params {
+struct Params {
     provider: &'static str,
     token_url: Url,
     client_id: String,
@@ -198,7 +360,7 @@ fn encode_body(encoding: Encoding, fields: &[(&'static str, String)]) -> (&'stat
     }
 }
 
-pub fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
+fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
     let secret = secrets.get("client_secret", "client secret")?;
     let mut request =
         Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
