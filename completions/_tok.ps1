@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'tok' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;login' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider this profile talks to')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The provider''s environment: sandbox|production (nexterpay), production|alpha|beta|omega (n3xt), staging|production (netdirector)')
@@ -64,12 +64,13 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Use a persistent API key instead of e-mail and password (merchant-v2); the key is asked for like any secret, never taken from the command line')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret (password, client secret, API key) as one line from stdin')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Prove the key with a documented request (nelnet: POST /tokenization/session, which creates a session that is left unused)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;print' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token has less than this left (or 10 % of its lifetime)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What to print')
@@ -83,36 +84,37 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;refresh' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the secret as one line from stdin, if one is needed')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;logout' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Forget every profile')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;status' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;sign' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--alg', '--alg', [CompletionResultType]::ParameterName, 'Signing algorithm: HS256/384/512 (raw key bytes), RS256/384/512, PS256/384/512, ES256/384, EdDSA (PEM private key)')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Read the key from this file')
@@ -130,12 +132,12 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--key-stdin', '--key-stdin', [CompletionResultType]::ParameterName, 'Read the key from stdin (one trailing newline is dropped)')
             [CompletionResult]::new('--no-iat', '--no-iat', [CompletionResultType]::ParameterName, 'Leave out the iat claim')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'With a nelnet profile: read the API key as one line from stdin, if one is needed')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;inspect' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Inspect the token stored for this profile')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'The verification key: raw bytes for HMAC, a PEM public key otherwise')
@@ -145,27 +147,27 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: header, payload, times and an expired flag')
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Check the signature (exit 4 when it does not match or the token is unsigned)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;curl' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token has less than this left (or 10 % of its lifetime)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;completions' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Limit for one HTTP exchange, e.g. 30s or 1m')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what tok does, on stderr (secrets are never shown)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tok;help' {

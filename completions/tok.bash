@@ -345,7 +345,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__login)
-            opts="-v -h --verbose --store --timeout --provider --env --base-url --username --email --merchant-id --api-key --client-id --project --token-url --auth --body --scope --audience --transaction --key-id --ttl --secret-stdin --help"
+            opts="-v -h --verbose --store --timeout --provider --env --base-url --username --email --merchant-id --api-key --client-id --project --token-url --auth --body --scope --audience --transaction --key-id --ttl --secret-stdin --check --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -360,7 +360,7 @@ _tok() {
                     return 0
                     ;;
                 --provider)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "nexterpay merchant-v2 nelnet n3xt netdirector netdirector-v1 oauth2" -- "${cur}"))
                     return 0
                     ;;
                 --env)
@@ -431,7 +431,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__logout)
-            opts="-v -h --verbose --store --timeout --help"
+            opts="-v -h --verbose --store --timeout --all --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

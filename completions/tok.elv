@@ -18,7 +18,7 @@ set edit:completion:arg-completer[tok] = {|@words|
     }
     var completions = [
         &'tok'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
@@ -38,7 +38,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tok;login'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand --provider 'The provider this profile talks to'
             cand --env 'The provider''s environment: sandbox|production (nexterpay), production|alpha|beta|omega (n3xt), staging|production (netdirector)'
@@ -60,11 +60,12 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
             cand --api-key 'Use a persistent API key instead of e-mail and password (merchant-v2); the key is asked for like any secret, never taken from the command line'
             cand --secret-stdin 'Read the secret (password, client secret, API key) as one line from stdin'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand --check 'Prove the key with a documented request (nelnet: POST /tokenization/session, which creates a session that is left unused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;print'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand --min-ttl 'Refresh first when the token has less than this left (or 10 % of its lifetime)'
             cand --format 'What to print'
@@ -77,33 +78,34 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'tok;refresh'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
             cand --secret-stdin 'Read the secret as one line from stdin, if one is needed'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;logout'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand --all 'Forget every profile'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;status'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
             cand --json 'Print JSON instead of a table'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;sign'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand --alg 'Signing algorithm: HS256/384/512 (raw key bytes), RS256/384/512, PS256/384/512, ES256/384, EdDSA (PEM private key)'
             cand --key-file 'Read the key from this file'
@@ -121,11 +123,11 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --key-stdin 'Read the key from stdin (one trailing newline is dropped)'
             cand --no-iat 'Leave out the iat claim'
             cand --secret-stdin 'With a nelnet profile: read the API key as one line from stdin, if one is needed'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;inspect'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand --profile 'Inspect the token stored for this profile'
             cand --key-file 'The verification key: raw bytes for HMAC, a PEM public key otherwise'
@@ -135,25 +137,25 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
             cand --json 'Print JSON: header, payload, times and an expired flag'
             cand --verify 'Check the signature (exit 4 when it does not match or the token is unsigned)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;curl'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand --min-ttl 'Refresh first when the token has less than this left (or 10 % of its lifetime)'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;completions'= {
-            cand --store 'Where secrets and tokens are kept'
+            cand --store 'Where secrets and tokens are kept: keyring or file [default: the profile''s, or keyring]'
             cand --timeout 'Limit for one HTTP exchange, e.g. 30s or 1m'
             cand -v 'Say what tok does, on stderr (secrets are never shown)'
             cand --verbose 'Say what tok does, on stderr (secrets are never shown)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'tok;help'= {
             cand login 'Store credentials for a profile and fetch a first token'

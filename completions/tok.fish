@@ -24,8 +24,8 @@ function __fish_tok_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c tok -n "__fish_tok_needs_command" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_needs_command" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_needs_command" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_needs_command" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -40,10 +40,16 @@ complete -c tok -n "__fish_tok_needs_command" -f -a "inspect" -d 'Decode a JWT: 
 complete -c tok -n "__fish_tok_needs_command" -f -a "curl" -d 'Run curl with the profile\'s header, passed without touching any command line'
 complete -c tok -n "__fish_tok_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c tok -n "__fish_tok_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tok -n "__fish_tok_using_subcommand login" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand login" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand login" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
-complete -c tok -n "__fish_tok_using_subcommand login" -l provider -d 'The provider this profile talks to' -r
+complete -c tok -n "__fish_tok_using_subcommand login" -l provider -d 'The provider this profile talks to' -r -f -a "nexterpay\t''
+merchant-v2\t''
+nelnet\t''
+n3xt\t''
+netdirector\t''
+netdirector-v1\t''
+oauth2\t''"
 complete -c tok -n "__fish_tok_using_subcommand login" -l env -d 'The provider\'s environment: sandbox|production (nexterpay), production|alpha|beta|omega (n3xt), staging|production (netdirector)' -r
 complete -c tok -n "__fish_tok_using_subcommand login" -l base-url -d 'Replace the documented scheme and host (required where none is documented)' -r
 complete -c tok -n "__fish_tok_using_subcommand login" -l username -d 'User name (nexterpay)' -r
@@ -62,9 +68,10 @@ complete -c tok -n "__fish_tok_using_subcommand login" -l ttl -d 'Lifetime of th
 complete -c tok -n "__fish_tok_using_subcommand login" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_using_subcommand login" -l api-key -d 'Use a persistent API key instead of e-mail and password (merchant-v2); the key is asked for like any secret, never taken from the command line'
 complete -c tok -n "__fish_tok_using_subcommand login" -l secret-stdin -d 'Read the secret (password, client secret, API key) as one line from stdin'
-complete -c tok -n "__fish_tok_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand print" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand login" -l check -d 'Prove the key with a documented request (nelnet: POST /tokenization/session, which creates a session that is left unused)'
+complete -c tok -n "__fish_tok_using_subcommand login" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand print" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand print" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand print" -l min-ttl -d 'Refresh first when the token has less than this left (or 10 % of its lifetime)' -r
 complete -c tok -n "__fish_tok_using_subcommand print" -l format -d 'What to print' -r -f -a "token\t'The token and a newline'
@@ -76,25 +83,26 @@ complete -c tok -n "__fish_tok_using_subcommand print" -l github-env -d 'In GitH
 complete -c tok -n "__fish_tok_using_subcommand print" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_using_subcommand print" -l secret-stdin -d 'Read the secret as one line from stdin, if one is needed'
 complete -c tok -n "__fish_tok_using_subcommand print" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand refresh" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand refresh" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand refresh" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand refresh" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_using_subcommand refresh" -l secret-stdin -d 'Read the secret as one line from stdin, if one is needed'
-complete -c tok -n "__fish_tok_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand logout" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand logout" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand logout" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand logout" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
-complete -c tok -n "__fish_tok_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand status" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand logout" -l all -d 'Forget every profile'
+complete -c tok -n "__fish_tok_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand status" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand status" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand status" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_using_subcommand status" -l json -d 'Print JSON instead of a table'
-complete -c tok -n "__fish_tok_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand sign" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand status" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand sign" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand sign" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand sign" -l alg -d 'Signing algorithm: HS256/384/512 (raw key bytes), RS256/384/512, PS256/384/512, ES256/384, EdDSA (PEM private key)' -r
 complete -c tok -n "__fish_tok_using_subcommand sign" -l key-file -d 'Read the key from this file' -r -F
@@ -111,9 +119,9 @@ complete -c tok -n "__fish_tok_using_subcommand sign" -s v -l verbose -d 'Say wh
 complete -c tok -n "__fish_tok_using_subcommand sign" -l key-stdin -d 'Read the key from stdin (one trailing newline is dropped)'
 complete -c tok -n "__fish_tok_using_subcommand sign" -l no-iat -d 'Leave out the iat claim'
 complete -c tok -n "__fish_tok_using_subcommand sign" -l secret-stdin -d 'With a nelnet profile: read the API key as one line from stdin, if one is needed'
-complete -c tok -n "__fish_tok_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand inspect" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand sign" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand inspect" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l profile -d 'Inspect the token stored for this profile' -r
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l key-file -d 'The verification key: raw bytes for HMAC, a PEM public key otherwise' -r -F
@@ -122,18 +130,18 @@ complete -c tok -n "__fish_tok_using_subcommand inspect" -l alg -d 'Accept only 
 complete -c tok -n "__fish_tok_using_subcommand inspect" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l json -d 'Print JSON: header, payload, times and an expired flag'
 complete -c tok -n "__fish_tok_using_subcommand inspect" -l verify -d 'Check the signature (exit 4 when it does not match or the token is unsigned)'
-complete -c tok -n "__fish_tok_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand curl" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand curl" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand curl" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand curl" -l min-ttl -d 'Refresh first when the token has less than this left (or 10 % of its lifetime)' -r
 complete -c tok -n "__fish_tok_using_subcommand curl" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
-complete -c tok -n "__fish_tok_using_subcommand curl" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tok -n "__fish_tok_using_subcommand completions" -l store -d 'Where secrets and tokens are kept' -r -f -a "keyring\t'macOS Keychain, Windows Credential Manager, Secret Service on Linux'
-file\t'One 0600 JSON file per profile in a 0700 directory'"
+complete -c tok -n "__fish_tok_using_subcommand curl" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand completions" -l store -d 'Where secrets and tokens are kept: keyring or file [default: the profile\'s, or keyring]' -r -f -a "keyring\t''
+file\t''"
 complete -c tok -n "__fish_tok_using_subcommand completions" -l timeout -d 'Limit for one HTTP exchange, e.g. 30s or 1m' -r
 complete -c tok -n "__fish_tok_using_subcommand completions" -s v -l verbose -d 'Say what tok does, on stderr (secrets are never shown)'
-complete -c tok -n "__fish_tok_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tok -n "__fish_tok_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login print refresh logout status sign inspect curl completions help" -f -a "login" -d 'Store credentials for a profile and fetch a first token'
 complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login print refresh logout status sign inspect curl completions help" -f -a "print" -d 'Print a valid token (refreshed first when close to expiry)'
 complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login print refresh logout status sign inspect curl completions help" -f -a "refresh" -d 'Get a new token now'

@@ -4,7 +4,6 @@
 use crate::duration;
 use crate::profile;
 use crate::provider::Provider;
-use crate::store::StoreKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,9 +29,9 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
-    /// Where secrets and tokens are kept
-    #[arg(long, global = true, env = "TOK_STORE", value_name = "STORE")]
-    pub store: Option<StoreKind>,
+    /// Where secrets and tokens are kept: keyring or file [default: the profile's, or keyring]
+    #[arg(long, global = true, env = "TOK_STORE", value_name = "STORE", value_parser = store_names())]
+    pub store: Option<String>,
 
     /// Limit for one HTTP exchange, e.g. 30s or 1m
     #[arg(long, global = true, env = "TOK_TIMEOUT", value_name = "DUR", value_parser = duration::parse_timeout)]
@@ -64,13 +63,44 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
+/// Lists the stores in `--help` and completions, but takes any text: a bad `TOK_STORE`
+/// is reported by the commands that use a store, not by `tok completions`.
+fn store_names() -> ListedValues {
+    ListedValues(&["keyring", "file"])
+}
+
+/// A value parser that shows its values in `--help` and completions, and leaves the
+/// checking to the command.
+#[derive(Clone)]
+pub struct ListedValues(pub &'static [&'static str]);
+
+impl clap::builder::TypedValueParser for ListedValues {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().map(|v| clap::builder::PossibleValue::new(*v))))
+    }
+}
+
 fn profile_name(s: &str) -> Result<String, String> {
     profile::validate_name(s)
 }
 
-fn provider(s: &str) -> Result<Provider, String> {
-    Provider::from_name(s)
-        .ok_or_else(|| format!("unknown provider '{s}' (providers: {})", Provider::names().join(", ")))
+/// The provider names, listed in `--help` and completions; a typo gets clap's "did you
+/// mean".
+fn provider() -> impl clap::builder::TypedValueParser<Value = Provider> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Provider::names())
+        .map(|name: String| Provider::from_name(&name).expect("a possible value is a provider name"))
 }
 
 #[derive(Debug, Args)]
@@ -80,7 +110,7 @@ pub struct LoginArgs {
     pub profile: String,
 
     /// The provider this profile talks to
-    #[arg(long, value_parser = provider, value_name = "PROVIDER")]
+    #[arg(long, value_parser = provider(), value_name = "PROVIDER")]
     pub provider: Option<Provider>,
 
     /// The provider's environment: sandbox|production (nexterpay), production|alpha|beta|omega
@@ -152,6 +182,11 @@ pub struct LoginArgs {
     /// Read the secret (password, client secret, API key) as one line from stdin
     #[arg(long)]
     pub secret_stdin: bool,
+
+    /// Prove the key with a documented request (nelnet: POST /tokenization/session, which
+    /// creates a session that is left unused)
+    #[arg(long)]
+    pub check: bool,
 }
 
 impl LoginArgs {
@@ -240,8 +275,13 @@ pub struct RefreshArgs {
 
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
-    #[arg(value_parser = profile_name)]
-    pub profile: String,
+    /// The profile to forget
+    #[arg(value_parser = profile_name, required_unless_present = "all", conflicts_with = "all")]
+    pub profile: Option<String>,
+
+    /// Forget every profile
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -359,6 +399,10 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Show this profile in detail: provider, account, hosts, store, where each secret is
+    #[arg(value_parser = profile_name)]
+    pub profile: Option<String>,
+
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

@@ -21,8 +21,9 @@ use crate::token::{self, TokenRecord};
 /// The validated settings every command runs with.
 pub struct App {
     pub paths: Paths,
-    pub store_kind: StoreKind,
-    pub keyring_timeout: std::time::Duration,
+    /// `--store` / `TOK_STORE` as given, checked only by commands that use a store (so a
+    /// bad value cannot break `tok completions`).
+    pub explicit_store: Option<String>,
     pub http: Http,
 }
 
@@ -35,8 +36,36 @@ pub enum Want {
 }
 
 impl App {
-    pub fn store(&self) -> Store {
-        Store::open(self.store_kind, &self.paths, self.keyring_timeout)
+    /// The store given explicitly (`--store`, `TOK_STORE`), if any.
+    pub fn explicit_store(&self) -> Result<Option<StoreKind>> {
+        self.explicit_store
+            .as_deref()
+            .map(|text| {
+                StoreKind::from_name(text).ok_or_else(|| {
+                    crate::error::Error::usage(format!(
+                        "unknown store '{text}' (from --store or TOK_STORE): keyring or file"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// Where this profile's secrets and tokens live: the store given explicitly, else the
+    /// one it was logged in with, else the keyring.
+    pub fn store_kind(&self, profile: &Profile) -> Result<StoreKind> {
+        Ok(self.explicit_store()?.or(profile.store).unwrap_or(StoreKind::Keyring))
+    }
+
+    pub fn store_for(&self, profile: &Profile) -> Result<Store> {
+        self.open(self.store_kind(profile)?)
+    }
+
+    pub fn open(&self, kind: StoreKind) -> Result<Store> {
+        let keyring_timeout = match kind {
+            StoreKind::Keyring => crate::store::KeyringStore::timeout_from_env()?,
+            StoreKind::File => std::time::Duration::ZERO,
+        };
+        Ok(Store::open(kind, &self.paths, keyring_timeout))
     }
 
     pub fn lock(&self, profile: &str) -> Result<lock::Lock> {
@@ -46,7 +75,7 @@ impl App {
 
 pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Result<TokenRecord> {
     let provider::Identity { binding, api_key, .. } = provider::identity(profile)?;
-    let store = app.store();
+    let store = app.store_for(profile)?;
     if api_key {
         // The key is the token: read it where secrets are read, no lock, no network.
         let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);

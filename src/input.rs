@@ -25,6 +25,9 @@ pub struct Secrets<'a> {
     stdin: bool,
     stdin_used: bool,
     interactive: bool,
+    /// A login: a new secret (stdin, environment, prompt) wins over the stored one, and
+    /// the prompt can be left empty to keep it.
+    login: bool,
     got: Vec<(&'static str, Secret, Origin)>,
 }
 
@@ -37,8 +40,15 @@ impl<'a> Secrets<'a> {
             stdin,
             stdin_used: false,
             interactive: std::io::stdin().is_terminal(),
+            login: false,
             got: Vec::new(),
         }
+    }
+
+    /// For `tok login`: `stored` is the store of an existing profile, whose secrets are
+    /// kept unless a new one is given, so editing a setting needs no re-typing.
+    pub fn for_login(profile: &'a str, stored: Option<&'a Store>, stdin: bool) -> Secrets<'a> {
+        Secrets { login: true, ..Secrets::new(profile, stored, stdin) }
     }
 
     /// The secret `field` (e.g. `password`); `label` names it for people ("NexterPay password").
@@ -62,16 +72,24 @@ impl<'a> Secrets<'a> {
         if let Some(value) = env_value(self.profile, field) {
             return Ok((Secret::new(value), Origin::Env));
         }
-        if let Some(store) = self.store
-            && let Some(secret) = store.secret(self.profile, field)?
+        let stored = match self.store {
+            Some(store) => store.secret(self.profile, field)?,
+            None => None,
+        };
+        if let Some(secret) = stored.clone()
+            && !(self.login && self.interactive)
         {
             return Ok((secret, Origin::Store));
         }
         if self.interactive {
-            let prompt = format!("{label} for {}: ", self.profile);
+            let keep = if stored.is_some() { " (Enter keeps the stored one)" } else { "" };
+            let prompt = format!("{label} for {}{keep}: ", self.profile);
             let value = rpassword::prompt_password(prompt)
                 .map_err(|e| Error::not_logged_in(format!("cannot read the {label}: {e}")))?;
-            return Ok((Secret::new(value), Origin::Prompt));
+            return match (value.is_empty(), stored) {
+                (true, Some(secret)) => Ok((secret, Origin::Store)),
+                _ => Ok((Secret::new(value), Origin::Prompt)),
+            };
         }
         Err(Error::not_logged_in(format!("no {label} for profile '{}'", self.profile)).hint(format!(
             "run `tok login {p}`, pass --secret-stdin, or set {}",

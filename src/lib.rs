@@ -47,8 +47,7 @@ pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
     term::set_verbose(cli.verbose);
     let app = flow::App {
         paths: config::Paths::discover()?,
-        store_kind: cli.store.unwrap_or(store::StoreKind::Keyring),
-        keyring_timeout: store::KeyringStore::timeout_from_env()?,
+        explicit_store: cli.store.clone(),
         http: http::Http::new(cli.timeout.unwrap_or(Duration::from_secs(30))),
     };
     match &cli.command {

@@ -4,6 +4,7 @@
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::provider::Provider;
+use crate::store::StoreKind;
 
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -12,6 +13,11 @@ pub struct Profile {
     pub settings: Settings,
     /// Whether `config.toml` has it (a login happened), as opposed to flags or variables only.
     pub saved: bool,
+    /// The store it was logged in with (`store` in `config.toml`).
+    pub store: Option<StoreKind>,
+    /// When a request made with its credential last succeeded, for providers whose login
+    /// cannot check the credential (`verified` in `config.toml`, Unix seconds).
+    pub verified: Option<i64>,
 }
 
 /// `[a-z0-9][a-z0-9._-]*`, as `cli.md` fixes; the length cap keeps keyring entry names and
@@ -55,6 +61,17 @@ pub fn resolve(
     flags: &[(&'static str, String)],
     saved: Option<&Settings>,
 ) -> Result<Profile> {
+    resolve_among(name, provider_flag, flags, saved, &[])
+}
+
+/// `resolve`, with the names of the profiles that exist, for "did you mean".
+pub fn resolve_among(
+    name: &str,
+    provider_flag: Option<Provider>,
+    flags: &[(&'static str, String)],
+    saved: Option<&Settings>,
+    known: &[String],
+) -> Result<Profile> {
     let provider = match provider_flag {
         Some(p) => p,
         None => {
@@ -66,10 +83,14 @@ pub fn resolve(
                         .hint(format!("providers: {}", Provider::names().join(", ")))
                 })?,
                 None => Provider::from_name(name).ok_or_else(|| {
-                    Error::not_logged_in(format!("no profile named '{name}'")).hint(format!(
-                        "run `tok login {name} --provider <P>` (providers: {})",
-                        Provider::names().join(", ")
-                    ))
+                    let error = Error::not_logged_in(format!("no profile named '{name}'"));
+                    match closest(name, known.iter().map(String::as_str).chain(Provider::names())) {
+                        Some(near) => error.hint(format!("did you mean '{near}'?")),
+                        None => error.hint(format!(
+                            "run `tok login {name} --provider <P>` (`tok providers` lists them: {})",
+                            Provider::names().join(", ")
+                        )),
+                    }
                 })?,
             }
         }
@@ -94,7 +115,62 @@ pub fn resolve(
             )));
         }
     }
-    Ok(Profile { name: name.to_string(), provider, settings, saved: saved.is_some() })
+    let store = saved.and_then(|s| s.get("store")).and_then(|s| StoreKind::from_name(s));
+    let verified = saved.and_then(|s| s.get("verified")).and_then(|v| v.parse().ok());
+    Ok(Profile { name: name.to_string(), provider, settings, saved: saved.is_some(), store, verified })
+}
+
+/// The candidate nearest to `word` by edit distance, if it is near enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 4).clamp(1, 3);
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb { previous } else { 1 + previous.min(row[j]).min(current) };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// `TOK_<PROFILE>_<SOMETHING>` variables that are no setting of the profile but nearly
+/// one (`TOK_NEXTERPAY_BASEURL`): a warning names the right one, since a misspelt
+/// variable otherwise just does nothing.
+pub fn warn_misspelt_variables(profile: &Profile) {
+    let prefix = env_name(&profile.name, "");
+    let known: Vec<String> = profile
+        .provider
+        .fields()
+        .chain(profile.provider.secrets())
+        .chain(["provider", "token", "header", "store"])
+        .map(|f| f.to_ascii_uppercase())
+        .collect();
+    for (var, _) in std::env::vars_os() {
+        let Some(rest) = var.to_str().and_then(|v| v.strip_prefix(&prefix)) else { continue };
+        if known.iter().any(|k| k == rest) {
+            continue;
+        }
+        if let Some(near) = closest(rest, known.iter().map(String::as_str)) {
+            crate::term::warn(&format!(
+                "{prefix}{rest} is not a {} setting; did you mean {prefix}{near}?",
+                profile.provider.name()
+            ));
+        }
+    }
 }
 
 impl Profile {
@@ -124,6 +200,12 @@ impl Profile {
     pub fn saved(&self) -> Settings {
         let mut s = self.settings.clone();
         s.insert("provider".into(), self.provider.name().into());
+        if let Some(store) = self.store {
+            s.insert("store".into(), store.name().into());
+        }
+        if let Some(at) = self.verified {
+            s.insert("verified".into(), at.to_string());
+        }
         s
     }
 }
@@ -143,6 +225,23 @@ mod tests {
         for (profile, field, want) in table {
             assert_eq!(env_name(profile, field), want);
         }
+    }
+
+    #[test]
+    fn typos_table() {
+        let table = [
+            ("nexterpy", Some("nexterpay")),
+            ("netdirectr", Some("netdirector")),
+            ("BASEURL", Some("BASE_URL")),
+            ("n3x", Some("n3xt")),
+            ("zzzzzz", None),
+            ("nexterpay", None),
+        ];
+        let candidates = ["nexterpay", "netdirector", "netdirector-v1", "n3xt", "BASE_URL", "USERNAME"];
+        for (word, want) in table {
+            assert_eq!(closest(word, candidates), want, "{word}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -18,11 +18,11 @@ use std::process::ExitCode;
 pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let profile = super::existing_profile(app, &args.profile)?;
     let touches = provider::curl_touches(&profile)?;
-    let api_key = provider::identity(&profile)?.api_key;
+    let identity = provider::identity(&profile)?;
     let scan = curl_args::scan(&args.curl_args);
     let curl_args = resolve_urls(&args.curl_args, &scan, touches.api_base.as_ref(), profile.provider.name())?;
     let urls = scan.urls(&curl_args);
-    check_destinations(&scan, &urls, api_key)?;
+    check_destinations(&scan, &urls, identity.api_key)?;
     let curl = find_curl()?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
@@ -32,25 +32,20 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
         headers.push_str(&format!("nps-trace-uuid: {}\n", uuid_v4()?));
     }
-    // Tokens are adopted only from the profile's own API host, and only when curl made
+    // Response headers tell tok whether the credential worked and, for NetDirector V1,
+    // carry newer tokens. Only from the profile's own API host, and only when curl made
     // no request elsewhere: with -L the last response may come from any host.
     let from_api_host =
         !scan.location && !urls.is_empty() && urls.iter().all(|u| same_origin(u, touches.api_base.as_ref()));
-    let watch = touches.watch_header.filter(|_| {
-        if !from_api_host {
-            verbose!(
-                "{}: not watching for a newer token: curl may reach hosts other than the API's",
-                profile.name
-            );
-        }
-        from_api_host
-    });
-    // A dump-header file of the user's is read afterwards; otherwise tok adds its own.
+    if touches.watch_header.is_some() && !from_api_host {
+        verbose!(
+            "{}: not watching for a newer token: curl may reach hosts other than the API's",
+            profile.name
+        );
+    }
+    // A dump-header file of the user's is read afterwards; otherwise tok adds its own pipe.
     let user_dump = scan.dump_header.clone();
-    let watch = watch.map(|name| (name, user_dump));
-
-    let options =
-        Options { dump: watch.as_ref().is_some_and(|(_, file)| file.is_none()), no_location: api_key };
+    let options = Options { dump: user_dump.is_none(), no_location: identity.api_key };
     let run = spawn(&curl, &curl_args, &headers, options)?;
     let code = match run.status.code() {
         Some(code) => code,
@@ -62,16 +57,34 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             1
         }
     };
-    if let Some((name, file)) = watch {
-        let dumped = match file {
-            Some(path) if path != "-" => std::fs::read(&path).unwrap_or_default(),
-            _ => run.dumped,
-        };
-        if let Some(value) = last_header(&dumped, name) {
+    let dumped = match &user_dump {
+        Some(path) if path != "-" => std::fs::read(path).unwrap_or_default(),
+        _ => run.dumped,
+    };
+    if from_api_host {
+        if let Some(name) = touches.watch_header
+            && let Some(value) = last_header(&dumped, name)
+        {
             keep_if_newer(app, &profile, &value)?;
+        }
+        // A key tok could not check at login is proven by the API accepting it.
+        if identity.unchecked_login
+            && profile.verified.is_none()
+            && last_status(&dumped).is_some_and(|s| (200..300).contains(&s))
+        {
+            super::mark_verified(app, &profile)?;
         }
     }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// The status of the last response in a header dump.
+fn last_status(dump: &[u8]) -> Option<u16> {
+    String::from_utf8_lossy(dump)
+        .lines()
+        .rfind(|line| line.starts_with("HTTP/"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
 }
 
 /// The credential goes only where the profile points. curl drops `Authorization` when a
@@ -150,7 +163,7 @@ fn last_header(dump: &[u8], name: &str) -> Option<String> {
 }
 
 fn keep_if_newer(app: &App, profile: &crate::profile::Profile, value: &str) -> Result<()> {
-    let store = app.store();
+    let store = app.store_for(profile)?;
     let _lock = app.lock(&profile.name)?;
     let current = store.token(&profile.name)?;
     match provider::adopt(profile, value, current.as_ref())? {
@@ -328,6 +341,8 @@ mod tests {
     fn dumps_and_trace_ids() {
         let dump = b"HTTP/1.1 302 Found\r\nAuthentication-Token: old\r\n\r\nHTTP/1.1 200 OK\r\nauthentication-token: new\r\n\r\n";
         assert_eq!(last_header(dump, "authentication-token"), Some("new".into()));
+        assert_eq!(last_status(dump), Some(200));
+        assert_eq!(last_status(b""), None);
         let id = uuid_v4().unwrap();
         assert_eq!((id.len(), &id[14..15]), (36, "4"));
     }

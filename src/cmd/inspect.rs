@@ -17,7 +17,27 @@ pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
         (Some(dash), _) if dash == "-" => (read_stdin()?, None),
         (Some(token), _) => (token.trim().to_string(), None),
         (None, Some(name)) => {
-            let record = app.store().token(name)?.ok_or_else(|| {
+            let profile = super::existing_profile(app, name)?;
+            if crate::provider::identity(&profile)?.api_key {
+                // The key is a secret of its own, not a token record: nothing to decode,
+                // and no reason to read it out of the store just to say so.
+                if args.verify {
+                    return Err(Error::usage(format!(
+                        "{name} holds an API key: there is no signature to verify"
+                    )));
+                }
+                return write(&if args.json {
+                    format!(
+                        "{}\n",
+                        json!({ "api_key": true, "opaque": true, "expires_at": null, "expired": false })
+                    )
+                } else {
+                    format!(
+                        "{name} holds an API key: opaque, sent as the Api-key header; it does not expire.\n"
+                    )
+                });
+            }
+            let record = app.store_for(&profile)?.token(name)?.ok_or_else(|| {
                 Error::not_logged_in(format!("no token is stored for '{name}'"))
                     .hint(format!("run `tok login {name}`"))
             })?;

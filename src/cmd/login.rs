@@ -1,17 +1,19 @@
 use crate::cli::LoginArgs;
 use crate::config::ConfigFile;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flow::{self, App};
 use crate::input::{self, Secrets};
-use crate::profile;
-use crate::provider;
+use crate::profile::{self, Profile, env_name};
+use crate::provider::{self, Provider};
+use crate::store::StoreKind;
 use crate::term;
+use crate::token;
 
 pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     let config = ConfigFile::load(&app.paths.config_file)?;
+    let saved = config.profiles.get(&args.profile);
     let mut flags = args.settings();
-    let mut profile =
-        profile::resolve(&args.profile, args.provider, &flags, config.profiles.get(&args.profile))?;
+    let mut profile = profile::resolve(&args.profile, args.provider, &flags, saved)?;
     // On a terminal, ask for missing settings instead of failing.
     if !args.secret_stdin {
         for asked in profile.provider.prompted(&profile) {
@@ -21,17 +23,38 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
                 flags.push((asked.field, value));
             }
         }
-        profile = profile::resolve(&args.profile, args.provider, &flags, config.profiles.get(&args.profile))?;
+        profile = profile::resolve(&args.profile, args.provider, &flags, saved)?;
+    }
+    check_flags(args, &profile)?;
+    let missing = profile.provider.missing(&profile);
+    if !missing.is_empty() {
+        return Err(missing_settings(&profile, &missing));
     }
     // Bad settings and an unusable store fail here, before anything is sent.
     let identity = provider::identity(&profile)?;
-    let store = app.store();
+    let kind = app.explicit_store()?.or(profile.store).unwrap_or(StoreKind::Keyring);
+    // The secrets an existing profile already has stay where they are unless replaced.
+    let previous = match (profile.saved, profile.store) {
+        (true, Some(previous)) => Some(app.open(previous)?),
+        // Logged in before profiles remembered their store: the one in force then.
+        (true, None) => Some(app.open(app.explicit_store()?.unwrap_or(StoreKind::Keyring))?),
+        (false, _) => None,
+    };
+    profile.store = Some(kind);
+    let store = app.open(kind)?;
     store.check(&profile.name)?;
 
     let _lock = app.lock(&profile.name)?;
-    // A login asks afresh: saved secrets are what it replaces.
-    let mut secrets = Secrets::new(&profile.name, None, args.secret_stdin);
+    let mut secrets = Secrets::for_login(&profile.name, previous.as_ref(), args.secret_stdin);
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
+    // Only a request the provider answered proves a key that tok merely signs or keeps.
+    profile.verified = None;
+    if args.check {
+        let check =
+            profile.provider.spec().ops.check.expect("check_flags allows --check only where it exists");
+        check(&profile, &app.http, &record)?;
+        profile.verified = Some(token::now());
+    }
     store.put_login(&profile.name, &secrets.collected(), (!identity.api_key).then_some(&record))?;
 
     let _config_lock = app.lock(".config")?;
@@ -39,11 +62,105 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     config.profiles.insert(profile.name.clone(), profile.saved());
     config.save(&app.paths.config_file)?;
     term::note(&format!(
-        "logged in: {} ({}), {}; kept in the {}",
+        "logged in: {} ({}), {}",
         profile.name,
         profile.provider.name(),
-        flow::expiry_text(&record),
-        store.describe()
+        what_was_checked(&profile, &record, &identity, store.describe())
     ));
     Ok(())
+}
+
+/// Says exactly what the login proved: a token fetched from the provider proves the
+/// credentials; a JWT signed locally or a stored API key proves nothing yet.
+fn what_was_checked(
+    profile: &Profile,
+    record: &token::TokenRecord,
+    identity: &provider::Identity,
+    store: String,
+) -> String {
+    match (identity.unchecked_login, profile.verified.is_some(), identity.api_key) {
+        (false, _, _) => format!("token {}; kept in the {store}", flow::expiry_text(record)),
+        (true, true, _) => format!("the provider accepted a request made with it; kept in the {store}"),
+        (true, false, true) => format!(
+            "the API key is stored in the {store} but not checked: the provider documents no call that checks it without side effects, so it is checked on first use"
+        ),
+        (true, false, false) => format!(
+            "signed locally and kept in the {store}; the key is checked on first use (or now, with --check)"
+        ),
+    }
+}
+
+/// Flags that would do nothing for this provider are usage errors, not silently ignored.
+fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
+    let spec = profile.provider.spec();
+    if args.secret_stdin && spec.secrets.is_empty() {
+        return Err(Error::usage(format!("{} has no secret: --secret-stdin would read nothing", spec.name)));
+    }
+    if args.check && spec.ops.check.is_none() {
+        let why = if provider::identity(profile).is_ok_and(|i| i.unchecked_login) {
+            "its documents offer no call that checks a credential without side effects"
+        } else {
+            "a login already checks the credentials by fetching a token"
+        };
+        return Err(Error::usage(format!("--check does nothing for {}: {why}", spec.name)));
+    }
+    Ok(())
+}
+
+/// Every missing setting at once, with the flags and variables that give them and a
+/// complete example.
+fn missing_settings(profile: &Profile, missing: &[&provider::Setting]) -> Error {
+    let list: Vec<String> = missing
+        .iter()
+        .map(|s| {
+            format!("{} ({} or {})", s.field.replace('_', " "), s.flag, env_name(&profile.name, s.field))
+        })
+        .collect();
+    Error::usage(format!(
+        "the {} profile '{}' needs {}: {}",
+        profile.provider.name(),
+        profile.name,
+        if missing.len() == 1 { "a setting" } else { "settings" },
+        list.join(", ")
+    ))
+    .hint(format!("for example: {}", example(profile)))
+}
+
+/// A complete login command for this profile: every required setting with what it has
+/// or a placeholder, and where the secret comes from.
+pub fn example(profile: &Profile) -> String {
+    let spec = profile.provider.spec();
+    let mut words = vec![format!("tok login {}", profile.name)];
+    if Provider::from_name(&profile.name) != Some(profile.provider) {
+        words.push(format!("--provider {}", spec.name));
+    }
+    let get = |f: &str| profile.get(f).map(str::to_string);
+    for setting in spec.settings {
+        if setting.flag.is_empty() || !setting.need.required(get) {
+            continue;
+        }
+        let value =
+            profile.get(setting.field).map(shell_word).unwrap_or_else(|| setting.placeholder.to_string());
+        words.push(format!("{} {value}", setting.flag));
+    }
+    if profile.get("mode") == Some("api-key") {
+        words.push("--api-key".into());
+    }
+    let secrets = profile.provider.needed_secrets(profile);
+    if let Some(secret) = secrets.first() {
+        words.push(format!(
+            "({} asked for, or --secret-stdin, or {})",
+            secret.label,
+            env_name(&profile.name, secret.field)
+        ));
+    }
+    words.join(" ")
+}
+
+fn shell_word(value: &str) -> String {
+    if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c)) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
 }

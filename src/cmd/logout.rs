@@ -2,16 +2,39 @@ use crate::cli::LogoutArgs;
 use crate::config::ConfigFile;
 use crate::error::Result;
 use crate::flow::App;
+use crate::provider::Provider;
 use crate::term;
 
 pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
-    let profile = super::existing_profile(app, &args.profile)?;
-    let store = app.store();
+    let names: Vec<String> = match &args.profile {
+        Some(name) => vec![name.clone()],
+        None => {
+            let config = ConfigFile::load(&app.paths.config_file)?;
+            let file_store = app.open(crate::store::StoreKind::File)?;
+            let mut names: Vec<String> =
+                config.profiles.keys().cloned().chain(file_store.profiles()).collect();
+            names.sort();
+            names.dedup();
+            if names.is_empty() {
+                term::note("no profiles to log out of");
+            }
+            names
+        }
+    };
+    for name in names {
+        forget(app, &name)?;
+    }
+    Ok(())
+}
+
+fn forget(app: &App, name: &str) -> Result<()> {
+    let profile = super::existing_profile(app, name)?;
+    let store = app.store_for(&profile)?;
     let _lock = app.lock(&profile.name)?;
-    // The store first: if it fails, the profile stays listed and can be retried.
-    // Every secret field there is, not only this provider's: the profile may have had
-    // another provider or mode before (tokens and secrets of each are separate entries).
-    let had_secrets = store.forget(&profile.name, &crate::provider::Provider::every_secret_field())?;
+    // The store first: if it fails, the profile stays listed and can be retried. Every
+    // secret field there is, not only this provider's: the profile may have had another
+    // provider or mode before (tokens and secrets of each are separate entries).
+    let had_secrets = store.forget(&profile.name, &Provider::every_secret_field())?;
     let _config_lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;
     let had_config = config.profiles.remove(&profile.name).is_some();

@@ -28,5 +28,22 @@ use crate::profile::{self, Profile};
 /// A profile for a command that uses an existing login (or the environment alone).
 fn existing_profile(app: &App, name: &str) -> Result<Profile> {
     let config = ConfigFile::load(&app.paths.config_file)?;
-    profile::resolve(name, None, &[], config.profiles.get(name))
+    let known: Vec<String> = config.profiles.keys().cloned().collect();
+    let profile = profile::resolve_among(name, None, &[], config.profiles.get(name), &known)?;
+    profile::warn_misspelt_variables(&profile);
+    Ok(profile)
+}
+
+/// Records that a request made with the profile's credential succeeded, for profiles
+/// whose login could not check it (`tok status` stops calling them unverified).
+fn mark_verified(app: &App, profile: &Profile) -> Result<()> {
+    let _lock = app.lock(".config")?;
+    let mut config = ConfigFile::load(&app.paths.config_file)?;
+    // Only a saved profile has somewhere to keep it; an environment-only one has not.
+    if let Some(settings) = config.profiles.get_mut(&profile.name) {
+        settings.insert("verified".into(), crate::token::now().to_string());
+        config.save(&app.paths.config_file)?;
+        crate::term::verbose!("{}: the API accepted the credential; marked as verified", profile.name);
+    }
+    Ok(())
 }

@@ -11,6 +11,11 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // Every usage error before any network call.
     if let Some(var) = &args.var {
+        if args.format != Format::Env || args.github_env.is_some() {
+            return Err(Error::usage(
+                "--var names the variable of --format env; with another format (or --github-env) it would do nothing",
+            ));
+        }
         output::render_check_var(var)?;
     }
     let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;

@@ -64,7 +64,7 @@ pub const SPEC: Spec = Spec {
     ],
     api_host: "the environment's host",
     example: "tok login nelnet --key-id 42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f",
-    ops: Ops { identity, obtain: obtain_for, curl },
+    ops: Ops { identity, obtain: obtain_for, curl, check: Some(check) },
 };
 
 fn identity(profile: &Profile) -> Result<Identity> {
@@ -84,6 +84,29 @@ fn obtain_for(
 fn curl(profile: &Profile) -> Result<CurlTouches> {
     let p = Params::from_profile(profile)?;
     Ok(CurlTouches { trace_uuid: true, ..CurlTouches::base(&p.base) })
+}
+
+/// `tok login nelnet --check`: the one documented call that proves the key is
+/// `POST /tokenization/session`. It creates a tokenization session (left unused; NPS
+/// expires it), which is its cost.
+fn check(profile: &Profile, http: &Http, record: &TokenRecord) -> Result<()> {
+    let p = Params::from_profile(profile)?;
+    let request =
+        http::Request::new("nelnet", reqwest::Method::POST, http::join(&p.base, "/tokenization/session"))
+            .header("accept", "application/json")
+            .secret_header("authorization", record.header_value())
+            .json(&json!({}));
+    let reply = http.send(&request)?;
+    match reply.status {
+        200..=299 => Ok(()),
+        401 | 403 => Err(Error::rejected(format!(
+            "NPS refused the signed token ({}): {}",
+            http::status_text(reply.status),
+            reply.excerpt()
+        ))
+        .hint("check the API Key ID and the API key; `tok login nelnet` stores new ones")),
+        _ => Err(reply.unexpected()),
+    }
 }
 
 const DEFAULT_TTL: u64 = 300;

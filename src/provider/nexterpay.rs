@@ -59,7 +59,7 @@ pub const SPEC: Spec = Spec {
     ],
     api_host: "the base URL",
     example: "tok login nexterpay --username alice",
-    ops: Ops { identity, obtain: obtain_for, curl },
+    ops: Ops { identity, obtain: obtain_for, curl, check: None },
 };
 
 fn identity(profile: &Profile) -> Result<Identity> {

@@ -47,7 +47,7 @@ const SCOPE: Setting = Setting {
     prompt: None,
     placeholder: "\"read write\"",
 };
-const OPS: Ops = Ops { identity, obtain: obtain_for, curl };
+const OPS: Ops = Ops { identity, obtain: obtain_for, curl, check: None };
 
 pub const N3XT_SPEC: Spec = Spec {
     name: "n3xt",

@@ -87,6 +87,8 @@ pub struct CurlTouches {
 
 pub type Obtain = fn(&Profile, &Http, &mut Secrets, Option<&TokenRecord>) -> Result<TokenRecord>;
 
+pub type Check = fn(&Profile, &Http, &TokenRecord) -> Result<()>;
+
 pub struct Ops {
     /// Validates the settings (so it doubles as the check a login makes before sending
     /// anything) and says what identifies the profile's tokens.
@@ -95,6 +97,9 @@ pub struct Ops {
     /// providers that can refresh with it.
     pub obtain: Obtain,
     pub curl: fn(&Profile) -> Result<CurlTouches>,
+    /// A documented request that proves the credential (`tok login --check`), where one
+    /// exists for providers whose login cannot check it.
+    pub check: Option<Check>,
 }
 
 impl Need {

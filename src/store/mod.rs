@@ -23,6 +23,19 @@ pub enum StoreKind {
     File,
 }
 
+impl StoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Keyring => "keyring",
+            StoreKind::File => "file",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<StoreKind> {
+        [StoreKind::Keyring, StoreKind::File].into_iter().find(|k| k.name() == name)
+    }
+}
+
 pub enum Store {
     File(FileStore),
     Keyring(KeyringStore),

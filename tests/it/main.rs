@@ -11,6 +11,8 @@ mod curl_trust;
 mod faults;
 #[cfg(unix)]
 mod files;
+#[cfg(unix)]
+mod first_hour;
 mod forgery;
 mod jwt;
 mod keyring;

@@ -172,7 +172,11 @@ fn the_base_url_is_required() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("--base-url is required"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("needs a setting: base url (--base-url or TOK_ACME_BASE_URL)"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

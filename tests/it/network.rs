@@ -257,7 +257,11 @@ fn out_of_range_values_are_usage_errors() {
         (&["--timeout", "18446744073709551615", "status"], &[], "too large"),
         (&["--timeout", "0", "status"], &[], "no time at all"),
         (&["status"], &[("TOK_TIMEOUT", "2h")], "over an hour"),
-        (&["status"], &[("TOK_KEYRING_TIMEOUT", "bogus")], "TOK_KEYRING_TIMEOUT"),
+        (
+            &["--store", "keyring", "print", "nexterpay"],
+            &[("TOK_KEYRING_TIMEOUT", "bogus"), ("TOK_NEXTERPAY_USERNAME", "demo")],
+            "TOK_KEYRING_TIMEOUT",
+        ),
         (&["sign", "--key-env", "K", "--ttl", "0"], &[("K", "key")], "born expired"),
         (&["login", "nelnet", "--key-id", "x", "--ttl", "500ms", "--secret-stdin"], &[], "born expired"),
     ];

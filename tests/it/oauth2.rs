@@ -260,16 +260,21 @@ fn odd_token_replies() {
 fn settings_are_checked_before_anything_is_sent() {
     let sb = Sandbox::start();
     let home = Home::new();
-    let cases: [(&[&str], i32, &str); 5] = [
+    let cases: [(&[&str], i32, &str); 6] = [
         (&["n3xt", "--project", PROJECT, "--client-id", ID, "--env", "gamma"], 2, "unknown N3XT environment"),
         (&["n3xt", "--project", "../x", "--client-id", ID], 2, "not an N3XT project id"),
-        (&["n3xt", "--client-id", ID], 3, "no project"),
+        (&["n3xt", "--client-id", ID], 2, "needs a setting: project (--project or TOK_N3XT_PROJECT)"),
         (
             &["x", "--provider", "oauth2", "--token-url", "http://auth.example.com/token", "--client-id", ID],
             2,
             "HTTPS",
         ),
         (&["netdirector", "--client-id", ID, "--username", "bob"], 2, "--username does not apply"),
+        (
+            &["n3xt"],
+            2,
+            "needs settings: project (--project or TOK_N3XT_PROJECT), client id (--client-id or TOK_N3XT_CLIENT_ID)",
+        ),
     ];
     for (args, code, message) in cases {
         let out = login(&home, args, SECRET);

@@ -1,0 +1,278 @@
+//! A new user's first hour: remembered stores, errors that say everything at once, honest
+//! logins, editing without re-typing, and a status that explains a profile (issue: the
+//! first hour).
+
+use crate::support::*;
+use serde_json::Value;
+
+const NPS_KEY_ID: &str = "42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f";
+const NPS_API_KEY: &str = "nps-demo-api-key-0f9e8d7c6b5a";
+
+/// `tok` as a user runs it: no TOK_STORE, and no keyring on this machine.
+fn plain_tok(home: &Home) -> assert_cmd::Command {
+    let mut cmd = home.tok_without_keyring();
+    cmd.env_remove("TOK_STORE");
+    cmd
+}
+
+#[test]
+fn a_profile_remembers_its_store() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    plain_tok(&home)
+        .args([
+            "--store",
+            "file",
+            "login",
+            "nexterpay",
+            "--username",
+            USER,
+            "--base-url",
+            &sb.url,
+            "--secret-stdin",
+        ])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    // No --store, no TOK_STORE, no keyring: the profile's own store is used.
+    let out = plain_tok(&home).args(["print", "nexterpay"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "served from the remembered file store");
+    let out = plain_tok(&home).args(["status"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("STORE") && table.lines().nth(1).unwrap().contains(" file "), "{table}");
+    // An explicit store still wins.
+    let out = plain_tok(&home).env("TOK_STORE", "keyring").args(["print", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    // A bad store name breaks only the commands that use a store.
+    plain_tok(&home).env("TOK_STORE", "bogus").args(["completions", "bash"]).assert().success();
+    plain_tok(&home)
+        .env("TOK_STORE", "bogus")
+        .args(["sign", "--key-env", "HOME", "--ttl", "1m"])
+        .assert()
+        .success();
+    let out = plain_tok(&home).env("TOK_STORE", "bogus").args(["print", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("unknown store 'bogus'"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn missing_settings_are_listed_at_once_with_an_example() {
+    let home = Home::new();
+    let out = home
+        .tok()
+        .args(["login", "acme", "--provider", "merchant-v2", "--secret-stdin"])
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("needs settings: base url (--base-url or TOK_ACME_BASE_URL), email (--email or TOK_ACME_EMAIL), merchant id (--merchant-id or TOK_ACME_MERCHANT_ID)"),
+        "{err}"
+    );
+    assert!(err.contains("hint: for example: tok login acme --provider merchant-v2 --base-url https://api.acme.example --email owner@acme.example --merchant-id"), "{err}");
+    // At print time a missing login is still "not logged in".
+    let out = home.tok().args(["print", "n3xt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+}
+
+#[test]
+fn flags_that_would_do_nothing_are_usage_errors() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let cases: [(&[&str], &str); 4] = [
+        (&["print", "nexterpay", "--var", "X"], "--var"),
+        (
+            &["login", "checkout", "--provider", "netdirector-v1", "--transaction", "t-1", "--secret-stdin"],
+            "no secret",
+        ),
+        (&["login", "nexterpay", "--username", USER, "--check", "--secret-stdin"], "--check does nothing"),
+        (&["print", "nexterpay", "--github-env", "A", "--var", "B"], "--var"),
+    ];
+    for (args, message) in cases {
+        let out = home.tok().args(args).write_stdin("x\n").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains(message), "{args:?}: {}", stderr_of(&out));
+    }
+}
+
+#[test]
+fn close_names_get_a_did_you_mean() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let out = home.tok().args(["print", "nexterpy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_of(&out).contains("did you mean 'nexterpay'?"), "{}", stderr_of(&out));
+    let out = home.tok().args(["login", "x", "--provider", "netdirectr"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("netdirector"), "{}", stderr_of(&out));
+    // A misspelt variable of a known profile gets a warning naming the right one.
+    let out = home
+        .tok()
+        .env("TOK_NEXTERPAY_BASEURL", "https://x.example")
+        .args(["print", "nexterpay"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains(
+            "TOK_NEXTERPAY_BASEURL is not a nexterpay setting; did you mean TOK_NEXTERPAY_BASE_URL?"
+        ),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn logins_say_what_they_checked_and_status_shows_unverified_keys() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let nelnet = |extra: &[&str]| {
+        home.tok()
+            .args(["login", "nelnet", "--key-id", NPS_KEY_ID, "--base-url", &sb.url, "--secret-stdin"])
+            .args(extra)
+            .write_stdin(format!("{NPS_API_KEY}\n"))
+            .output()
+            .unwrap()
+    };
+    let out = nelnet(&[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("signed locally") && stderr_of(&out).contains("checked on first use"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!stderr_of(&out).contains("valid"), "{}", stderr_of(&out));
+    assert_eq!(sb.count("POST /tokenization/session"), 0, "nothing was sent");
+    let status = |home: &Home| -> Value {
+        serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(status(&home)[0]["state"], "unverified");
+
+    // --check proves it with the one documented call, at the cost of one session.
+    let out = nelnet(&["--check"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count("POST /tokenization/session"), 1);
+    assert_eq!(status(&home)[0]["state"], "valid");
+    let out = home
+        .tok()
+        .args(["login", "nelnet", "--key-id", NPS_KEY_ID, "--base-url", &sb.url, "--secret-stdin", "--check"])
+        .write_stdin("wrong-key\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+
+    // An API key: stored, not checked; a request through tok curl that succeeds checks it.
+    let out = home
+        .tok()
+        .args([
+            "login",
+            "acme-key",
+            "--provider",
+            "merchant-v2",
+            "--base-url",
+            &sb.url,
+            "--api-key",
+            "--secret-stdin",
+        ])
+        .write_stdin("demo-api-key-7f3c9a12\n")
+        .output()
+        .unwrap();
+    assert!(stderr_of(&out).contains("not checked"), "{}", stderr_of(&out));
+    let state = |home: &Home| {
+        status(home).as_array().unwrap().iter().find(|r| r["profile"] == "acme-key").unwrap()["state"].clone()
+    };
+    assert_eq!(state(&home), "API key, unverified");
+    let out = home
+        .tok()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .args([
+            "curl",
+            "acme-key",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-X",
+            "POST",
+            "/v2/customer/create",
+            "--json",
+            "{}",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(state(&home), "API key");
+    // And inspect knows it holds an API key.
+    let out = home.tok().args(["inspect", "--profile", "acme-key"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("API key"));
+}
+
+#[test]
+fn editing_a_profile_keeps_its_stored_secret() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    // A new base URL, no secret given: the stored password is used and kept.
+    let out = home
+        .tok()
+        .args(["login", "nexterpay", "--base-url", &sb.url.replace("127.0.0.1", "localhost")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(sb.last(CREATE_TOKEN)["body"].as_str().unwrap().contains(PASSWORD));
+    home.tok().args(["refresh", "nexterpay"]).assert().success();
+    // A new secret given replaces it.
+    let out =
+        home.tok().args(["login", "nexterpay", "--secret-stdin"]).write_stdin("wrong\n").output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn status_of_one_profile_explains_it_without_secrets() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let out = home
+        .tok()
+        .env("TOK_NEXTERPAY_PASSWORD", "from-env-123")
+        .args(["status", "nexterpay"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // Labels and values, whatever the column width.
+    let text = String::from_utf8(out.stdout)
+        .unwrap()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for want in [
+        "provider nexterpay (NexterPay)",
+        "environment sandbox",
+        "username demo",
+        &format!("hosts {}", sb.url),
+        "store file store in",
+        "NexterPay password from TOK_NEXTERPAY_PASSWORD",
+        "token in ",
+        "verified by the login",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    assert!(!text.contains(PASSWORD) && !text.contains("from-env-123"));
+    let json: Value =
+        serde_json::from_slice(&home.tok().args(["status", "nexterpay", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(json["secrets"][0]["where"], "in the file store");
+    assert_eq!(json["settings"]["username"], "demo");
+    // Profiles known from the store alone still show their provider.
+    let out = home.tok().args(["logout", "--all"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!home.store_file("nexterpay").exists());
+    let out = home.tok().args(["status", "--json"]).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "[]");
+}
