@@ -384,12 +384,62 @@ pub struct CurlArgs {
     #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
     pub min_ttl: Duration,
 
+    /// The profile whose header curl gets; tok's own options go before it
     #[arg(value_parser = profile_name)]
     pub profile: String,
 
-    /// Everything for curl; a URL starting with / is joined to the profile's API base
+    /// Everything after the profile is curl's, unchanged, except that a URL starting with /
+    /// is joined to the profile's API base
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CURL ARGS")]
     pub curl_args: Vec<String>,
+}
+
+/// Options tok itself takes before `curl`'s profile, and whether each takes a value.
+const TOK_CURL_OPTIONS: &[(&str, bool)] = &[
+    ("-v", false),
+    ("--verbose", false),
+    ("-h", false),
+    ("--help", false),
+    ("--store", true),
+    ("--timeout", true),
+    ("--min-ttl", true),
+];
+
+/// `tok [OPTIONS] curl [OPTIONS] PROFILE [CURL ARGS...]`: splits off everything after
+/// the profile, so that no curl option (`-v`, `-h`, `--min-ttl`...) is ever read as
+/// tok's. clap sees the command line up to the profile; the rest goes to curl as it is.
+pub fn split_curl_args(args: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString>, Option<Vec<String>>) {
+    let mut positionals = 0;
+    let mut expect_value = false;
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        if expect_value {
+            expect_value = false;
+            continue;
+        }
+        let Some(text) = arg.to_str() else { return (args, None) };
+        if text.starts_with('-') && text != "-" {
+            let name = text.split_once('=').map_or(text, |(n, _)| n);
+            match TOK_CURL_OPTIONS.iter().find(|(o, _)| *o == name) {
+                Some((_, takes_value)) => expect_value = *takes_value && !text.contains('='),
+                // An option tok does not know: clap will say so.
+                None => return (args, None),
+            }
+            continue;
+        }
+        positionals += 1;
+        match positionals {
+            1 if text != "curl" => return (args, None),
+            1 => {}
+            _ => {
+                // The profile: clap parses up to it, curl gets the rest.
+                let rest = args[i + 1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+                let mut head = args;
+                head.truncate(i + 1);
+                return (head, Some(rest));
+            }
+        }
+    }
+    (args, None)
 }
 
 #[derive(Debug, Args)]
@@ -416,6 +466,26 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn curl_arguments_after_the_profile_are_curls() {
+        let split = |line: &str| {
+            let (head, rest) = split_curl_args(line.split(' ').map(Into::into).collect());
+            (head.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" "), rest)
+        };
+        let rest = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(split("tok curl p -v /x"), ("tok curl p".into(), rest(&["-v", "/x"])));
+        assert_eq!(
+            split("tok -v curl --min-ttl 5m p -h --min-ttl 1"),
+            ("tok -v curl --min-ttl 5m p".into(), rest(&["-h", "--min-ttl", "1"]))
+        );
+        assert_eq!(
+            split("tok --store=file curl --timeout 2s p"),
+            ("tok --store=file curl --timeout 2s p".into(), rest(&[]))
+        );
+        assert_eq!(split("tok print p -v"), ("tok print p -v".into(), None));
+        assert_eq!(split("tok curl --bogus p"), ("tok curl --bogus p".into(), None));
     }
 
     #[test]

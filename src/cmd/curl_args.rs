@@ -38,7 +38,18 @@ pub fn scan(args: &[String]) -> Scan {
     let mut scan = Scan::default();
     // The option whose value the next argument is.
     let mut pending: Option<String> = None;
+    let mut options_ended = false;
     for arg in args {
+        if options_ended {
+            scan.roles.push(Role::Url);
+            continue;
+        }
+        // `--` ends the options: every later argument is a URL (curl 8.16 and later).
+        if arg == "--" && pending.is_none() {
+            options_ended = true;
+            scan.roles.push(Role::Option);
+            continue;
+        }
         if let Some(option) = pending.take() {
             scan.roles.push(if option == "url" { Role::Url } else { Role::Value });
             scan.saw_value(&option, arg);
@@ -49,6 +60,8 @@ pub fn scan(args: &[String]) -> Scan {
                 Some((name, value)) => (name, Some(value)),
                 None => (long, None),
             };
+            // `--expand-data` is `--data` with variables expanded.
+            let name = name.strip_prefix("expand-").unwrap_or(name);
             match name {
                 "location" => scan.location = true,
                 "location-trusted" => scan.location_trusted = true,
@@ -147,7 +160,7 @@ mod tests {
     #[test]
     fn roles_table() {
         use Role::*;
-        let table: [(&[&str], &[Role]); 12] = [
+        let table: [(&[&str], &[Role]); 13] = [
             (&["-X", "POST", "-sSo", "out.json", "/p"], &[Option, Value, Option, Value, Url]),
             (&["-sD", "-", "/p"], &[Option, Value, Url]),
             (&["-sD-", "/p"], &[Option, Url]),
@@ -163,6 +176,7 @@ mod tests {
                 &[Option, Value, Option, Value, Url],
             ),
             (&["-d", "@-", "-"], &[Option, Value, Url]),
+            (&["--expand-data", "{{x}}", "--", "-not-an-option"], &[Option, Value, Option, Url]),
         ];
         for (args, roles) in table {
             assert_eq!(scan(&strings(args)).roles, roles, "{args:?}");

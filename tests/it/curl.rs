@@ -263,3 +263,86 @@ fn completions_match_the_committed_files_and_load_in_bash() {
         String::from_utf8_lossy(&loaded.stderr)
     );
 }
+
+/// Everything after the profile is curl's: flags tok also has, bundles of short options
+/// with a value at the end, `--opt=value`, and values that look like paths.
+#[test]
+fn everything_after_the_profile_is_curls() {
+    require_curl();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    // -v after the profile is curl's verbose output, not tok's.
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-v", "-s", "-o", "/dev/null", "-X", "POST", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("> POST /Catalog/GetCountries"), "curl's -v: {err}");
+    assert!(!err.contains("tok: "), "not tok's -v: {err}");
+    // tok's -v goes before the profile.
+    let out = tok_with_path(&home)
+        .args(["curl", "-v", "nexterpay", "-s", "-o", "/dev/null", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(stderr_of(&out).contains("tok: nexterpay: cached token"), "{}", stderr_of(&out));
+    // -h and --min-ttl after the profile reach curl (which rejects --min-ttl with its exit 2).
+    let out = tok_with_path(&home).args(["curl", "nexterpay", "-h"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Usage: curl"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "--min-ttl", "5m", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "curl's own exit code: {}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("curl:"), "{}", stderr_of(&out));
+
+    // Bundled short options with a value at the end, and --opt=value.
+    let out_file = home.path().join("out.json");
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-X", "POST", "-sSo"])
+        .arg(&out_file)
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(std::fs::read_to_string(&out_file).unwrap().contains("France"), "the body went to the file");
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-X", "POST", "-sD", "-", "-o", "/dev/null", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // curl reads --opt=value since 8.16.0; older curls say "unknown option" (tok's own
+    // reading of it is unit-tested in curl_args).
+    let version = String::from_utf8(Command::new("curl").arg("--version").output().unwrap().stdout).unwrap();
+    let (major, minor) = version
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.split_once('.'))
+        .map(|(a, b)| {
+            (a.parse::<u32>().unwrap_or(0), b.split('.').next().unwrap().parse::<u32>().unwrap_or(0))
+        })
+        .unwrap();
+    if (major, minor) < (8, 16) {
+        assert_eq!(sb.count(COUNTRIES), 3);
+        return;
+    }
+    std::fs::remove_file(&out_file).unwrap();
+    let out = tok_with_path(&home)
+        .args(["curl", "nexterpay", "-X", "POST", "-s"])
+        .arg(format!("--output={}", out_file.display()))
+        .arg("--url=/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(out_file.exists());
+    assert_eq!(sb.count(COUNTRIES), 4);
+}
