@@ -5,6 +5,7 @@ use crate::duration;
 use crate::profile;
 use crate::provider::Provider;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,15 +27,15 @@ pub struct Cli {
     pub command: Command,
 
     /// Say what tok does, on stderr (secrets are never shown)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
 
     /// Where secrets and tokens are kept: keyring or file [default: the profile's, or keyring]
-    #[arg(long, global = true, env = "TOK_STORE", value_name = "STORE", value_parser = store_names())]
+    #[arg(long, global = true, env = "TOK_STORE", hide_env_values = true, value_name = "STORE", value_parser = store_names(), help_heading = "Global options")]
     pub store: Option<String>,
 
-    /// Limit for one HTTP exchange, e.g. 30s or 1m
-    #[arg(long, global = true, env = "TOK_TIMEOUT", value_name = "DUR", value_parser = duration::parse_timeout)]
+    /// Deadline for one HTTP exchange, e.g. 30s or 1m; a command's network time is at most 3 × it
+    #[arg(long, global = true, env = "TOK_TIMEOUT", hide_env_values = true, value_name = "DUR", value_parser = duration::parse_timeout, help_heading = "Global options")]
     pub timeout: Option<Duration>,
 }
 
@@ -59,20 +60,29 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run curl with the profile's header, passed without touching any command line
     Curl(CurlArgs),
-    /// Print a shell completion script
+    /// What each provider needs: settings, secrets, environments and an example
+    Providers(ProvidersArgs),
+    /// Print a shell completion script, or write all of them with --dir
     Completions(CompletionsArgs),
+    /// Print the man page (man -l <(tok man), or save it as ~/.local/share/man/man1/tok.1)
+    Man,
 }
 
 /// Lists the stores in `--help` and completions, but takes any text: a bad `TOK_STORE`
 /// is reported by the commands that use a store, not by `tok completions`.
 fn store_names() -> ListedValues {
-    ListedValues(&["keyring", "file"])
+    ListedValues(|| vec!["keyring", "file"])
+}
+
+/// Every provider's environments; each provider checks its own.
+fn environment_names() -> ListedValues {
+    ListedValues(Provider::environment_names)
 }
 
 /// A value parser that shows its values in `--help` and completions, and leaves the
 /// checking to the command.
 #[derive(Clone)]
-pub struct ListedValues(pub &'static [&'static str]);
+pub struct ListedValues(pub fn() -> Vec<&'static str>);
 
 impl clap::builder::TypedValueParser for ListedValues {
     type Value = String;
@@ -87,8 +97,13 @@ impl clap::builder::TypedValueParser for ListedValues {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(self.0.iter().map(|v| clap::builder::PossibleValue::new(*v))))
+        Some(Box::new((self.0)().into_iter().map(clap::builder::PossibleValue::new)))
     }
+}
+
+/// Profile names complete from the user's own config.
+fn profiles() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::cmd::profile_candidates)
 }
 
 fn profile_name(s: &str) -> Result<String, String> {
@@ -106,7 +121,7 @@ fn provider() -> impl clap::builder::TypedValueParser<Value = Provider> {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// Profile name; also the provider when --provider is not given
-    #[arg(value_parser = profile_name)]
+    #[arg(value_parser = profile_name, add = ArgValueCandidates::new(crate::cmd::login_candidates))]
     pub profile: String,
 
     /// The provider this profile talks to
@@ -114,8 +129,8 @@ pub struct LoginArgs {
     pub provider: Option<Provider>,
 
     /// The provider's environment: sandbox|production (nexterpay), production|alpha|beta|omega
-    /// (n3xt), staging|production (netdirector)
-    #[arg(long = "env", value_name = "ENV")]
+    /// (n3xt), staging|production (netdirector), production|uat (nelnet)
+    #[arg(long = "env", value_name = "ENV", value_parser = environment_names())]
     pub environment: Option<String>,
 
     /// Replace the documented scheme and host (required where none is documented)
@@ -152,11 +167,11 @@ pub struct LoginArgs {
     pub token_url: Option<String>,
 
     /// How the client authenticates (oauth2): HTTP Basic (RFC 6749 §2.3.1) or fields in the body
-    #[arg(long, value_name = "basic|body")]
+    #[arg(long, value_name = "AUTH", value_parser = clap::builder::PossibleValuesParser::new(["basic", "body"]))]
     pub auth: Option<String>,
 
     /// Token request body encoding (oauth2)
-    #[arg(long, value_name = "form|json")]
+    #[arg(long, value_name = "BODY", value_parser = clap::builder::PossibleValuesParser::new(["form", "json"]))]
     pub body: Option<String>,
 
     /// Space-separated scopes (oauth2; netdirector defaults to "nop2/read nop2/write")
@@ -239,7 +254,8 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct PrintArgs {
-    #[arg(value_parser = profile_name)]
+    /// The profile whose token to print
+    #[arg(value_parser = profile_name, add = profiles())]
     pub profile: String,
 
     /// Refresh first when the token has less than this left (or 10 % of its lifetime)
@@ -265,7 +281,8 @@ pub struct PrintArgs {
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
-    #[arg(value_parser = profile_name)]
+    /// The profile whose token to replace
+    #[arg(value_parser = profile_name, add = profiles())]
     pub profile: String,
 
     /// Read the secret as one line from stdin, if one is needed
@@ -276,7 +293,7 @@ pub struct RefreshArgs {
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
     /// The profile to forget
-    #[arg(value_parser = profile_name, required_unless_present = "all", conflicts_with = "all")]
+    #[arg(value_parser = profile_name, required_unless_present = "all", conflicts_with = "all", add = profiles())]
     pub profile: Option<String>,
 
     /// Forget every profile
@@ -287,12 +304,12 @@ pub struct LogoutArgs {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// A nelnet profile: sign its NPS token (always a fresh one)
-    #[arg(value_parser = profile_name)]
+    #[arg(value_parser = profile_name, add = profiles())]
     pub profile: Option<String>,
 
-    /// Signing algorithm: HS256/384/512 (raw key bytes), RS256/384/512, PS256/384/512, ES256/384,
-    /// EdDSA (PEM private key)
-    #[arg(long, value_name = "ALG")]
+    /// Signing algorithm [default: HS256]: HS* take raw key bytes; RS*, PS*, ES256/384 and EdDSA a
+    /// PEM private key of their own family
+    #[arg(long, value_name = "ALG", value_parser = clap::builder::PossibleValuesParser::new(crate::keys::ALGORITHMS))]
     pub alg: Option<String>,
 
     /// Read the key from this file
@@ -354,7 +371,7 @@ pub struct InspectArgs {
     pub token: Option<String>,
 
     /// Inspect the token stored for this profile
-    #[arg(long, value_parser = profile_name, value_name = "PROFILE", conflicts_with = "token")]
+    #[arg(long, value_parser = profile_name, value_name = "PROFILE", conflicts_with = "token", add = profiles())]
     pub profile: Option<String>,
 
     /// Print JSON: header, payload, times and an expired flag
@@ -374,7 +391,7 @@ pub struct InspectArgs {
     pub key_env: Option<String>,
 
     /// Accept only this algorithm (the key's family is enforced either way)
-    #[arg(long, value_name = "ALG", requires = "verify")]
+    #[arg(long, value_name = "ALG", requires = "verify", value_parser = clap::builder::PossibleValuesParser::new(crate::keys::ALGORITHMS))]
     pub alg: Option<String>,
 }
 
@@ -385,7 +402,7 @@ pub struct CurlArgs {
     pub min_ttl: Duration,
 
     /// The profile whose header curl gets; tok's own options go before it
-    #[arg(value_parser = profile_name)]
+    #[arg(value_parser = profile_name, add = profiles())]
     pub profile: String,
 
     /// Everything after the profile is curl's, unchanged, except that a URL starting with /
@@ -444,13 +461,30 @@ pub fn split_curl_args(args: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    pub shell: clap_complete::Shell,
+    /// The shell whose script to print
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(["bash", "zsh", "fish", "powershell", "elvish"]), required_unless_present = "dir", conflicts_with = "dir")]
+    pub shell: Option<String>,
+
+    /// Write every shell's script and the man page into this directory
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvidersArgs {
+    /// Show this provider in detail
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(Provider::names()))]
+    pub name: Option<String>,
+
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Show this profile in detail: provider, account, hosts, store, where each secret is
-    #[arg(value_parser = profile_name)]
+    #[arg(value_parser = profile_name, add = profiles())]
     pub profile: Option<String>,
 
     /// Print JSON instead of a table

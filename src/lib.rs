@@ -28,6 +28,9 @@ pub mod term;
 mod testgen;
 mod token;
 
+/// Answers a shell's completion request (`COMPLETE` set by a registration script) and exits.
+pub use cmd::answer_if_asked as answer_completion_request;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -59,6 +62,8 @@ pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
         cli::Command::Sign(args) => cmd::sign(&app, args),
         cli::Command::Inspect(args) => cmd::inspect(&app, args),
         cli::Command::Completions(args) => cmd::completions(args),
+        cli::Command::Providers(args) => cmd::providers(args),
+        cli::Command::Man => cmd::man(),
         // curl's own exit code passes through.
         cli::Command::Curl(args) => return cmd::curl(&app, args),
     }

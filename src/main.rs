@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     tok::harden();
+    // A registration script calling back on TAB: answer and exit.
+    tok::answer_completion_request();
     match tok::run(parse()) {
         Ok(code) => code,
         Err(e) => {
@@ -19,12 +21,46 @@ fn main() -> ExitCode {
 fn parse() -> tok::cli::Cli {
     let (args, curl_args) = tok::cli::split_curl_args(std::env::args_os().collect());
     let mut command = tok::cli::Cli::command();
-    let mut matches = command.try_get_matches_from_mut(args).unwrap_or_else(|e| e.exit());
-    let mut cli =
-        tok::cli::Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut matches = command.try_get_matches_from_mut(args).unwrap_or_else(|e| exit(e, &command, &words));
+    let mut cli = tok::cli::Cli::from_arg_matches_mut(&mut matches)
+        .unwrap_or_else(|e| exit(e.format(&mut command), &command, &words));
     if let (tok::cli::Command::Curl(args), Some(rest)) = (&mut cli.command, curl_args) {
         args.curl_args = rest;
     }
     std::mem::forget(command);
     cli
+}
+
+/// clap's help and version as clap prints them; its errors in tok's own style: a
+/// `tok: error:` line, clap's tips, and the command's plain usage (clap's would list the
+/// options set from the environment, as if typed).
+fn exit(e: clap::Error, command: &clap::Command, words: &[String]) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let rendered = e.render().to_string();
+    let mut lines =
+        rendered.lines().filter(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"));
+    let first = lines.next().unwrap_or("invalid command line");
+    tok::term::error(&tok::error::Error::usage(first.strip_prefix("error: ").unwrap_or(first)));
+    let rest: Vec<&str> = lines.collect();
+    let rest = rest.join("\n");
+    let sub = words.iter().skip(1).find_map(|w| command.find_subcommand(w));
+    let usage = match sub {
+        Some(sub) => sub.clone().bin_name(format!("tok {}", sub.get_name())).render_usage().to_string(),
+        None => command.clone().render_usage().to_string(),
+    };
+    let help = match sub {
+        Some(sub) => format!("tok {} --help", sub.get_name()),
+        None => "tok --help".into(),
+    };
+    eprintln!("{}\n\n{usage}\n\nFor more information, try '{help}'.", rest.trim_end());
+    std::process::exit(2)
 }

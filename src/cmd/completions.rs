@@ -1,45 +1,124 @@
+//! Shell completions: small registration scripts that call back into `tok` on TAB
+//! (clap_complete's dynamic engine), so profile names complete from the user's own
+//! config and every flag's values (providers, environments, formats, algorithms)
+//! complete in bash, zsh, fish, PowerShell and elvish alike.
+
 use crate::cli::{Cli, CompletionsArgs};
 use crate::error::{Error, Result};
 use clap::CommandFactory;
+use std::path::Path;
 
-/// Writes the completion script for a shell; the generated files are also committed
-/// under `completions/` (a test keeps them current).
+/// The variable the registration scripts set when they call tok back.
+const VAR: &str = "COMPLETE";
+
+/// Each shell, its registration script's conventional file name, and where it goes.
+pub const SHELLS: &[(&str, &str, &str)] = &[
+    (
+        "bash",
+        "tok.bash",
+        "source it from ~/.bashrc, or put it in ~/.local/share/bash-completion/completions/tok",
+    ),
+    ("zsh", "_tok", "put it in a directory on $fpath"),
+    ("fish", "tok.fish", "put it in ~/.config/fish/completions/"),
+    ("powershell", "_tok.ps1", "dot-source it from $PROFILE"),
+    ("elvish", "tok.elv", "eval it from ~/.config/elvish/rc.elv"),
+];
+
+/// Answers a completion request (tok run by a registration script with `COMPLETE` set)
+/// and exits; does nothing otherwise. Cheap when not completing: one variable lookup.
+pub fn answer_if_asked() {
+    clap_complete::CompleteEnv::with_factory(full_command).var(VAR).complete();
+}
+
 pub fn completions(args: &CompletionsArgs) -> Result<()> {
+    match (&args.shell, &args.dir) {
+        (Some(shell), None) => {
+            let script = registration(shell)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
+                .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+        }
+        (None, Some(dir)) => write_all(dir),
+        _ => Err(Error::usage("give a shell (bash, zsh, fish, powershell, elvish) or --dir DIR")),
+    }
+}
+
+/// The registration script for `shell`.
+pub fn registration(shell: &str) -> Result<Vec<u8>> {
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells.completer(shell).ok_or_else(|| {
+        Error::usage(format!("no completions for '{shell}' (bash, zsh, fish, powershell, elvish)"))
+    })?;
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut full_command(), "tok", &mut out);
-    std::io::Write::write_all(&mut std::io::stdout().lock(), &out)
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    clap_complete::env::EnvCompleter::write_registration(completer, VAR, "tok", "tok", "tok", &mut out)
+        .map_err(|e| Error::other(format!("cannot write the {shell} completions: {e}")))?;
+    Ok(out)
+}
+
+/// `tok completions --dir DIR`: every shell's script and the man page, for packagers and
+/// for `cargo install` users.
+fn write_all(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::other(format!("cannot create {}: {e}", dir.display())))?;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.join(name), bytes)
+            .map_err(|e| Error::other(format!("cannot write {}: {e}", dir.join(name).display())))
+    };
+    for (shell, file, how) in SHELLS {
+        write(file, &registration(shell)?)?;
+        crate::term::note(&format!("{}: {how}", dir.join(file).display()));
+    }
+    write("tok.1", &super::man::page())?;
+    crate::term::note(&format!(
+        "{}: man -l it, or put it in ~/.local/share/man/man1/",
+        dir.join("tok.1").display()
+    ));
+    Ok(())
 }
 
 /// The whole command tree. Subcommands are built lazily (`defer` in `cli.rs`) so that a
-/// run pays only for its own; a completion script needs them all.
-fn full_command() -> clap::Command {
+/// run pays only for its own; completions and the man page need them all.
+pub fn full_command() -> clap::Command {
     let mut command = Cli::command();
     command.build();
     command
 }
 
+/// Profile names for completion: the user's saved profiles and file-store profiles.
+pub fn profile_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(paths) = crate::config::Paths::discover() else { return Vec::new() };
+    let mut names: Vec<String> = crate::config::ConfigFile::load(&paths.config_file)
+        .map(|c| c.profiles.into_keys().collect())
+        .unwrap_or_default();
+    names.extend(crate::store::FileStore::new(paths.store_dir).profiles());
+    names.sort();
+    names.dedup();
+    names.into_iter().map(clap_complete::CompletionCandidate::new).collect()
+}
+
+/// For `tok login`: existing profiles, and the provider names (a profile named after its
+/// provider needs no --provider).
+pub fn login_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    let mut candidates = profile_candidates();
+    for provider in crate::provider::Provider::all() {
+        candidates.push(
+            clap_complete::CompletionCandidate::new(provider.name()).help(Some(provider.spec().title.into())),
+        );
+    }
+    candidates
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap_complete::Shell;
 
-    /// The committed scripts are what this build generates. Run with
+    /// The committed scripts are what this build writes. Run with
     /// `TOK_UPDATE_COMPLETIONS=1 cargo test completions` to rewrite them.
     #[test]
     fn committed_completions_are_current() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
         let update = std::env::var_os("TOK_UPDATE_COMPLETIONS").is_some();
-        let files = [
-            (Shell::Bash, "tok.bash"),
-            (Shell::Zsh, "_tok"),
-            (Shell::Fish, "tok.fish"),
-            (Shell::PowerShell, "_tok.ps1"),
-            (Shell::Elvish, "tok.elv"),
-        ];
-        for (shell, name) in files {
-            let mut generated = Vec::new();
-            clap_complete::generate(shell, &mut full_command(), "tok", &mut generated);
+        for (shell, name, _) in SHELLS {
+            let generated = registration(shell).unwrap();
             let path = dir.join(name);
             if update {
                 std::fs::write(&path, &generated).unwrap();
@@ -50,27 +129,5 @@ mod tests {
                 "completions/{name} is stale: run TOK_UPDATE_COMPLETIONS=1 cargo test completions"
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod man {
-    use super::full_command;
-
-    /// `man/tok.1` is what clap_mangen makes of the current command line. Run with
-    /// `TOK_UPDATE_COMPLETIONS=1 cargo test man` to rewrite it.
-    #[test]
-    fn committed_man_page_is_current() {
-        let mut generated = Vec::new();
-        clap_mangen::Man::new(full_command()).render(&mut generated).unwrap();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/tok.1");
-        if std::env::var_os("TOK_UPDATE_COMPLETIONS").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &generated).unwrap();
-        }
-        assert!(
-            std::fs::read(&path).unwrap_or_default() == generated,
-            "man/tok.1 is stale: run TOK_UPDATE_COMPLETIONS=1 cargo test man"
-        );
     }
 }

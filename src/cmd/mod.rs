@@ -7,16 +7,20 @@ mod curl_options;
 mod inspect;
 mod login;
 mod logout;
+mod man;
 mod print;
+mod providers;
 mod sign;
 mod status;
 
-pub use completions::completions;
+pub use completions::{answer_if_asked, completions, login_candidates, profile_candidates};
 pub use curl::curl;
 pub use inspect::inspect;
 pub use login::login;
 pub use logout::logout;
+pub use man::man;
 pub use print::{print, refresh};
+pub use providers::providers;
 pub use sign::sign;
 pub use status::status;
 

@@ -243,25 +243,76 @@ fn github_env_appends_and_masks() {
     assert_eq!(sb.count(CREATE_TOKEN), 1);
 }
 
+/// The committed bash script is what tok prints, and in a real bash it completes
+/// profile names from the user's own config and every flag's values.
 #[test]
-fn completions_match_the_committed_files_and_load_in_bash() {
+fn completions_complete_profiles_and_values_in_bash() {
+    let sb = Sandbox::start();
     let home = Home::new();
+    home.login(&sb);
+    home.tok()
+        .args([
+            "login",
+            "billing",
+            "--provider",
+            "oauth2",
+            "--token-url",
+            &format!("{}/oauth2/generic/token", sb.url),
+        ])
+        .args(["--client-id", "demo-client", "--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .assert()
+        .success();
     let out = home.tok().args(["completions", "bash"]).output().unwrap();
     let committed =
         std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/tok.bash")).unwrap();
     assert_eq!(out.stdout, committed);
     let script = home.path().join("tok.bash");
     std::fs::write(&script, &out.stdout).unwrap();
-    let loaded = Command::new("bash")
-        .arg("-c")
-        .arg(format!("source {} && complete -p tok", script.display()))
-        .output()
-        .unwrap();
+    let bin_dir = tok_path().parent().unwrap();
+    // What bash offers after `tok <words...> <TAB>`.
+    let complete = |words: &[&str]| -> Vec<String> {
+        let words_text = words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" ");
+        let program = format!(
+            "source {}; COMP_WORDS=(tok {words_text}); COMP_CWORD={}; COMP_TYPE=9; _clap_complete_tok tok '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.len(),
+            words.last().unwrap(),
+            words.get(words.len().wrapping_sub(2)).copied().unwrap_or("tok"),
+        );
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(program)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+            .env("HOME", home.path())
+            .env("TOK_HOME", home.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let profiles = complete(&["print", ""]);
     assert!(
-        String::from_utf8_lossy(&loaded.stdout).contains("tok"),
-        "{}",
-        String::from_utf8_lossy(&loaded.stderr)
+        profiles.contains(&"nexterpay".to_string()) && profiles.contains(&"billing".to_string()),
+        "{profiles:?}"
     );
+    assert!(
+        complete(&["print", "bi"]).iter().all(|c| c.starts_with("bi")),
+        "{:?}",
+        complete(&["print", "bi"])
+    );
+    let providers = complete(&["login", "x", "--provider", ""]);
+    assert!(providers.contains(&"netdirector-v1".to_string()), "{providers:?}");
+    let formats = complete(&["print", "nexterpay", "--format", ""]);
+    assert_eq!(formats, ["token", "header", "json", "env"], "{formats:?}");
+    let envs = complete(&["login", "x", "--env", ""]);
+    assert!(envs.contains(&"sandbox".to_string()) && envs.contains(&"uat".to_string()), "{envs:?}");
+    let algs = complete(&["sign", "--alg", "E"]);
+    assert!(algs.contains(&"ES256".to_string()) && algs.contains(&"EdDSA".to_string()), "{algs:?}");
 }
 
 /// Everything after the profile is curl's: flags tok also has, bundles of short options

@@ -276,3 +276,49 @@ fn status_of_one_profile_explains_it_without_secrets() {
     let out = home.tok().args(["status", "--json"]).output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "[]");
 }
+
+#[test]
+fn providers_are_discoverable_and_agree_with_the_readme() {
+    let home = Home::new();
+    let out = home.tok().args(["providers", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    // The README's provider sections name the same providers, in the same order.
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("\n## Providers\n").nth(1).unwrap().split("\n## ").next().unwrap();
+    let documented: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .filter_map(|l| l.rsplit_once("(`").and_then(|(_, n)| n.strip_suffix("`)")))
+        .collect();
+    assert_eq!(documented, names, "README providers vs tok providers");
+    // One provider in detail: what it needs, where from, and an example.
+    let out = home.tok().args(["providers", "n3xt"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "--project",
+        "TOK_N3XT_PROJECT",
+        "TOK_N3XT_CLIENT_SECRET",
+        "https://authn.beta.n3xt.io",
+        "tok login n3xt --project",
+    ] {
+        assert!(text.contains(want), "{want} in:\n{text}");
+    }
+    let out = home.tok().args(["providers", "nexterpy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // The man page and every completion script install from the binary alone.
+    let out = home.tok().args(["man"]).output().unwrap();
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        man.contains(".SH \"EXIT STATUS\"")
+            && man.contains("tok login")
+            && man.contains("TOK_KEYRING_TIMEOUT")
+    );
+    let dir = home.path().join("share");
+    home.tok().args(["completions", "--dir"]).arg(&dir).assert().success();
+    for file in ["tok.bash", "_tok", "tok.fish", "_tok.ps1", "tok.elv", "tok.1"] {
+        assert!(dir.join(file).metadata().unwrap().len() > 100, "{file}");
+    }
+}
