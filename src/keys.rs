@@ -233,10 +233,20 @@ pub fn classify(bytes: &[u8]) -> KeyShape {
     KeyShape::Secret
 }
 
+/// The key block of a PEM file: `openssl ecparam -genkey` writes an `EC PARAMETERS`
+/// block before the key, and a bundle may hold more than one block.
+fn key_block(bytes: &[u8]) -> Result<pem::Pem, String> {
+    let blocks = pem::parse_many(bytes).map_err(|e| format!("a PEM file tok cannot read ({e})"))?;
+    blocks
+        .into_iter()
+        .find(|b| b.tag() != "EC PARAMETERS")
+        .ok_or_else(|| "a PEM file with EC parameters but no key".to_string())
+}
+
 fn classify_pem(bytes: &[u8]) -> KeyShape {
-    let pem = match pem::parse(bytes) {
+    let pem = match key_block(bytes) {
         Ok(pem) => pem,
-        Err(e) => return KeyShape::Unusable(format!("a PEM file tok cannot read ({e})")),
+        Err(why) => return KeyShape::Unusable(why),
     };
     let der = pem.contents();
     let asymmetric = |role, format| match der_family(der) {
@@ -257,6 +267,7 @@ fn classify_pem(bytes: &[u8]) -> KeyShape {
             };
             KeyShape::Asymmetric { family: Family::Ec(curve), role: Role::Private, format: "SEC1" }
         }
+        "EC PUBLIC KEY" => asymmetric(Role::Public, "SEC1"),
         "PRIVATE KEY" => asymmetric(Role::Private, "PKCS#8"),
         "PUBLIC KEY" => asymmetric(Role::Public, "SPKI"),
         "CERTIFICATE" => asymmetric(Role::Certificate, "X.509"),
@@ -291,6 +302,12 @@ pub fn encoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<
         }
         (KeyShape::Unusable(why), _) => return Err(refuse(why.clone())),
         (KeyShape::Asymmetric { family, role, .. }, _) => {
+            if *family == Family::Ec(Curve::Other) && matches!(want, Family::Ec(_)) {
+                return Err(refuse(format!(
+                    "{shape}: ES256 takes P-256 and ES384 P-384 keys; make one with \
+                     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem"
+                )));
+            }
             if *family != want {
                 return Err(refuse(format!("{alg:?} needs {}, and this is {shape}", want.needs())));
             }
@@ -299,13 +316,43 @@ pub fn encoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<
             }
         }
     }
-    let key = match want {
-        Family::Rsa => EncodingKey::from_rsa_pem(bytes),
-        Family::Ec(_) => EncodingKey::from_ec_pem(bytes),
-        Family::Ed => EncodingKey::from_ed_pem(bytes),
-        Family::Hmac => unreachable!("HMAC keys returned above"),
+    let key = match (&shape, want) {
+        // SEC1 (`openssl ecparam -genkey`) is PKCS#8 without the wrapper jsonwebtoken wants.
+        (KeyShape::Asymmetric { format: "SEC1", .. }, Family::Ec(curve)) => {
+            let sec1 = key_block(bytes).map_err(refuse)?.into_contents();
+            Ok(EncodingKey::from_ec_der(&sec1_to_pkcs8(&sec1, curve)))
+        }
+        (_, Family::Rsa) => EncodingKey::from_rsa_pem(bytes),
+        (_, Family::Ec(_)) => EncodingKey::from_ec_pem(bytes),
+        (_, Family::Ed) => EncodingKey::from_ed_pem(bytes),
+        (_, Family::Hmac) => unreachable!("HMAC keys returned above"),
     };
-    key.map_err(|e| refuse(format!("{shape} that jsonwebtoken cannot load: {e}")))
+    key.map_err(|e| {
+        refuse(format!(
+            "{shape} that cannot be loaded ({e}); rewrite it as PKCS#8: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem"
+        ))
+    })
+}
+
+/// Wraps a SEC1 `ECPrivateKey` in PKCS#8 (RFC 5208): version 0, the algorithm
+/// (id-ecPublicKey with the curve), and the SEC1 key as an OCTET STRING.
+fn sec1_to_pkcs8(sec1: &[u8], curve: Curve) -> Vec<u8> {
+    let curve_oid = if curve == Curve::P384 { OID_P384 } else { OID_P256 };
+    let algorithm = der(0x30, &[OID_EC, curve_oid].concat());
+    der(0x30, &[&[0x02, 0x01, 0x00][..], &algorithm, &der(0x04, sec1)].concat())
+}
+
+/// One DER element: tag, definite length, content.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    match len {
+        0..=0x7f => out.push(len as u8),
+        0x80..=0xff => out.extend([0x81, len as u8]),
+        _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
+    }
+    out.extend_from_slice(content);
+    out
 }
 
 /// The HMAC hash output size: shorter keys weaken the MAC (RFC 7518 §3.2).

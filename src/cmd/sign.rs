@@ -87,6 +87,9 @@ fn own_token(args: &SignArgs) -> Result<String> {
         claims.insert("exp".into(), Value::from(at));
     }
 
+    if !claims.contains_key("exp") {
+        term::warn("the token has no exp and never expires; give --ttl or --exp unless that is the intent");
+    }
     let bytes = source.read()?;
     if let Some(min) = keys::hmac_min_len(alg)
         && bytes.len() < min

@@ -309,13 +309,17 @@ fn rejection(what: &str, status: u16, code: Option<String>, message: Option<Stri
         return None;
     }
     let mut text = format!("merchant-v2 rejected {what} ({})", http::status_text(status));
+    let no_code = code.is_none();
     for part in [code, message].into_iter().flatten() {
         text.push_str(": ");
         text.push_str(&part);
     }
-    Some(
-        Error::rejected(text).hint("check the e-mail, password and merchant id; `tok login` stores new ones"),
-    )
+    let hint = if status == 404 && no_code {
+        "check --base-url: the API has no such endpoint there"
+    } else {
+        "check the e-mail, password and merchant id; `tok login` stores new ones"
+    };
+    Some(Error::rejected(text).hint(hint))
 }
 
 #[cfg(test)]

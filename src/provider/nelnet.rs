@@ -105,6 +105,8 @@ fn check(profile: &Profile, http: &Http, record: &TokenRecord) -> Result<()> {
             reply.excerpt()
         ))
         .hint("check the API Key ID and the API key; `tok login nelnet` stores new ones")),
+        404 => Err(Error::rejected("NPS has no /tokenization/session at this host (404 Not Found)")
+            .hint("check --env and --base-url")),
         _ => Err(reply.unexpected()),
     }
 }

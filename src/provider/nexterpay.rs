@@ -158,6 +158,12 @@ fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord>
             )
             .hint("contact your NexterPay representative"));
         }
+        404 => {
+            return Err(Error::rejected(
+                "NexterPay has no /security/createToken at this base URL (404 Not Found)",
+            )
+            .hint("check --base-url (and --env)"));
+        }
         _ => return Err(reply.unexpected()),
     }
     let token = parse_reply(&reply.body).map_err(|why| {

@@ -475,6 +475,23 @@ fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
                 | "unsupported_grant_type"
         )
     );
+    if status == 404 || reply.error.as_deref() == Some("project_not_found") {
+        // A token endpoint that is not there is a wrong URL or project: a settings
+        // problem to fix, not an outage to wait out.
+        let mut message = format!("{provider}'s token endpoint answered {}", http::status_text(status));
+        if let Some(error) = &reply.error {
+            message.push_str(&format!(": {}", http::clean(error, 60)));
+        }
+        if let Some(id) = &reply.request_id {
+            message.push_str(&format!(" (request_id {})", http::clean(id, 100)));
+        }
+        let hint = match provider {
+            "n3xt" => "check --project (and --env): N3XT knows no such project there",
+            "netdirector" => "check --env and --base-url",
+            _ => "check --token-url",
+        };
+        return Some(Error::rejected(message).hint(hint));
+    }
     if !(rejected_code || matches!(status, 400 | 401 | 403)) {
         return None;
     }
@@ -667,6 +684,13 @@ mod tests {
         assert_eq!(error_for("x", 409, br#"{"error":"invalid_grant"}"#).unwrap().exit_code(), 4);
         assert!(error_for("x", 503, br#"{"error":"server_error"}"#).is_none());
         assert!(error_for("x", 429, b"").is_none());
-        assert!(error_for("x", 404, b"").is_none());
+        // A missing endpoint or project is a settings problem: exit 4, with the request id.
+        let e =
+            error_for("n3xt", 404, br#"{"status_code":404,"request_id":"r-1","error":"project_not_found"}"#)
+                .unwrap();
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.to_string().contains("project_not_found (request_id r-1)"), "{e}");
+        assert!(e.hint_text().unwrap().contains("--project"));
+        assert_eq!(error_for("oauth2", 404, b"<html>").unwrap().exit_code(), 4);
     }
 }

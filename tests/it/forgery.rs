@@ -179,3 +179,39 @@ fn alg_pin_is_enforced() {
         assert!(stderr_of(&out).contains(fix), "{}", stderr_of(&out));
     }
 }
+
+/// The keys people have: SEC1 EC keys as `openssl ecparam -genkey` writes them (after an
+/// EC PARAMETERS block), PKCS#1 RSA keys, PKCS#8 for all; an unusable one is named with
+/// the command that fixes it.
+#[test]
+fn keys_in_the_formats_openssl_writes() {
+    let home = Home::new();
+    for (alg, private, public) in [
+        ("ES256", "ec-sec1-private.pem", "ec-sec1-public.pem"),
+        ("RS256", "rsa-pkcs1-private.pem", "rsa-pkcs1-public.pem"),
+        ("PS384", "rsa-pkcs1-private.pem", "rsa-pkcs1-public.pem"),
+        ("EdDSA", "ed25519-private.pem", "ed25519-public.pem"),
+    ] {
+        let token = sign(&home, alg, &fixture(private));
+        let out = verify(&home, &token, &fixture(public), Some(alg));
+        assert!(out.status.success(), "{alg} {private}: {}", stderr_of(&out));
+    }
+    let out = home
+        .tok()
+        .args(["sign", "--alg", "ES256", "--ttl", "1m", "--key-file"])
+        .arg(fixture("ec-k256-private.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("unsupported curve") && err.contains("openssl genpkey -algorithm EC"), "{err}");
+    // No expiry: signed, with a warning.
+    let out = home
+        .tok()
+        .args(["sign", "--alg", "ES256", "--key-file"])
+        .arg(fixture("ec-sec1-private.pem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("no exp and never expires"), "{}", stderr_of(&out));
+}

@@ -283,3 +283,47 @@ fn settings_are_checked_before_anything_is_sent() {
     }
     assert!(sb.stats()["requests"].as_object().unwrap().is_empty());
 }
+
+/// A wrong project or URL is a settings problem with a hint, not an outage (exit 4, not 5).
+#[test]
+fn a_missing_project_or_endpoint_is_a_settings_problem() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out =
+        login(&home, &["n3xt", "--project", "nope-1", "--client-id", ID, "--base-url", &sb.url], SECRET);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("project_not_found (request_id request-id-test-"), "{err}");
+    assert!(err.contains("hint: check --project"), "{err}");
+    let out = login(
+        &home,
+        &[
+            "x",
+            "--provider",
+            "oauth2",
+            "--token-url",
+            &format!("{}/no/such/token", sb.url),
+            "--client-id",
+            ID,
+        ],
+        SECRET,
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("check --token-url"), "{}", stderr_of(&out));
+    let out = home
+        .tok()
+        .args([
+            "login",
+            "nexterpay",
+            "--username",
+            "demo",
+            "--base-url",
+            &format!("{}/wrong-prefix", sb.url),
+            "--secret-stdin",
+        ])
+        .write_stdin("demo-password\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("check --base-url"), "{}", stderr_of(&out));
+}
