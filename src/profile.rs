@@ -178,22 +178,64 @@ impl Profile {
         self.settings.get(field).map(String::as_str)
     }
 
-    /// A required setting, or exit 3 naming the flag and the variable that would give it.
+    /// A required setting, or exit 3 with a complete login command and the variables
+    /// that would do instead.
     pub fn require(&self, field: &str) -> Result<&str> {
         self.get(field).ok_or_else(|| {
             let what = field.replace('_', " ");
             let message = if self.saved {
                 format!("profile '{}' has no {what}", self.name)
             } else {
-                format!("not logged in to '{}' (no {what})", self.name)
+                format!("not logged in to '{}'", self.name)
             };
+            let variables: Vec<String> = self
+                .provider
+                .missing(self)
+                .iter()
+                .map(|s| env_name(&self.name, s.field))
+                .chain(self.provider.needed_secrets(self).iter().map(|s| env_name(&self.name, s.field)))
+                .collect();
             Error::not_logged_in(message).hint(format!(
-                "run `tok login {} --{}`, or set {} to work without a login",
-                self.name,
-                field.replace('_', "-"),
-                env_name(&self.name, field)
+                "run `{}`, or set {} to work without a login",
+                self.login_example(),
+                variables.join(" ")
             ))
         })
+    }
+
+    /// A complete login command for this profile: every required setting with what it has
+    /// or a placeholder, and where the secret comes from.
+    /// A complete `tok login` command for this profile: every required setting with the
+    /// value it has or a placeholder.
+    pub fn login_example(&self) -> String {
+        let spec = self.provider.spec();
+        let mut words = vec![format!("tok login {}", self.name)];
+        if Provider::from_name(&self.name) != Some(self.provider) {
+            words.push(format!("--provider {}", spec.name));
+        }
+        let get = |f: &str| self.get(f).map(str::to_string);
+        for setting in spec.settings {
+            if setting.flag.is_empty() || !setting.need.required(get) {
+                continue;
+            }
+            let value =
+                self.get(setting.field).map(shell_word).unwrap_or_else(|| setting.placeholder.to_string());
+            words.push(format!("{} {value}", setting.flag));
+        }
+        if self.get("mode") == Some("api-key") {
+            words.push("--api-key".into());
+        }
+        words.join(" ")
+    }
+
+    /// Where this profile's secret can come from, for hints.
+    pub fn secret_sources(&self) -> Option<String> {
+        let secret = *self.provider.needed_secrets(self).first()?;
+        Some(format!(
+            "the {} is asked for, or read with --secret-stdin or from {}",
+            secret.label,
+            env_name(&self.name, secret.field)
+        ))
     }
 
     /// What `config.toml` keeps for this profile.
@@ -207,6 +249,14 @@ impl Profile {
             s.insert("verified".into(), at.to_string());
         }
         s
+    }
+}
+
+fn shell_word(value: &str) -> String {
+    if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c)) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
     }
 }
 

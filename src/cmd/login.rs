@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::flow::{self, App};
 use crate::input::{self, Secrets};
 use crate::profile::{self, Profile, env_name};
-use crate::provider::{self, Provider};
+use crate::provider;
 use crate::store::StoreKind;
 use crate::term;
 use crate::token;
@@ -123,44 +123,8 @@ fn missing_settings(profile: &Profile, missing: &[&provider::Setting]) -> Error 
         if missing.len() == 1 { "a setting" } else { "settings" },
         list.join(", ")
     ))
-    .hint(format!("for example: {}", example(profile)))
-}
-
-/// A complete login command for this profile: every required setting with what it has
-/// or a placeholder, and where the secret comes from.
-pub fn example(profile: &Profile) -> String {
-    let spec = profile.provider.spec();
-    let mut words = vec![format!("tok login {}", profile.name)];
-    if Provider::from_name(&profile.name) != Some(profile.provider) {
-        words.push(format!("--provider {}", spec.name));
-    }
-    let get = |f: &str| profile.get(f).map(str::to_string);
-    for setting in spec.settings {
-        if setting.flag.is_empty() || !setting.need.required(get) {
-            continue;
-        }
-        let value =
-            profile.get(setting.field).map(shell_word).unwrap_or_else(|| setting.placeholder.to_string());
-        words.push(format!("{} {value}", setting.flag));
-    }
-    if profile.get("mode") == Some("api-key") {
-        words.push("--api-key".into());
-    }
-    let secrets = profile.provider.needed_secrets(profile);
-    if let Some(secret) = secrets.first() {
-        words.push(format!(
-            "({} asked for, or --secret-stdin, or {})",
-            secret.label,
-            env_name(&profile.name, secret.field)
-        ));
-    }
-    words.join(" ")
-}
-
-fn shell_word(value: &str) -> String {
-    if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c)) {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
+    .hint(match profile.secret_sources() {
+        Some(secret) => format!("for example: {}; {secret}", profile.login_example()),
+        None => format!("for example: {}", profile.login_example()),
+    })
 }

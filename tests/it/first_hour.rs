@@ -76,6 +76,10 @@ fn missing_settings_are_listed_at_once_with_an_example() {
     // At print time a missing login is still "not logged in".
     let out = home.tok().args(["print", "n3xt"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("not logged in to 'n3xt'"), "{err}");
+    assert!(err.contains("run `tok login n3xt --project project-live-84ff27dd-… --client-id \"$CLIENT_ID\"`"), "{err}");
+    assert!(err.contains("or set TOK_N3XT_PROJECT TOK_N3XT_CLIENT_ID TOK_N3XT_CLIENT_SECRET"), "{err}");
 }
 
 #[test]
