@@ -63,8 +63,7 @@ pub const SPEC: Spec = Spec {
 };
 
 fn identity(profile: &Profile) -> Result<Identity> {
-    let p = Params::from_profile(profile)?;
-    Ok(Identity { binding: p.binding(), api_key: false, unchecked_login: false })
+    Ok(Identity::checked(Params::from_profile(profile)?.binding()))
 }
 
 fn obtain_for(

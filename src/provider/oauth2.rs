@@ -168,7 +168,7 @@ fn params(profile: &Profile) -> Result<Params> {
 }
 
 fn identity(profile: &Profile) -> Result<Identity> {
-    Ok(Identity { binding: params(profile)?.binding(), api_key: false, unchecked_login: false })
+    Ok(Identity::checked(params(profile)?.binding()))
 }
 
 fn obtain_for(

@@ -114,6 +114,13 @@ impl Need {
     }
 }
 
+impl Identity {
+    /// A login that fetches a token, which checks the credentials.
+    pub fn checked(binding: String) -> Identity {
+        Identity { binding, api_key: false, unchecked_login: false }
+    }
+}
+
 impl CurlTouches {
     pub fn base(api_base: &reqwest::Url) -> CurlTouches {
         CurlTouches { api_base: Some(api_base.clone()), trace_uuid: false, watch_header: None }

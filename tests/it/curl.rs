@@ -4,22 +4,7 @@ use crate::support::*;
 use serde_json::json;
 use std::process::{Command, Stdio};
 
-const TRANSACTION: &str = "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
 const COUNTRIES: &str = "POST /Catalog/GetCountries";
-
-/// `tok` with PATH, so it can find curl.
-fn tok_with_path(home: &Home) -> assert_cmd::Command {
-    let mut cmd = home.tok();
-    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-/// curl is on the machine image and `.ci/run` installs it: a missing curl fails loudly
-/// rather than letting these tests pass without running.
-fn require_curl() {
-    let ok = Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "these tests need curl on PATH (apt-get install curl)");
-}
 
 #[test]
 fn the_header_reaches_the_server_but_no_command_line() {
@@ -65,7 +50,8 @@ fn relative_urls_stdin_and_exit_codes_pass_through() {
     let sb = Sandbox::start();
     let home = Home::new();
     home.login(&sb);
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-s", "-X", "POST", "-d", "@-", "/Catalog/GetCountries"])
         .write_stdin("from stdin")
         .output()
@@ -74,13 +60,15 @@ fn relative_urls_stdin_and_exit_codes_pass_through() {
     assert!(String::from_utf8(out.stdout).unwrap().contains("France"));
     assert_eq!(sb.last(COUNTRIES)["body"], "from stdin");
 
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-s", "--fail", "-X", "POST", "/Catalog/Nope"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(22), "curl's --fail code");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-s"])
         .arg(format!("http://127.0.0.1:{port}/"))
         .output()
@@ -95,7 +83,8 @@ fn relative_urls_stdin_and_exit_codes_pass_through() {
 #[test]
 fn providers_without_an_api_host_need_absolute_urls() {
     let home = Home::new();
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .env("TOK_N3XT_CLIENT_ID", "x")
         .env("TOK_N3XT_PROJECT", "project-x")
         .args(["curl", "n3xt", "/v1/things"])
@@ -124,7 +113,8 @@ fn nelnet_requests_get_a_fresh_trace_id_unless_given_one() {
         .assert()
         .success();
     let pay = |extra: &[&str]| {
-        let out = tok_with_path(&home)
+        let out = home
+            .tok_with_path()
             .args(["curl", "nelnet", "-s", "--fail", "-X", "POST", "/payments"])
             .args(extra)
             .output()
@@ -136,27 +126,12 @@ fn nelnet_requests_get_a_fresh_trace_id_unless_given_one() {
     assert_ne!(a, b);
     assert!(a.len() == 36 && a.as_bytes()[14] == b'4', "{a}");
     assert_eq!(pay(&["-H", "nps-trace-uuid: mine-1"]), "mine-1");
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nelnet", "-s", "-X", "POST", "/tokenization/session"])
         .output()
         .unwrap();
     assert!(String::from_utf8(out.stdout).unwrap().contains("\"session\""));
-}
-
-fn v1_login(home: &Home, sb: &Sandbox) {
-    home.tok()
-        .args([
-            "login",
-            "checkout",
-            "--provider",
-            "netdirector-v1",
-            "--transaction",
-            TRANSACTION,
-            "--base-url",
-            &sb.url,
-        ])
-        .assert()
-        .success();
 }
 
 #[test]
@@ -164,7 +139,7 @@ fn netdirector_v1_keeps_the_newest_token_from_responses() {
     require_curl();
     let sb = Sandbox::start();
     let home = Home::new();
-    v1_login(&home, &sb);
+    home.v1_login(&sb);
     let route = "GET /api/transaction";
     let first = home.print("checkout");
     let c = claims(&first);
@@ -173,7 +148,7 @@ fn netdirector_v1_keeps_the_newest_token_from_responses() {
     let url = format!("/api/transaction?uuid={TRANSACTION}&expand=customer,ndMeta");
 
     // -i puts the headers on curl's stdout; tok still sees the new token.
-    let out = tok_with_path(&home).args(["curl", "checkout", "-s", "-i", &url]).output().unwrap();
+    let out = home.tok_with_path().args(["curl", "checkout", "-s", "-i", &url]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("authentication-token:") && text.contains(TRANSACTION), "{text}");
     assert_eq!(sb.last(route)["headers"]["authorization"], format!("Bearer {first}"));
@@ -184,7 +159,8 @@ fn netdirector_v1_keeps_the_newest_token_from_responses() {
     // The user's own -D file is left as asked, and read for the token.
     let dump = home.path().join("headers.txt");
     let out_file = home.path().join("body.json");
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args([
             "curl",
             "checkout",
@@ -205,7 +181,7 @@ fn netdirector_v1_keeps_the_newest_token_from_responses() {
 
     // An older token in a reply is not kept.
     sb.fault(json!({ "path": "/api/transaction", "status": 200, "body": "{}", "headers": { "authentication-token": first }, "times": 1 }));
-    tok_with_path(&home).args(["curl", "checkout", "-s", &url]).assert().success();
+    home.tok_with_path().args(["curl", "checkout", "-s", &url]).assert().success();
     assert_eq!(home.print("checkout"), third);
 }
 
@@ -324,7 +300,8 @@ fn everything_after_the_profile_is_curls() {
     let home = Home::new();
     home.login(&sb);
     // -v after the profile is curl's verbose output, not tok's.
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-v", "-s", "-o", "/dev/null", "-X", "POST", "/Catalog/GetCountries"])
         .output()
         .unwrap();
@@ -333,19 +310,21 @@ fn everything_after_the_profile_is_curls() {
     assert!(err.contains("> POST /Catalog/GetCountries"), "curl's -v: {err}");
     assert!(!err.contains("tok: "), "not tok's -v: {err}");
     // tok's -v goes before the profile.
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "-v", "nexterpay", "-s", "-o", "/dev/null", "/Catalog/GetCountries"])
         .output()
         .unwrap();
     assert!(stderr_of(&out).contains("tok: nexterpay: cached token"), "{}", stderr_of(&out));
     // -h and --min-ttl after the profile reach curl (which rejects --min-ttl with its exit 2).
-    let out = tok_with_path(&home).args(["curl", "nexterpay", "-h"]).output().unwrap();
+    let out = home.tok_with_path().args(["curl", "nexterpay", "-h"]).output().unwrap();
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("Usage: curl"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "--min-ttl", "5m", "/Catalog/GetCountries"])
         .output()
         .unwrap();
@@ -354,7 +333,8 @@ fn everything_after_the_profile_is_curls() {
 
     // Bundled short options with a value at the end, and --opt=value.
     let out_file = home.path().join("out.json");
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-X", "POST", "-sSo"])
         .arg(&out_file)
         .arg("/Catalog/GetCountries")
@@ -362,7 +342,8 @@ fn everything_after_the_profile_is_curls() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(std::fs::read_to_string(&out_file).unwrap().contains("France"), "the body went to the file");
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-X", "POST", "-sD", "-", "-o", "/dev/null", "/Catalog/GetCountries"])
         .output()
         .unwrap();
@@ -387,7 +368,8 @@ fn everything_after_the_profile_is_curls() {
         return;
     }
     std::fs::remove_file(&out_file).unwrap();
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-X", "POST", "-s"])
         .arg(format!("--output={}", out_file.display()))
         .arg("--url=/Catalog/GetCountries")

@@ -6,39 +6,9 @@ use crate::support::*;
 use base64::Engine;
 use serde_json::json;
 
-const TRANSACTION: &str = "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
-
-fn tok_with_path(home: &Home) -> assert_cmd::Command {
-    let mut cmd = home.tok();
-    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-fn require_curl() {
-    let ok = std::process::Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "these tests need curl on PATH (apt-get install curl)");
-}
-
 /// The same sandbox under another name: another host as far as curl is concerned.
 fn other_host(sb: &Sandbox) -> String {
     sb.url.replace("127.0.0.1", "localhost")
-}
-
-fn api_key_login(home: &Home, sb: &Sandbox) {
-    home.tok()
-        .args([
-            "login",
-            "acme-key",
-            "--provider",
-            "merchant-v2",
-            "--base-url",
-            &sb.url,
-            "--api-key",
-            "--secret-stdin",
-        ])
-        .write_stdin("demo-api-key-7f3c9a12\n")
-        .assert()
-        .success();
 }
 
 #[test]
@@ -48,12 +18,13 @@ fn a_cross_host_redirect_never_carries_the_credential() {
     let elsewhere = Sandbox::start();
     let home = Home::new();
     home.login(&sb);
-    api_key_login(&home, &sb);
+    assert!(home.api_key_login(&sb).status.success());
     let target = format!("{}/landing", other_host(&elsewhere));
     sb.fault(json!({ "path": "/Catalog/GetCountries", "status": 302, "headers": { "location": target }, "times": 1 }));
 
     // Bearer: curl follows, and drops Authorization on the way to the other host.
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "nexterpay", "-sSL", "-X", "GET", "/Catalog/GetCountries"])
         .output()
         .unwrap();
@@ -64,7 +35,8 @@ fn a_cross_host_redirect_never_carries_the_credential() {
 
     // Api-key: curl would send the custom header anywhere, so -L is refused up front.
     for follow in [&["-L"][..], &["-sSL"], &["--location"]] {
-        let out = tok_with_path(&home)
+        let out = home
+            .tok_with_path()
             .args(["curl", "acme-key"])
             .args(follow)
             .arg("/v2/customer/create")
@@ -76,7 +48,8 @@ fn a_cross_host_redirect_never_carries_the_credential() {
     assert_eq!(sb.count("POST /v2/customer/create") + sb.count("GET /v2/customer/create"), 0);
     // Without -L the redirect is just a reply: the other host sees nothing.
     sb.fault(json!({ "path": "/v2/customer/create", "status": 302, "headers": { "location": format!("{}/key-landing", other_host(&elsewhere)) }, "times": 1 }));
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "acme-key", "-s", "-o", "/dev/null", "-w", "%{http_code}", "/v2/customer/create"])
         .output()
         .unwrap();
@@ -85,7 +58,7 @@ fn a_cross_host_redirect_never_carries_the_credential() {
 
     // --location-trusted would send any credential to any host: refused for both kinds.
     for profile in ["nexterpay", "acme-key"] {
-        let out = tok_with_path(&home).args(["curl", profile, "--location-trusted", "/x"]).output().unwrap();
+        let out = home.tok_with_path().args(["curl", profile, "--location-trusted", "/x"]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     }
 }
@@ -96,7 +69,7 @@ fn plain_http_to_another_host_is_refused_before_anything_runs() {
     let home = Home::new();
     home.login(&sb);
     for url in ["http://api.example.com/x", "api.example.com/x", "--url=http://10.0.0.1/x"] {
-        let out = tok_with_path(&home).args(["curl", "nexterpay", "-s", url]).output().unwrap();
+        let out = home.tok_with_path().args(["curl", "nexterpay", "-s", url]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr_of(&out));
         assert!(stderr_of(&out).contains("plain HTTP"), "{}", stderr_of(&out));
     }
@@ -116,11 +89,8 @@ fn curl_gets_no_tok_secret_in_its_environment() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = home
-        .tok()
+        .tok_from_env(&sb)
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("TOK_NEXTERPAY_USERNAME", USER)
-        .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
-        .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
         .env("TOK_OTHER_CLIENT_SECRET", "other-secret-5150")
         .env("KEEP_ME", "1")
         .args(["curl", "nexterpay", "/Catalog/GetCountries"])
@@ -130,22 +100,6 @@ fn curl_gets_no_tok_secret_in_its_environment() {
     let env = std::fs::read_to_string(&dump).unwrap();
     assert!(env.contains("KEEP_ME=1"), "the rest of the environment is curl's: {env}");
     assert!(!env.contains("TOK_") && !env.contains(PASSWORD) && !env.contains("other-secret-5150"), "{env}");
-}
-
-fn v1_login(home: &Home, sb: &Sandbox) {
-    home.tok()
-        .args([
-            "login",
-            "checkout",
-            "--provider",
-            "netdirector-v1",
-            "--transaction",
-            TRANSACTION,
-            "--base-url",
-            &sb.url,
-        ])
-        .assert()
-        .success();
 }
 
 fn forged_v1_token(iat: f64, exp: f64) -> String {
@@ -164,12 +118,13 @@ fn netdirector_v1_tokens_are_adopted_only_from_the_api_host_and_only_when_plausi
     let sb = Sandbox::start();
     let elsewhere = Sandbox::start();
     let home = Home::new();
-    v1_login(&home, &sb);
+    home.v1_login(&sb);
     let token = home.print("checkout");
     let path = format!("/api/transaction?uuid={TRANSACTION}&expand=customer,ndMeta");
 
     // Another host answers with a newer token of its own: not adopted.
-    let out = tok_with_path(&home)
+    let out = home
+        .tok_with_path()
         .args(["curl", "checkout", "-s", "-o", "/dev/null"])
         .arg(format!("{}{path}", other_host(&elsewhere)))
         .output()
@@ -180,7 +135,7 @@ fn netdirector_v1_tokens_are_adopted_only_from_the_api_host_and_only_when_plausi
 
     // With -L the last response may be any host's: nothing adopted either.
     let out =
-        tok_with_path(&home).args(["curl", "checkout", "-sL", "-o", "/dev/null", &path]).output().unwrap();
+        home.tok_with_path().args(["curl", "checkout", "-sL", "-o", "/dev/null", &path]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(home.print("checkout"), token);
 
@@ -193,7 +148,7 @@ fn netdirector_v1_tokens_are_adopted_only_from_the_api_host_and_only_when_plausi
         let forged = forged_v1_token(iat, exp);
         sb.fault(json!({ "path": "/api/transaction", "status": 200, "body": "{}", "headers": { "authentication-token": forged }, "times": 1 }));
         let out =
-            tok_with_path(&home).args(["curl", "checkout", "-s", "-o", "/dev/null", &path]).output().unwrap();
+            home.tok_with_path().args(["curl", "checkout", "-s", "-o", "/dev/null", &path]).output().unwrap();
         assert!(out.status.success(), "{}", stderr_of(&out));
         assert!(stderr_of(&out).contains("not keeping the token"), "{}", stderr_of(&out));
         assert_eq!(home.print("checkout"), token, "iat {iat} exp {exp}");
@@ -201,7 +156,7 @@ fn netdirector_v1_tokens_are_adopted_only_from_the_api_host_and_only_when_plausi
 
     // And a plausible newer token from the API host is kept, as before.
     let out =
-        tok_with_path(&home).args(["curl", "checkout", "-s", "-o", "/dev/null", &path]).output().unwrap();
+        home.tok_with_path().args(["curl", "checkout", "-s", "-o", "/dev/null", &path]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_ne!(home.print("checkout"), token, "the sandbox's newer token is adopted");
 }

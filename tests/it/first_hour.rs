@@ -78,7 +78,10 @@ fn missing_settings_are_listed_at_once_with_an_example() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("not logged in to 'n3xt'"), "{err}");
-    assert!(err.contains("run `tok login n3xt --project project-live-84ff27dd-… --client-id \"$CLIENT_ID\"`"), "{err}");
+    assert!(
+        err.contains("run `tok login n3xt --project project-live-84ff27dd-… --client-id \"$CLIENT_ID\"`"),
+        "{err}"
+    );
     assert!(err.contains("or set TOK_N3XT_PROJECT TOK_N3XT_CLIENT_ID TOK_N3XT_CLIENT_SECRET"), "{err}");
 }
 
@@ -171,21 +174,7 @@ fn logins_say_what_they_checked_and_status_shows_unverified_keys() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
 
     // An API key: stored, not checked; a request through tok curl that succeeds checks it.
-    let out = home
-        .tok()
-        .args([
-            "login",
-            "acme-key",
-            "--provider",
-            "merchant-v2",
-            "--base-url",
-            &sb.url,
-            "--api-key",
-            "--secret-stdin",
-        ])
-        .write_stdin("demo-api-key-7f3c9a12\n")
-        .output()
-        .unwrap();
+    let out = home.api_key_login(&sb);
     assert!(stderr_of(&out).contains("not checked"), "{}", stderr_of(&out));
     let state = |home: &Home| {
         status(home).as_array().unwrap().iter().find(|r| r["profile"] == "acme-key").unwrap()["state"].clone()

@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 const EMAIL: &str = "owner@acme.example";
 const MERCHANT: &str = "b34555b7-dca4-5ec1-ade3-64a3ad545310";
-const API_KEY: &str = "demo-api-key-7f3c9a12";
 const LOGIN: &str = "POST /v2/auth/login";
 const REFRESH: &str = "POST /v2/auth/refresh";
 
@@ -183,20 +182,7 @@ fn the_base_url_is_required() {
 fn api_key_mode() {
     let sb = Sandbox::start();
     let home = Home::new();
-    home.tok()
-        .args([
-            "login",
-            "acme-key",
-            "--provider",
-            "merchant-v2",
-            "--base-url",
-            &sb.url,
-            "--api-key",
-            "--secret-stdin",
-        ])
-        .write_stdin(format!("{API_KEY}\n"))
-        .assert()
-        .success();
+    assert!(home.api_key_login(&sb).status.success());
     assert!(sb.stats()["requests"].as_object().unwrap().is_empty(), "nothing to fetch for a key");
     assert_eq!(home.print("acme-key"), API_KEY);
     let line = header(&home, "acme-key");

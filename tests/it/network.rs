@@ -285,14 +285,7 @@ fn a_read_only_tok_home_still_prints_from_the_environment() {
     // The lock directory cannot be created: a file is in its way.
     std::fs::write(home.path().join("locks"), b"").unwrap();
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let out = home
-        .tok()
-        .env("TOK_NEXTERPAY_USERNAME", USER)
-        .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
-        .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
-        .args(["print", "nexterpay"])
-        .output()
-        .unwrap();
+    let out = home.tok_from_env(&sb).args(["print", "nexterpay"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(out.stdout.starts_with(b"eyJ"));
     assert!(stderr_of(&out).contains("nothing was cached"), "{}", stderr_of(&out));

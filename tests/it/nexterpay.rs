@@ -73,13 +73,7 @@ fn every_format() {
 fn environment_only_print_needs_no_login() {
     let sb = Sandbox::start();
     let home = Home::new();
-    let ci = || {
-        let mut cmd = home.tok();
-        cmd.env("TOK_NEXTERPAY_USERNAME", USER)
-            .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
-            .env("TOK_NEXTERPAY_BASE_URL", &sb.url);
-        cmd
-    };
+    let ci = || home.tok_from_env(&sb);
     let first = ci().args(["print", "nexterpay"]).output().unwrap();
     assert!(first.status.success(), "{}", stderr_of(&first));
     let second = ci().args(["print", "nexterpay"]).output().unwrap();

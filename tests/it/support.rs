@@ -10,6 +10,15 @@ use std::process::{Child, Stdio};
 pub const USER: &str = "demo";
 pub const PASSWORD: &str = "demo-password";
 pub const CREATE_TOKEN: &str = "POST /security/createToken";
+pub const TRANSACTION: &str = "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
+pub const API_KEY: &str = "demo-api-key-7f3c9a12";
+
+/// curl is on the machine image and `.ci/run` installs it: a missing curl fails loudly
+/// rather than letting the tests that need it pass without running.
+pub fn require_curl() {
+    let ok = std::process::Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "these tests need curl on PATH (apt-get install curl)");
+}
 
 pub fn tok_path() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("tok")
@@ -137,12 +146,50 @@ impl Home {
 
     /// `tok login nexterpay` against the sandbox with the demo credentials.
     pub fn login(&self, sandbox: &Sandbox) {
+        self.nexterpay_login(sandbox, PASSWORD).assert().success().stdout("");
+    }
+
+    /// `tok login nexterpay` against the sandbox with `password` on stdin, not yet run.
+    pub fn nexterpay_login(&self, sandbox: &Sandbox, password: &str) -> Command {
+        let mut cmd = self.tok();
+        cmd.args(["login", "nexterpay", "--username", USER, "--base-url", &sandbox.url, "--secret-stdin"])
+            .write_stdin(format!("{password}\n"));
+        cmd
+    }
+
+    /// `tok` with a NexterPay profile entirely in the environment (the CI case).
+    pub fn tok_from_env(&self, sandbox: &Sandbox) -> Command {
+        let mut cmd = self.tok();
+        cmd.env("TOK_NEXTERPAY_USERNAME", USER)
+            .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+            .env("TOK_NEXTERPAY_BASE_URL", &sandbox.url);
+        cmd
+    }
+
+    /// `tok` with PATH, so it can find curl.
+    pub fn tok_with_path(&self) -> Command {
+        let mut cmd = self.tok();
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd
+    }
+
+    /// A NetDirector V1 profile `checkout` on the sandbox's demo transaction.
+    pub fn v1_login(&self, sandbox: &Sandbox) {
         self.tok()
-            .args(["login", "nexterpay", "--username", USER, "--base-url", &sandbox.url, "--secret-stdin"])
-            .write_stdin(format!("{PASSWORD}\n"))
+            .args(["login", "checkout", "--provider", "netdirector-v1", "--transaction", TRANSACTION])
+            .args(["--base-url", &sandbox.url])
             .assert()
-            .success()
-            .stdout("");
+            .success();
+    }
+
+    /// A merchant-v2 API-key profile `acme-key` with the sandbox's demo key.
+    pub fn api_key_login(&self, sandbox: &Sandbox) -> std::process::Output {
+        self.tok()
+            .args(["login", "acme-key", "--provider", "merchant-v2", "--base-url", &sandbox.url, "--api-key"])
+            .arg("--secret-stdin")
+            .write_stdin(format!("{API_KEY}\n"))
+            .output()
+            .unwrap()
     }
 
     /// `tok` set to the keyring store on a machine where no Secret Service can be reached
