@@ -315,3 +315,22 @@ fn providers_are_discoverable_and_agree_with_the_readme() {
         assert!(dir.join(file).metadata().unwrap().len() > 100, "{file}");
     }
 }
+
+/// clap's errors read like tok's: one `tok: error:` prefix, and a usage line that does
+/// not list the options set from the environment as if they had been typed.
+#[test]
+fn command_line_errors_have_one_style() {
+    let home = Home::new();
+    let out = home.tok().env("TOK_TIMEOUT", "5s").args(["print", "--formt", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.starts_with("tok: error: unexpected argument '--formt' found"), "{err}");
+    assert!(err.contains("tip: a similar argument exists: '--format'"), "{err}");
+    assert!(err.contains("Usage: tok print [OPTIONS] <PROFILE>"), "{err}");
+    assert!(!err.contains("--store <STORE>") && !err.contains("--timeout <DUR>"), "{err}");
+    assert!(out.stdout.is_empty());
+    // Help is still help, on stdout, exit 0; global options under their own heading.
+    let out = home.tok().args(["--help"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Global options:"));
+}
