@@ -240,6 +240,17 @@ impl LoginArgs {
     }
 }
 
+/// The shells `--format env` writes for, chosen explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// sh, bash, zsh: `export NAME='...'`, for `eval "$(tok print ...)"`
+    Posix,
+    /// `$env:NAME = '...'`, for `tok print ... | Invoke-Expression`
+    Powershell,
+    /// `set "NAME=..."`, for `for /f "delims=" %i in ('tok print ...') do %i`
+    Cmd,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// The token and a newline
@@ -273,6 +284,11 @@ pub struct PrintArgs {
     /// In GitHub Actions: append NAME=<value> to $GITHUB_ENV and print only ::add-mask::<token>
     #[arg(long, value_name = "NAME")]
     pub github_env: Option<String>,
+
+    /// The shell --format env writes for: posix (export NAME=...), powershell ($env:NAME = ...)
+    /// or cmd (set "NAME=...")
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub shell: Option<Shell>,
 
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]

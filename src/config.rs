@@ -27,10 +27,12 @@ impl Paths {
         let dirs = directories::ProjectDirs::from("", "", "tok").ok_or_else(|| {
             Error::other("cannot find a home directory for tok's files").hint("set TOK_HOME to a directory")
         })?;
+        // Secrets and locks stay on this machine: the local, not the roaming, data
+        // folder on Windows (elsewhere the two are the same).
         Ok(Paths {
             config_file: dirs.config_dir().join("config.toml"),
-            store_dir: dirs.data_dir().join("store"),
-            lock_dir: dirs.data_dir().join("locks"),
+            store_dir: dirs.data_local_dir().join("store"),
+            lock_dir: dirs.data_local_dir().join("locks"),
         })
     }
 

@@ -16,11 +16,19 @@ use std::path::Path;
 /// Creates `dir` (and parents) readable by the owner only; an existing one is checked,
 /// never changed.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(windows)]
+    let existed = dir.exists();
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
+    // Windows has no modes: a directory tok creates gets an owner-only DACL, which what
+    // is created inside inherits.
+    #[cfg(windows)]
+    if !existed {
+        crate::winsec::restrict_to_owner(dir, true)?;
+    }
     trusted(dir, Holds::Settings).map_err(std::io::Error::other)
 }
 
@@ -113,7 +121,10 @@ pub fn remove_stale_temporaries(path: &Path) {
 pub fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
-    options.open(path)
+    let file = options.open(path)?;
+    #[cfg(windows)]
+    crate::winsec::restrict_to_owner(path, false)?;
+    Ok(file)
 }
 
 /// Writes `bytes` to `path` through a 0600 temporary file in the same directory, synced

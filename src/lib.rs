@@ -27,6 +27,8 @@ pub mod term;
 #[cfg(test)]
 mod testgen;
 mod token;
+#[cfg(windows)]
+mod winsec;
 
 /// Answers a shell's completion request (`COMPLETE` set by a registration script) and exits.
 pub use cmd::answer_if_asked as answer_completion_request;

@@ -20,7 +20,8 @@ fn main() -> ExitCode {
 /// ends soon, and dropping the tree was ~5 % of a cached `tok print` (BENCHMARKS.md).
 fn parse() -> tok::cli::Cli {
     let (args, curl_args) = tok::cli::split_curl_args(std::env::args_os().collect());
-    let mut command = tok::cli::Cli::command();
+    // "tok", not argv[0] ("tok.exe" on Windows), in usage lines and help.
+    let mut command = tok::cli::Cli::command().bin_name("tok");
     let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let mut matches = command.try_get_matches_from_mut(args).unwrap_or_else(|e| exit(e, &command, &words));
     let mut cli = tok::cli::Cli::from_arg_matches_mut(&mut matches)

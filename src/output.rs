@@ -1,12 +1,18 @@
 //! What `print` writes to stdout, and nothing else does.
 
-use crate::cli::Format;
+use crate::cli::{Format, Shell};
 use crate::error::{Error, Result};
 use crate::profile::env_name;
 use crate::token::{self, TokenRecord};
 use serde_json::json;
 
-pub fn render(record: &TokenRecord, format: Format, profile: &str, var: Option<&str>) -> Result<String> {
+pub fn render(
+    record: &TokenRecord,
+    format: Format,
+    profile: &str,
+    var: Option<&str>,
+    shell: Shell,
+) -> Result<String> {
     Ok(match format {
         Format::Token => format!("{}\n", record.token.expose()),
         Format::Header => format!("{}\n", record.header_line()),
@@ -25,7 +31,20 @@ pub fn render(record: &TokenRecord, format: Format, profile: &str, var: Option<&
                 Some(v) => valid_var(v)?.to_string(),
                 None => env_name(profile, "token"),
             };
-            format!("export {name}={}\n", shell_quote(record.token.expose()))
+            let token = record.token.expose();
+            match shell {
+                Shell::Posix => format!("export {name}={}\n", shell_quote(token)),
+                Shell::Powershell => format!("$env:{name} = '{}'\n", token.replace('\'', "''")),
+                Shell::Cmd => {
+                    // Inside set "..." cmd still expands %VAR% and reads a quote as the end.
+                    if token.contains(['%', '"', '^', '!']) {
+                        return Err(Error::network(
+                            "the token holds characters cmd cannot take safely in set \"NAME=...\"; use --shell powershell",
+                        ));
+                    }
+                    format!("set \"{name}={token}\"\n")
+                }
+            }
         }
     })
 }
@@ -58,6 +77,33 @@ fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shells_table() {
+        use crate::policy::Lifetime;
+        let record = |t: &str| {
+            TokenRecord::bearer(
+                crate::secret::Secret::new(t),
+                &Lifetime { sent_at: 0.0, default: Some(60.0), ..Default::default() },
+                "b".into(),
+            )
+        };
+        let table = [
+            (Shell::Posix, "eyJ.a", "export TOK_P_TOKEN=eyJ.a\n"),
+            (Shell::Posix, "a$b", "export TOK_P_TOKEN='a$b'\n"),
+            (Shell::Powershell, "eyJ.a", "$env:TOK_P_TOKEN = 'eyJ.a'\n"),
+            (Shell::Powershell, "it's", "$env:TOK_P_TOKEN = 'it''s'\n"),
+            (Shell::Cmd, "eyJ.a-b_c", "set \"TOK_P_TOKEN=eyJ.a-b_c\"\n"),
+        ];
+        for (shell, token, want) in table {
+            assert_eq!(
+                render(&record(token), Format::Env, "p", None, shell).unwrap(),
+                want,
+                "{shell:?} {token}"
+            );
+        }
+        assert!(render(&record("a%PATH%"), Format::Env, "p", None, Shell::Cmd).is_err());
+    }
 
     #[test]
     fn quoting() {

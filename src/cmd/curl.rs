@@ -12,7 +12,6 @@ use crate::http;
 use crate::provider;
 use crate::term::{self, verbose};
 use reqwest::Url;
-use std::io::{Read, Write};
 use std::process::ExitCode;
 
 pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
@@ -179,18 +178,27 @@ fn keep_if_newer(app: &App, profile: &crate::profile::Profile, value: &str) -> R
 }
 
 fn find_curl() -> Result<std::path::PathBuf> {
+    // Windows 10 and later ship curl.exe in System32.
+    let name = if cfg!(windows) { "curl.exe" } else { "curl" };
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|dir| dir.join("curl")).find(|candidate| candidate.is_file()).ok_or_else(
-        || Error::other("curl was not found on PATH").hint("install curl (e.g. apt-get install curl)"),
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file()).ok_or_else(
+        || {
+            let hint = if cfg!(windows) {
+                "curl.exe comes with Windows 10 and later (C:\\Windows\\System32); put it on PATH"
+            } else if cfg!(target_os = "macos") {
+                "curl comes with macOS (/usr/bin/curl); put it on PATH"
+            } else {
+                "install curl (e.g. apt-get install curl, dnf install curl)"
+            };
+            Error::other(format!("{name} was not found on PATH")).hint(hint)
+        },
     )
 }
 
 /// A random (version 4) UUID from the OS's generator.
 fn uuid_v4() -> Result<String> {
     let mut b = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .map_err(|e| Error::other(format!("cannot read random bytes: {e}")))?;
+    getrandom::fill(&mut b).map_err(|e| Error::other(format!("cannot get random bytes: {e}")))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -212,8 +220,19 @@ struct Run {
     dumped: Vec<u8>,
 }
 
+/// curl needs none of tok's settings, and a secret in its environment would be readable
+/// by the user's other processes for as long as it runs.
+fn without_tok_variables(command: &mut std::process::Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("TOK_")) {
+            command.env_remove(&name);
+        }
+    }
+}
+
 #[cfg(unix)]
 fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Options) -> Result<Run> {
+    use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let fail = |e: std::io::Error| Error::other(format!("cannot run curl: {e}"));
@@ -238,13 +257,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
         command.arg("--no-location");
     }
     command.args(args);
-    // curl needs none of tok's settings, and a secret in its environment would be
-    // readable in /proc/<pid>/environ for as long as it runs.
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(|n| n.starts_with("TOK_")) {
-            command.env_remove(&name);
-        }
-    }
+    without_tok_variables(&mut command);
     // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec; it
     // lets curl inherit the two pipe ends that Rust opened close-on-exec.
     unsafe {
@@ -276,9 +289,44 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     Ok(Run { status, dumped })
 }
 
-#[cfg(not(unix))]
+/// Windows: the header goes through a named pipe only this user can open (see
+/// `winsec`); curl reads it with `-H @\\.\pipe\tok-…`, so it is on no command line.
+#[cfg(windows)]
+fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Options) -> Result<Run> {
+    use crate::winsec::Pipe;
+    let fail = |e: std::io::Error| Error::other(format!("cannot run curl: {e}"));
+    let header_pipe = Pipe::new(true).map_err(fail)?;
+    let header_name = header_pipe.name.clone();
+    let mut command = std::process::Command::new(curl);
+    command.arg("-H").arg(format!("@{header_name}"));
+    let dump_pipe = if options.dump { Some(Pipe::new(false).map_err(fail)?) } else { None };
+    let dump_name = dump_pipe.as_ref().map(|p| p.name.clone());
+    if let Some(name) = &dump_name {
+        command.arg("-D").arg(name);
+    }
+    if options.no_location {
+        command.arg("--no-location");
+    }
+    command.args(args);
+    without_tok_variables(&mut command);
+    verbose!("curl: running {} with the header on {header_name}", curl.display());
+    let headers = headers.to_string();
+    let writer = std::thread::spawn(move || header_pipe.serve(headers.as_bytes()));
+    let reader = dump_pipe.map(|pipe| std::thread::spawn(move || pipe.collect(1024 * 1024)));
+    let status = command.status().map_err(fail)?;
+    // A curl that exited before opening a pipe leaves its server waiting: release it.
+    Pipe::release(&header_name);
+    if let Some(name) = &dump_name {
+        Pipe::release(name);
+    }
+    let _ = writer.join();
+    let dumped = reader.and_then(|t| t.join().ok()).unwrap_or_default();
+    Ok(Run { status, dumped })
+}
+
+#[cfg(not(any(unix, windows)))]
 fn spawn(_: &std::path::Path, _: &[String], _: &str, _: Options) -> Result<Run> {
-    Err(Error::other("tok curl passes the header through a file descriptor, which needs a Unix system"))
+    Err(Error::other("tok curl needs a Unix system or Windows"))
 }
 
 #[cfg(test)]

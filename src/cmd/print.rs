@@ -1,4 +1,4 @@
-use crate::cli::{Format, PrintArgs, RefreshArgs};
+use crate::cli::{Format, PrintArgs, RefreshArgs, Shell};
 use crate::error::{Error, Result};
 use crate::flow::{self, App, Want};
 use crate::output;
@@ -10,6 +10,11 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
     let profile = super::existing_profile(app, &args.profile)?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // Every usage error before any network call.
+    if args.shell.is_some() && args.format != Format::Env {
+        return Err(Error::usage(
+            "--shell picks the syntax of --format env; with another format it would do nothing",
+        ));
+    }
     if let Some(var) = &args.var {
         if args.format != Format::Env || args.github_env.is_some() {
             return Err(Error::usage(
@@ -20,7 +25,13 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
     }
     let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
-    let text = output::render(&record, args.format, &profile.name, args.var.as_deref())?;
+    let text = output::render(
+        &record,
+        args.format,
+        &profile.name,
+        args.var.as_deref(),
+        args.shell.unwrap_or(Shell::Posix),
+    )?;
     let stdout = match github {
         Some((name, path)) => {
             append_line(&path, &format!("{name}={}", text.trim_end()))?;

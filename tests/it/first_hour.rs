@@ -5,16 +5,20 @@
 use crate::support::*;
 use serde_json::Value;
 
+#[cfg(unix)]
 const NPS_KEY_ID: &str = "42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f";
+#[cfg(unix)]
 const NPS_API_KEY: &str = "nps-demo-api-key-0f9e8d7c6b5a";
 
 /// `tok` as a user runs it: no TOK_STORE, and no keyring on this machine.
+#[cfg(unix)]
 fn plain_tok(home: &Home) -> assert_cmd::Command {
     let mut cmd = home.tok_without_keyring();
     cmd.env_remove("TOK_STORE");
     cmd
 }
 
+#[cfg(unix)]
 #[test]
 fn a_profile_remembers_its_store() {
     let sb = Sandbox::start();
@@ -134,6 +138,7 @@ fn close_names_get_a_did_you_mean() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn logins_say_what_they_checked_and_status_shows_unverified_keys() {
     let sb = Sandbox::start();

@@ -5,13 +5,13 @@
 mod support;
 
 mod concurrency;
+#[cfg(unix)]
 mod curl;
 #[cfg(unix)]
 mod curl_trust;
 mod faults;
 #[cfg(unix)]
 mod files;
-#[cfg(unix)]
 mod first_hour;
 mod forgery;
 mod jwt;

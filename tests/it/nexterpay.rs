@@ -88,6 +88,8 @@ fn environment_only_print_needs_no_login() {
     assert!(other.stdout.is_empty());
 }
 
+// Unix: makes the keyring unreachable through DBUS_SESSION_BUS_ADDRESS.
+#[cfg(unix)]
 #[test]
 fn environment_only_print_without_a_keyring_still_prints() {
     let sb = Sandbox::start();
@@ -106,6 +108,8 @@ fn environment_only_print_without_a_keyring_still_prints() {
     assert_eq!(err.matches("nothing was cached").count(), 1, "{err}");
 }
 
+// Unix: makes the keyring unreachable through DBUS_SESSION_BUS_ADDRESS.
+#[cfg(unix)]
 #[test]
 fn login_without_a_keyring_fails_before_sending_anything() {
     let sb = Sandbox::start();

@@ -3,7 +3,6 @@
 
 use crate::support::*;
 use serde_json::{Value, json};
-use std::process::Stdio;
 
 const NPS_KEY_ID: &str = "42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f";
 const NPS_API_KEY: &str = "nps-demo-api-key-0f9e8d7c6b5a";
@@ -207,9 +206,9 @@ fn no_secret_reaches_logs_errors_config_or_argv() {
         let mut child = home
             .process()
             .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         use std::io::Write;

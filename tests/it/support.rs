@@ -10,11 +10,13 @@ use std::process::{Child, Stdio};
 pub const USER: &str = "demo";
 pub const PASSWORD: &str = "demo-password";
 pub const CREATE_TOKEN: &str = "POST /security/createToken";
+#[cfg(unix)]
 pub const TRANSACTION: &str = "5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01";
 pub const API_KEY: &str = "demo-api-key-7f3c9a12";
 
 /// curl is on the machine image and `.ci/run` installs it: a missing curl fails loudly
 /// rather than letting the tests that need it pass without running.
+#[cfg(unix)]
 pub fn require_curl() {
     let ok = std::process::Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
     assert!(ok, "these tests need curl on PATH (apt-get install curl)");
@@ -167,6 +169,7 @@ impl Home {
     }
 
     /// `tok` with PATH, so it can find curl.
+    #[cfg(unix)]
     pub fn tok_with_path(&self) -> Command {
         let mut cmd = self.tok();
         cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -174,6 +177,7 @@ impl Home {
     }
 
     /// A NetDirector V1 profile `checkout` on the sandbox's demo transaction.
+    #[cfg(unix)]
     pub fn v1_login(&self, sandbox: &Sandbox) {
         self.tok()
             .args(["login", "checkout", "--provider", "netdirector-v1", "--transaction", TRANSACTION])
