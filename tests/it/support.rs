@@ -2,10 +2,10 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 pub const USER: &str = "demo";
 pub const PASSWORD: &str = "demo-password";
@@ -26,9 +26,10 @@ pub fn tok_path() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("tok")
 }
 
-/// A running `tok-sandbox`, killed when dropped.
+/// A `tok-sandbox` of this test's own, served from this process on a free port; it stops
+/// when dropped.
 pub struct Sandbox {
-    child: Child,
+    _running: tok_sandbox::Running,
     pub url: String,
 }
 
@@ -37,19 +38,14 @@ impl Sandbox {
         Sandbox::with_args(&[])
     }
 
+    /// With `tok-sandbox`'s own command-line options.
     pub fn with_args(args: &[&str]) -> Sandbox {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tok-sandbox"))
-            .args(args)
-            .arg("--quiet")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tok-sandbox starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert!(line.starts_with("http://127.0.0.1:"), "first line is the URL: {line:?}");
-        Sandbox { child, url: line.trim().to_string() }
+        let mut options = tok_sandbox::parse_args(args.iter().map(|a| a.to_string()))
+            .expect("valid sandbox options")
+            .expect("not --help");
+        options.quiet = true;
+        let running = tok_sandbox::start(options).expect("tok-sandbox starts");
+        Sandbox { url: running.url.clone(), _running: running }
     }
 
     fn call(&self, method: &str, path: &str, body: &str) -> Value {
@@ -105,13 +101,6 @@ impl Sandbox {
 
     pub fn settings(&self, settings: Value) {
         assert_eq!(self.call("POST", "/_sandbox/settings", &settings.to_string())["ok"], true);
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,4 +1,5 @@
-//! tok-sandbox: a local stand-in for the providers tok speaks to.
+//! tok-sandbox: a local stand-in for the providers tok speaks to, as a library (the tests
+//! start one per test, in process) and a binary (the tour, the benchmarks, by hand).
 //!
 //! No provider is reachable from a test machine, so the integration tests and the
 //! README tour talk to this. It follows the providers' documents, quirks included
@@ -25,12 +26,13 @@ mod oauth2;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tiny_http::{Header, Response, Server, StatusCode};
 
-const USAGE: &str = "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
+pub const USAGE: &str =
+    "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
 
 Starts local stand-ins for tok's providers on 127.0.0.1 and prints the base URL as the
 first line on stdout. Demo credentials:
@@ -197,44 +199,74 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-fn main() {
-    let mut port = 0u16;
-    let mut settings = Settings::default();
-    let mut quiet = false;
-    let mut args = std::env::args().skip(1);
+/// How the sandbox runs: from the command line of `tok-sandbox`, or a test's.
+pub struct Options {
+    pub port: u16,
+    pub settings: Settings,
+    pub quiet: bool,
+}
+
+/// `tok-sandbox`'s arguments; `Ok(None)` for `--help`.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Options>, String> {
+    let mut options = Options { port: 0, settings: Settings::default(), quiet: false };
+    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().unwrap_or_else(|| fail(&format!("{name} needs a value")));
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--port" => port = value("--port").parse().unwrap_or_else(|_| fail("--port takes a number")),
+            "--port" => options.port = value("--port")?.parse().map_err(|_| "--port takes a number")?,
             "--nexterpay-lifetime" => {
-                settings.nexterpay_lifetime = value("--nexterpay-lifetime")
+                options.settings.nexterpay_lifetime = value("--nexterpay-lifetime")?
                     .parse()
-                    .unwrap_or_else(|_| fail("--nexterpay-lifetime takes seconds"))
+                    .map_err(|_| "--nexterpay-lifetime takes seconds")?
             }
-            "--nexterpay-no-exp" => settings.nexterpay_exp = false,
-            "--quiet" | "-q" => quiet = true,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return;
-            }
-            other => fail(&format!("unknown argument '{other}'")),
+            "--nexterpay-no-exp" => options.settings.nexterpay_exp = false,
+            "--quiet" | "-q" => options.quiet = true,
+            "--help" | "-h" => return Ok(None),
+            other => return Err(format!("unknown argument '{other}'")),
         }
     }
-    let server = Server::http(("127.0.0.1", port)).unwrap_or_else(|e| fail(&format!("cannot listen: {e}")));
-    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
-    println!("http://127.0.0.1:{port}");
-    let _ = std::io::stdout().flush();
-    let state = Arc::new(Mutex::new(State { settings, ..State::default() }));
-    for request in server.incoming_requests() {
-        let state = Arc::clone(&state);
-        // One thread per request: a delayed or hanging reply must not hold up the others.
-        std::thread::spawn(move || serve(&state, request, quiet));
+    Ok(Some(options))
+}
+
+/// A running sandbox: it stops serving when dropped (requests under way finish).
+pub struct Running {
+    pub url: String,
+    server: Arc<Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Serves until the process ends.
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
-fn fail(message: &str) -> ! {
-    eprintln!("tok-sandbox: {message}\n{USAGE}");
-    std::process::exit(2);
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// Starts serving on 127.0.0.1 on a thread of its own.
+pub fn start(options: Options) -> std::io::Result<Running> {
+    let server =
+        Server::http(("127.0.0.1", options.port)).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(options.port);
+    let server = Arc::new(server);
+    let state = Arc::new(Mutex::new(State { settings: options.settings, ..State::default() }));
+    let quiet = options.quiet;
+    let listener = Arc::clone(&server);
+    let thread = std::thread::spawn(move || {
+        for request in listener.incoming_requests() {
+            let state = Arc::clone(&state);
+            // One thread per request: a delayed or hanging reply must not hold up the others.
+            std::thread::spawn(move || serve(&state, request, quiet));
+        }
+    });
+    Ok(Running { url: format!("http://127.0.0.1:{port}"), server, thread: Some(thread) })
 }
 
 fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
