@@ -229,12 +229,14 @@ impl Pipe {
 
     /// Unblocks a `serve` or `collect` still waiting for a curl that exited without
     /// opening the pipe: opening it ourselves lets the wait return.
-    pub fn release(name: &str) {
+    /// `outbound` as given to `new`: the client end opens the other way round.
+    pub fn release(name: &str, outbound: bool) {
+        let access = if outbound { GENERIC_READ } else { GENERIC_WRITE };
         // SAFETY: a NUL-terminated name; the handle, if any, is closed at once.
         unsafe {
             let handle = CreateFileW(
                 wide(OsStr::new(name)).as_ptr(),
-                GENERIC_READ | GENERIC_WRITE,
+                access,
                 0,
                 std::ptr::null(),
                 OPEN_EXISTING,

@@ -74,7 +74,22 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             super::mark_verified(app, &profile)?;
         }
     }
-    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+    Ok(exit_code(code))
+}
+
+/// curl's exit code as tok's. On Windows a process that could not start or crashed ends
+/// with an NTSTATUS (0xC0000135 for a missing DLL), which no `u8` holds: clamping it
+/// would turn a crash into success, so any code outside 0-255 is reported and becomes 1.
+fn exit_code(code: i32) -> ExitCode {
+    match u8::try_from(code) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => {
+            term::warn(&format!(
+                "curl ended with status {code:#x}, which is no exit code curl gives: it did not run"
+            ));
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// The status of the last response in a header dump.
@@ -315,9 +330,9 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let reader = dump_pipe.map(|pipe| std::thread::spawn(move || pipe.collect(1024 * 1024)));
     let status = command.status().map_err(fail)?;
     // A curl that exited before opening a pipe leaves its server waiting: release it.
-    Pipe::release(&header_name);
+    Pipe::release(&header_name, true);
     if let Some(name) = &dump_name {
-        Pipe::release(name);
+        Pipe::release(name, false);
     }
     let _ = writer.join();
     let dumped = reader.and_then(|t| t.join().ok()).unwrap_or_default();
@@ -383,6 +398,15 @@ mod tests {
         assert!(same_origin("https://a.example/x?y", Some(&Url::parse("https://a.example").unwrap())));
         assert!(!same_origin("https://a.example:8443/x", Some(&Url::parse("https://a.example").unwrap())));
         assert!(!same_origin("http://a.example/x", Some(&Url::parse("https://a.example").unwrap())));
+    }
+
+    #[test]
+    fn exit_codes_never_turn_a_crash_into_success() {
+        assert_eq!(exit_code(0), ExitCode::SUCCESS);
+        assert_eq!(exit_code(6), ExitCode::from(6));
+        // STATUS_DLL_NOT_FOUND, as Windows reports a curl.exe that could not start.
+        assert_eq!(exit_code(0xC000_0135_u32 as i32), ExitCode::from(1));
+        assert_eq!(exit_code(256), ExitCode::from(1));
     }
 
     #[test]

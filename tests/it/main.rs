@@ -23,3 +23,5 @@ mod oauth2;
 mod prove;
 mod scrub;
 mod store;
+#[cfg(windows)]
+mod windows;

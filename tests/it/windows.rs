@@ -1,0 +1,60 @@
+//! Windows: `tok curl` hands curl.exe the header through an owner-only named pipe, and
+//! the header is on no command line. Run under Wine by `.ci/windows-tests`, with a
+//! stand-in curl.exe (`sandbox/src/bin/fake-curl.rs`; Wine has no curl).
+
+use crate::support::*;
+
+#[test]
+fn tok_curl_hands_the_header_to_curl_exe_through_a_named_pipe() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    let fake = tok_path().parent().unwrap().join("fake-curl.exe");
+    assert!(fake.exists(), "build it first: cargo build -p tok-sandbox --bin fake-curl ({})", fake.display());
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(&fake, bin.join("curl.exe")).unwrap();
+    // Under Wine, Rust binaries need the ProcessPrng stand-in beside them (.ci/wine/).
+    let stub = tok_path().parent().unwrap().join("bcryptprimitives.dll");
+    if stub.exists() {
+        std::fs::copy(&stub, bin.join("bcryptprimitives.dll")).unwrap();
+    }
+    let report = home.path().join("curl-report.txt");
+    let out = home
+        .tok()
+        .env("PATH", &bin)
+        .env("FAKE_CURL_REPORT", &report)
+        .env("TOK_NEXTERPAY_PASSWORD", "not-for-curl")
+        .args(["-v", "curl", "nexterpay", "-s", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    // A report file, not stdout: under Wine a grandchild's inherited stdout was lost when
+    // the whole suite ran in parallel.
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    assert!(text.contains(&format!("header: Authorization: Bearer {token}")), "{text}\nstderr: {err}");
+    assert!(text.contains("header-from: \\\\.\\pipe\\tok-"), "through a named pipe: {text}");
+    for line in text.lines().filter(|l| l.starts_with("arg: ")) {
+        assert!(!line.contains(&token), "the token is on curl's command line: {line}");
+    }
+    assert!(text.contains(&format!("arg: {}/Catalog/GetCountries", sb.url)), "{text}");
+}
+
+#[test]
+fn format_env_writes_powershell_and_cmd_when_asked() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    let env = |shell: &str| {
+        let out =
+            home.tok().args(["print", "nexterpay", "--format", "env", "--shell", shell]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(env("powershell"), format!("$env:TOK_NEXTERPAY_TOKEN = '{token}'\n"));
+    assert_eq!(env("cmd"), format!("set \"TOK_NEXTERPAY_TOKEN={token}\"\n"));
+    assert_eq!(env("posix"), format!("export TOK_NEXTERPAY_TOKEN={token}\n"));
+}
