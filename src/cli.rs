@@ -60,6 +60,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run curl with the profile's header, passed without touching any command line
     Curl(CurlArgs),
+    /// Run a command with fresh tokens of one or more profiles in its environment
+    Exec(ExecArgs),
     /// What each provider needs: settings, secrets, environments and an example
     Providers(ProvidersArgs),
     /// Print a shell completion script, or write all of them with --dir
@@ -473,6 +475,26 @@ pub fn split_curl_args(args: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString
         }
     }
     (args, None)
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The profiles whose tokens the command gets, comma-separated
+    #[arg(value_parser = profile_name, value_delimiter = ',', required = true, add = profiles())]
+    pub profiles: Vec<String>,
+
+    /// Refresh first when a token has less than this left (or 10 % of its lifetime)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
+    pub min_ttl: Duration,
+
+    /// With one profile: the variable for the token (and NAME_HEADER for the header line)
+    /// instead of TOK_<PROFILE>_TOKEN and TOK_<PROFILE>_HEADER
+    #[arg(long, value_name = "NAME")]
+    pub var: Option<String>,
+
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -68,6 +68,8 @@ pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
         cli::Command::Man => cmd::man(),
         // curl's own exit code passes through.
         cli::Command::Curl(args) => return cmd::curl(&app, args),
+        // So is the command's, where tok cannot replace itself with it.
+        cli::Command::Exec(args) => return cmd::exec(&app, args),
     }
     .map(|()| ExitCode::SUCCESS)
 }

@@ -72,3 +72,21 @@ pub fn warn(message: &str) {
 pub fn note(message: &str) {
     line("", message);
 }
+
+/// In GitHub Actions, announces `value` to the runner with `::add-mask::` on stderr, so the
+/// runner hides it in every later log line, before tok writes it anywhere a log can see.
+/// stderr, not stdout: the runner reads workflow commands from both streams (in
+/// actions/runner, `src/Runner.Worker/Handlers/ScriptHandler.cs` feeds `OutputDataReceived`
+/// and `ErrorDataReceived` alike to an `OutputManager` with the `ActionCommandManager`),
+/// and stdout must carry only the data asked for. Written raw: the scrubber would cut the
+/// very value the runner must learn.
+pub fn mask_in_ci(value: &str) {
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+        && !value.is_empty()
+        && !value.contains(['\r', '\n'])
+    {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "::add-mask::{value}");
+        let _ = err.flush();
+    }
+}

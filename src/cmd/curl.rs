@@ -26,6 +26,8 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
+    // curl's own -v and -i can print the header into the job's log.
+    term::mask_in_ci(record.token.expose());
 
     let mut headers = format!("{}\n", record.header_line());
     if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {

@@ -4,6 +4,7 @@ mod completions;
 mod curl;
 mod curl_args;
 mod curl_options;
+mod exec;
 mod inspect;
 mod login;
 mod logout;
@@ -15,6 +16,7 @@ mod status;
 
 pub use completions::{answer_if_asked, completions, login_candidates, profile_candidates};
 pub use curl::curl;
+pub use exec::exec;
 pub use inspect::inspect;
 pub use login::login;
 pub use logout::logout;

@@ -25,6 +25,7 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
     }
     let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
+    term::mask_in_ci(record.token.expose());
     let text = output::render(
         &record,
         args.format,

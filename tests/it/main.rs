@@ -9,6 +9,8 @@ mod concurrency;
 mod curl;
 #[cfg(unix)]
 mod curl_trust;
+#[cfg(unix)]
+mod exec;
 mod faults;
 #[cfg(unix)]
 mod files;

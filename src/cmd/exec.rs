@@ -1,0 +1,98 @@
+//! `tok exec PROFILE[,PROFILE...] -- CMD [ARGS...]`: CMD runs with a fresh token of each
+//! profile in its environment, as `aws-vault exec` does, so no shell `eval` is needed.
+//!
+//! The environment is a snapshot: a command that outlives its tokens needs `tok curl`,
+//! `tok print` per call, or a longer `--min-ttl`. tok's own secret variables
+//! (`TOK_*_PASSWORD`, `_CLIENT_SECRET`, `_API_KEY`) never reach the command. On Unix tok
+//! replaces itself with the command, so signals and the exit code are the command's and
+//! no tok process stays behind; elsewhere tok waits and passes the exit code through.
+
+use crate::cli::ExecArgs;
+use crate::error::{Error, Result};
+use crate::flow::{self, App, Want};
+use crate::output;
+use crate::profile::env_name;
+use crate::provider::Provider;
+use crate::term::verbose;
+use std::process::ExitCode;
+
+pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::usage("tok exec needs a command after --: tok exec PROFILE -- CMD [ARGS...]"));
+    };
+    if args.var.is_some() && args.profiles.len() > 1 {
+        return Err(Error::usage(
+            "--var names one profile's variables; with several, each gets TOK_<PROFILE>_TOKEN",
+        ));
+    }
+    if let Some(var) = &args.var {
+        output::render_check_var(var)?;
+    }
+    let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
+    // Every token first: a failure runs nothing.
+    let mut vars = Vec::new();
+    for name in &args.profiles {
+        let profile = super::existing_profile(app, name)?;
+        let record = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
+        crate::term::mask_in_ci(record.token.expose());
+        let (token_var, header_var) = match &args.var {
+            Some(var) => (var.clone(), format!("{var}_HEADER")),
+            None => (env_name(name, "token"), env_name(name, "header")),
+        };
+        verbose!("exec: {token_var} and {header_var} for {name}, {}", flow::expiry_text(&record));
+        vars.push((token_var, record.token.expose().to_string()));
+        vars.push((header_var, record.header_line()));
+    }
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_secret_variable) {
+            command.env_remove(&name);
+        }
+    }
+    command.envs(vars);
+    run(command, program)
+}
+
+/// `TOK_<PROFILE>_<FIELD>` where the field is a secret of any provider.
+fn is_secret_variable(name: &str) -> bool {
+    name.starts_with("TOK_")
+        && Provider::every_secret_field()
+            .iter()
+            .any(|field| name.ends_with(&format!("_{}", field.to_ascii_uppercase())))
+}
+
+#[cfg(unix)]
+fn run(mut command: std::process::Command, program: &std::ffi::OsStr) -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    // Only returns when the command could not be started.
+    let e = command.exec();
+    Err(not_started(program, e))
+}
+
+#[cfg(not(unix))]
+fn run(mut command: std::process::Command, program: &std::ffi::OsStr) -> Result<ExitCode> {
+    let status = command.status().map_err(|e| not_started(program, e))?;
+    Ok(match status.code().map(u8::try_from) {
+        Some(Ok(code)) => ExitCode::from(code),
+        _ => ExitCode::from(1),
+    })
+}
+
+fn not_started(program: &std::ffi::OsStr, e: std::io::Error) -> Error {
+    let error = Error::other(format!("cannot run {}: {e}", program.to_string_lossy()));
+    if e.kind() == std::io::ErrorKind::NotFound { Error::usage(error.to_string()) } else { error }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_variables() {
+        for secret in ["TOK_NEXTERPAY_PASSWORD", "TOK_N3XT_CLIENT_SECRET", "TOK_ACME_KEY_API_KEY"] {
+            assert!(super::is_secret_variable(secret), "{secret}");
+        }
+        for kept in ["TOK_HOME", "TOK_STORE", "TOK_NEXTERPAY_USERNAME", "TOK_N3XT_CLIENT_ID", "PASSWORD"] {
+            assert!(!super::is_secret_variable(kept), "{kept}");
+        }
+    }
+}
