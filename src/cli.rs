@@ -419,6 +419,10 @@ pub struct CurlArgs {
     #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
     pub min_ttl: Duration,
 
+    /// Pass a 401 through as it is, instead of refreshing the token and trying once more
+    #[arg(long)]
+    pub no_retry: bool,
+
     /// The profile whose header curl gets; tok's own options go before it
     #[arg(value_parser = profile_name, add = profiles())]
     pub profile: String,
@@ -438,6 +442,7 @@ const TOK_CURL_OPTIONS: &[(&str, bool)] = &[
     ("--store", true),
     ("--timeout", true),
     ("--min-ttl", true),
+    ("--no-retry", false),
 ];
 
 /// `tok [OPTIONS] curl [OPTIONS] PROFILE [CURL ARGS...]`: splits off everything after

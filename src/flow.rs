@@ -28,11 +28,14 @@ pub struct App {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
+pub enum Want<'a> {
     /// A token with more than `min_ttl` seconds (and 10 % of its life) left.
     Fresh { min_ttl: i64 },
     /// A new token, whatever the stored one's state.
     New,
+    /// The API refused `rejected` before its expiry: a token other than that one (another
+    /// tok may have replaced it already, under the same lock), fresh as `Fresh`.
+    Replacing { rejected: &'a str, min_ttl: i64 },
 }
 
 impl App {
@@ -73,7 +76,7 @@ impl App {
     }
 }
 
-pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Result<TokenRecord> {
+pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -> Result<TokenRecord> {
     let provider::Identity { binding, api_key, .. } = provider::identity(profile)?;
     let store = app.store_for(profile)?;
     if api_key {
@@ -86,6 +89,9 @@ pub fn token(app: &App, profile: &Profile, want: Want, secret_stdin: bool) -> Re
             && match want {
                 Want::Fresh { min_ttl } => !r.needs_refresh(token::now(), min_ttl),
                 Want::New => false,
+                Want::Replacing { rejected, min_ttl } => {
+                    r.token.expose() != rejected && !r.needs_refresh(token::now(), min_ttl)
+                }
             }
     };
     match store.token(&profile.name) {

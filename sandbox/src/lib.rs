@@ -14,6 +14,7 @@
 //!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs}
+//!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
 //!   POST /_sandbox/reset
 
 mod jwt;
@@ -414,6 +415,18 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
                 }
                 Err(e) => Reply::json(400, &json!({ "error": e.to_string() })),
             }
+        }
+        // A token revoked before its expiry (server restarted, key rotated): every token
+        // issued so far, or the one given, is refused from now on.
+        ("POST", "/_sandbox/revoke") => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            match body.get("token").and_then(Value::as_str) {
+                Some(token) => {
+                    s.issued.remove(token);
+                }
+                None => s.issued.clear(),
+            }
+            Reply::json(200, &json!({ "ok": true }))
         }
         ("POST", "/_sandbox/reset") => {
             *s = State::default();

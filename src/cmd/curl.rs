@@ -14,6 +14,10 @@ use crate::term::{self, verbose};
 use reqwest::Url;
 use std::process::ExitCode;
 
+/// tok holds back curl's output of a first attempt, in case it is a 401 to retry, up to
+/// this much; a longer body is passed on as it comes, and that request is not retried.
+const HOLD_BACK: usize = 16 * 1024 * 1024;
+
 pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let profile = super::existing_profile(app, &args.profile)?;
     let touches = provider::curl_touches(&profile)?;
@@ -26,13 +30,7 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
-    // curl's own -v and -i can print the header into the job's log.
-    term::mask_in_ci(record.token.expose());
 
-    let mut headers = format!("{}\n", record.header_line());
-    if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
-        headers.push_str(&format!("nps-trace-uuid: {}\n", uuid_v4()?));
-    }
     // Response headers tell tok whether the credential worked and, for NetDirector V1,
     // carry newer tokens. Only from the profile's own API host, and only when curl made
     // no request elsewhere: with -L the last response may come from any host.
@@ -44,10 +42,54 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             profile.name
         );
     }
+    // A token revoked before its expiry gets one refresh and one more try, when the
+    // request can be sent again unchanged: tok does not buffer request bodies (curl reads
+    // its files again), so one from stdin cannot be; an API key has nothing to refresh.
+    let may_retry = !args.no_retry && !identity.api_key && from_api_host && !scan.body_from_stdin;
     // A dump-header file of the user's is read afterwards; otherwise tok adds its own pipe.
     let user_dump = scan.dump_header.clone();
-    let options = Options { dump: user_dump.is_none(), no_location: identity.api_key };
-    let run = spawn(&curl, &curl_args, &headers, options)?;
+    let attempt = |record: &crate::token::TokenRecord, hold_back: bool| -> Result<(Run, Vec<u8>)> {
+        // curl's own -v and -i can print the header into the job's log.
+        term::mask_in_ci(record.token.expose());
+        let mut headers = format!("{}\n", record.header_line());
+        if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
+            headers.push_str(&format!("nps-trace-uuid: {}\n", uuid_v4()?));
+        }
+        let options = Options { dump: user_dump.is_none(), no_location: identity.api_key, hold_back };
+        let run = spawn(&curl, &curl_args, &headers, options)?;
+        let dumped = match &user_dump {
+            Some(path) if path != "-" => std::fs::read(path).unwrap_or_default(),
+            _ => run.dumped.clone(),
+        };
+        Ok((run, dumped))
+    };
+    let (mut run, mut dumped) = attempt(&record, may_retry)?;
+    if may_retry && last_status(&dumped) == Some(401) && run.held.is_some() {
+        verbose!(
+            "{}: the API answered 401; refreshing the token and sending the request once more",
+            profile.name
+        );
+        let rejected = record.token.expose().to_string();
+        let fresh = flow::token(app, &profile, Want::Replacing { rejected: &rejected, min_ttl }, false)?;
+        (run, dumped) = attempt(&fresh, false)?;
+    } else {
+        if let Some(held) = run.held.take() {
+            write_stdout(&held)?;
+        }
+        if last_status(&dumped) == Some(401) && from_api_host && !identity.api_key {
+            let why = if args.no_retry {
+                "--no-retry"
+            } else if scan.body_from_stdin {
+                "its body came from stdin and cannot be sent twice"
+            } else {
+                "its answer was too long to hold back"
+            };
+            term::note(&format!(
+                "the API answered 401 and tok did not retry ({why}); `tok refresh {}` gets a new token",
+                profile.name
+            ));
+        }
+    }
     let code = match run.status.code() {
         Some(code) => code,
         None => {
@@ -57,10 +99,6 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             }
             1
         }
-    };
-    let dumped = match &user_dump {
-        Some(path) if path != "-" => std::fs::read(path).unwrap_or_default(),
-        _ => run.dumped,
     };
     if from_api_host {
         if let Some(name) = touches.watch_header
@@ -92,6 +130,36 @@ fn exit_code(code: i32) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+}
+
+/// Reads curl's stdout while it runs: into memory up to `HOLD_BACK` (`Some` when all of it
+/// fit), beyond that on to tok's stdout as it comes (`None`: the attempt is final).
+fn hold_back(mut from: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Option<Vec<u8>>> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut held = Vec::new();
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            match from.read(&mut buffer) {
+                Ok(0) | Err(_) => return Some(held),
+                Ok(n) if held.len() + n <= HOLD_BACK => held.extend_from_slice(&buffer[..n]),
+                Ok(n) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&held).and_then(|()| out.write_all(&buffer[..n]));
+                    let _ = std::io::copy(&mut from, &mut out);
+                    return None;
+                }
+            }
+        }
+    })
 }
 
 /// The status of the last response in a header dump.
@@ -224,8 +292,10 @@ fn uuid_v4() -> Result<String> {
 
 /// What tok adds to curl's command line besides the header.
 struct Options {
-    /// Dump the response headers to a pipe tok reads (to watch for a newer token).
+    /// Dump the response headers to a pipe tok reads (the status, a newer token).
     dump: bool,
+    /// Hold curl's stdout back (see `HOLD_BACK`), for a request tok may retry.
+    hold_back: bool,
     /// `--no-location`, so that a `location` in the user's `.curlrc` cannot send a
     /// custom credential header across a redirect.
     no_location: bool,
@@ -235,6 +305,8 @@ struct Run {
     status: std::process::ExitStatus,
     /// The response headers when tok asked curl for them (`-D`).
     dumped: Vec<u8>,
+    /// curl's stdout, when held back and all of it fit.
+    held: Option<Vec<u8>>,
 }
 
 /// curl needs none of tok's settings, and a secret in its environment would be readable
@@ -289,7 +361,11 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
         });
     }
     verbose!("curl: running {} with the header on fd {}", curl.display(), header_read.as_raw_fd());
+    if options.hold_back {
+        command.stdout(std::process::Stdio::piped());
+    }
     let mut child = command.spawn().map_err(fail)?;
+    let held = child.stdout.take().map(hold_back);
     drop(header_read);
     drop(dump_write);
     // Read the dump while curl runs, so a long one never blocks it on a full pipe.
@@ -301,9 +377,10 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
             bytes
         })
     });
+    let held = held.and_then(|t| t.join().ok().flatten());
     let status = child.wait().map_err(fail)?;
     let dumped = reader.and_then(|t| t.join().ok()).unwrap_or_default();
-    Ok(Run { status, dumped })
+    Ok(Run { status, dumped, held })
 }
 
 /// Windows: the header goes through a named pipe only this user can open (see
@@ -330,7 +407,12 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let headers = headers.to_string();
     let writer = std::thread::spawn(move || header_pipe.serve(headers.as_bytes()));
     let reader = dump_pipe.map(|pipe| std::thread::spawn(move || pipe.collect(1024 * 1024)));
-    let status = command.status().map_err(fail)?;
+    if options.hold_back {
+        command.stdout(std::process::Stdio::piped());
+    }
+    let mut child = command.spawn().map_err(fail)?;
+    let held = child.stdout.take().map(hold_back).and_then(|t| t.join().ok().flatten());
+    let status = child.wait().map_err(fail)?;
     // A curl that exited before opening a pipe leaves its server waiting: release it.
     Pipe::release(&header_name, true);
     if let Some(name) = &dump_name {
@@ -338,7 +420,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     }
     let _ = writer.join();
     let dumped = reader.and_then(|t| t.join().ok()).unwrap_or_default();
-    Ok(Run { status, dumped })
+    Ok(Run { status, dumped, held })
 }
 
 #[cfg(not(any(unix, windows)))]

@@ -32,6 +32,8 @@ pub struct Scan {
     pub dump_header: Option<String>,
     /// Every `-H` / `--header` value.
     pub headers: Vec<String>,
+    /// A request body (or curl config) read from stdin: it cannot be sent a second time.
+    pub body_from_stdin: bool,
 }
 
 pub fn scan(args: &[String]) -> Scan {
@@ -116,6 +118,10 @@ fn short_name(flag: char) -> &'static str {
     match flag {
         'D' => "dump-header",
         'H' => "header",
+        'd' => "data",
+        'F' => "form",
+        'T' => "upload-file",
+        'K' => "config",
         _ => "-",
     }
 }
@@ -125,6 +131,15 @@ impl Scan {
         match option {
             "dump-header" => self.dump_header = Some(value.to_string()),
             "header" => self.headers.push(value.to_string()),
+            "upload-file" | "config" if value == "-" => self.body_from_stdin = true,
+            // `@-` reads stdin; so do `name@-` (urlencode) and `name=@-` / `name=<-` (form).
+            "data" | "data-ascii" | "data-binary" | "data-urlencode" | "json" | "form" | "url-query"
+                if value.starts_with("@-")
+                    || (value.contains("@-") && !value.starts_with('@'))
+                    || value.contains("=<-") =>
+            {
+                self.body_from_stdin = true
+            }
             _ => {}
         }
     }
@@ -194,6 +209,29 @@ mod tests {
         assert!(!s.location, "{s:?}");
         assert!(scan(&strings(&["--location-trusted"])).location_trusted);
         assert!(!scan(&strings(&["-L", "--no-location"])).location);
+        // Bodies from stdin cannot be sent twice; from files and the command line they can.
+        for stdin in [
+            &["-d", "@-"][..],
+            &["-sd@-"],
+            &["--data-binary", "@-"],
+            &["--json=@-"],
+            &["-F", "f=@-"],
+            &["-T", "-"],
+            &["--data-urlencode", "q@-"],
+            &["-K", "-"],
+        ] {
+            assert!(scan(&strings(stdin)).body_from_stdin, "{stdin:?}");
+        }
+        for replayable in [
+            &["-d", "@body.json"][..],
+            &["-d", "a=1"],
+            &["-T", "file"],
+            &["-o", "-"],
+            &["-D", "-"],
+            &["-F", "f=@photo.png"],
+        ] {
+            assert!(!scan(&strings(replayable)).body_from_stdin, "{replayable:?}");
+        }
         let args = strings(&["--url=https://a.example/x", "-d", "/not", "https://b.example/y"]);
         assert_eq!(scan(&args).urls(&args), ["https://a.example/x", "https://b.example/y"]);
     }

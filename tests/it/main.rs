@@ -23,6 +23,8 @@ mod network;
 mod nexterpay;
 mod oauth2;
 mod prove;
+#[cfg(unix)]
+mod retry;
 mod scrub;
 mod store;
 #[cfg(windows)]
