@@ -145,7 +145,13 @@ impl Reply {
     }
 }
 
+/// Beyond this difference between the local clock and a server's, tok says so.
+const NOTABLE_SKEW: i64 = 60;
+
 pub struct Http {
+    /// The server's clock minus this machine's, in seconds, from the last reply's `Date`.
+    skew: std::cell::Cell<Option<i64>>,
+    skew_told: std::cell::Cell<bool>,
     timeout: Duration,
     /// When this command's network budget runs out.
     deadline: Instant,
@@ -155,7 +161,34 @@ pub struct Http {
 
 impl Http {
     pub fn new(timeout: Duration) -> Http {
-        Http { timeout, deadline: Instant::now() + timeout * BUDGET, client: OnceCell::new() }
+        Http {
+            skew: std::cell::Cell::new(None),
+            skew_told: std::cell::Cell::new(false),
+            timeout,
+            deadline: Instant::now() + timeout * BUDGET,
+            client: OnceCell::new(),
+        }
+    }
+
+    /// The server's clock minus this machine's (seconds) at the last reply with a `Date`.
+    pub fn clock_skew(&self) -> Option<i64> {
+        self.skew.get()
+    }
+
+    /// Reads a reply's `Date` and, once per command, says when the clocks differ by more
+    /// than a minute. Decisions stay on the local clock (see `policy`); this is so that a
+    /// person can tell why tokens look short or expired elsewhere.
+    fn note_clock(&self, provider: &str, reply: &Reply) {
+        let Some(date) = reply.header("date") else { return };
+        let Ok(server) = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(date.trim()) else {
+            return;
+        };
+        // Date has whole seconds, cut off: compare it with whole local seconds.
+        let skew = server.as_second() - now_f64().floor() as i64;
+        self.skew.set(Some(skew));
+        if skew.abs() > NOTABLE_SKEW && !self.skew_told.replace(true) {
+            crate::term::warn(&format!("{}; tok decides on this machine's clock", skew_text(provider, skew)));
+        }
     }
 
     /// When this command gives up on the network, waiting for another tok included.
@@ -215,6 +248,7 @@ impl Http {
             let elapsed = started.elapsed().as_millis();
             let wait = match &outcome {
                 Ok(reply) => {
+                    self.note_clock(request.provider, reply);
                     verbose!(
                         "{} {} -> {} ({elapsed} ms)",
                         request.method,
@@ -333,6 +367,12 @@ impl Http {
         }
         Ok(Reply { provider: request.provider, status, headers, body, sent_at })
     }
+}
+
+/// "n3xt's clock is 5m ahead of this machine's".
+pub fn skew_text(provider: &str, skew: i64) -> String {
+    let side = if skew > 0 { "ahead of" } else { "behind" };
+    format!("{provider}'s clock is {} {side} this machine's", crate::duration::human(skew))
 }
 
 /// What rustls said about a certificate, found in an error chain's text (the typed

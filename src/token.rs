@@ -25,6 +25,10 @@ pub struct TokenRecord {
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_expires_at: Option<i64>,
+    /// The provider's clock minus this machine's when the token came (seconds), from the
+    /// reply's `Date`: shown by `tok status PROFILE`, never used to decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<i64>,
     /// The settings the token was obtained with (provider, URL, user...). A token is only
     /// reused for the same settings, so changing `TOK_*_USERNAME` never hands out the old
     /// user's token.
@@ -44,6 +48,7 @@ impl TokenRecord {
             expires_at,
             refresh_token: None,
             refresh_expires_at: None,
+            clock_skew: None,
             binding,
         }
     }

@@ -326,6 +326,15 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
             response.add_header(h);
         }
     }
+    // The Date header on the sandbox's clock, `clock_offset` included: a skewed server.
+    let offset = state.lock().map(|s| s.settings.clock_offset).unwrap_or(0);
+    if let Ok(date) = jiff::Timestamp::from_second(now() + offset)
+        .map(|t| jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t))
+        && let Ok(date) = date
+        && let Ok(h) = Header::from_bytes("Date", date.as_bytes())
+    {
+        response.add_header(h);
+    }
     let _ = request.respond(response);
 }
 

@@ -223,6 +223,7 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
             "verified": profile.verified.and_then(rfc3339),
             "expires_at": record.as_ref().and_then(|r| r.expires_at).and_then(rfc3339),
             "refresh_expires_at": record.as_ref().and_then(|r| r.refresh_expires_at).and_then(rfc3339),
+            "clock_skew": record.as_ref().and_then(|r| r.clock_skew),
         });
         return write(&format!("{value}\n"));
     }
@@ -246,6 +247,15 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         (None, _) => add("token", "none stored".into()),
     }
     add("verified", verified);
+    if let Some(skew) = record.as_ref().and_then(|r| r.clock_skew).filter(|s| s.abs() > 60) {
+        add(
+            "clock",
+            format!(
+                "{} (at the last token); tok decides on this machine's",
+                crate::http::skew_text(spec.name, skew)
+            ),
+        );
+    }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let text: String = lines
         .iter()

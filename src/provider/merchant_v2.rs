@@ -160,6 +160,7 @@ fn obtain(
             expires_at: None,
             refresh_token: None,
             refresh_expires_at: None,
+            clock_skew: None,
             binding: p.binding(),
         });
     };

@@ -155,7 +155,8 @@ pub fn obtain(
     secrets: &mut Secrets,
     current: Option<&TokenRecord>,
 ) -> Result<TokenRecord> {
-    let record = (profile.provider.0.ops.obtain)(profile, http, secrets, current)?;
+    let mut record = (profile.provider.0.ops.obtain)(profile, http, secrets, current)?;
+    record.clock_skew = http.clock_skew();
     // Every token passes the same gate before it is stored or printed.
     if let Err(why) = token::validate(record.token.expose()) {
         return Err(Error::network(format!("{} sent an unusable token: {why}", profile.provider.name())));

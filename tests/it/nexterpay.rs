@@ -335,3 +335,60 @@ fn verbose_shows_requests_but_no_secret() {
     assert!(err.contains("POST") && err.contains("/security/createToken") && err.contains("200 OK"), "{err}");
     assert!(stderr_of(&print).contains("cached token"));
 }
+
+/// Clocks that differ by more than a minute are said once on stderr and shown by
+/// `tok status PROFILE`; within a minute nothing is said (issue: beyond, item 4).
+#[test]
+fn clock_skew_is_visible() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    // Within a minute: silence.
+    sb.settings(json!({ "clock_offset": 30 }));
+    let out = home.nexterpay_login(&sb, PASSWORD).output().unwrap();
+    assert!(out.status.success());
+    assert!(!stderr_of(&out).contains("clock"), "{}", stderr_of(&out));
+    // The server's clock five minutes ahead.
+    sb.settings(json!({ "clock_offset": 300 }));
+    let out = home.tok().args(["refresh", "nexterpay"]).output().unwrap();
+    assert!(out.status.success());
+    let err = stderr_of(&out);
+    assert_eq!(err.matches("clock is").count(), 1, "said once: {err}");
+    assert!(
+        err.contains("nexterpay's clock is 5m ahead of this machine's; tok decides on this machine's clock"),
+        "{err}"
+    );
+    let status = home.tok().args(["status", "nexterpay"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout)
+            .contains("nexterpay's clock is 5m ahead of this machine's (at the last token)")
+    );
+}
+
+/// The same seen from the other side: this machine's clock ten minutes behind
+/// (libfaketime shifts tok's clock; the sandbox's is right).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_local_clock_behind_is_visible_too() {
+    let faketime = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("this test needs libfaketime (apt-get install faketime)");
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = home
+        .nexterpay_login(&sb, PASSWORD)
+        .env("LD_PRELOAD", faketime)
+        .env("FAKETIME", "-10m")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("nexterpay's clock is 10m ahead of this machine's"),
+        "{}",
+        stderr_of(&out)
+    );
+}
