@@ -210,7 +210,8 @@ impl Home {
                 for (k, v) in env {
                     cmd.env(k, v);
                 }
-                cmd.args(["print", profile]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+                cmd.args(["print", profile]).stdout(Stdio::piped()).stderr(Stdio::piped());
+                spawn_patiently(&mut cmd)
             })
             .collect();
         let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
@@ -229,6 +230,23 @@ impl Home {
         let token = text.strip_suffix('\n').expect("one line");
         assert!(!token.is_empty() && !token.contains(char::is_whitespace), "{text:?}");
         token.to_string()
+    }
+}
+
+/// Spawns, trying again a few times: Wine sometimes fails to create one of fifty
+/// processes started at once ("Internal error", 1359), which says nothing about tok.
+pub fn spawn_patiently(cmd: &mut std::process::Command) -> std::process::Child {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e) if tries < 5 => {
+                tries += 1;
+                eprintln!("spawn failed ({e}), trying again");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("cannot start tok: {e}"),
+        }
     }
 }
 
