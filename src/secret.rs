@@ -53,25 +53,46 @@ impl<'de> Deserialize<'de> for Secret {
 const MIN_SCRUBBED: usize = 4;
 const REDACTED: &str = "(redacted)";
 
-/// Forms remembered at most: a few secrets make a few dozen.
-const MAX_KNOWN: usize = 512;
+/// Values remembered at most: a few secrets and tokens per command; a long-running
+/// process sees new tokens for ever, and the oldest are the least likely to come back.
+const MAX_KNOWN: usize = 256;
 
-static KNOWN: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
+/// A remembered secret, and its wire forms once a scrub has needed them.
+struct Known {
+    value: String,
+    forms: Option<Vec<String>>,
+}
 
-/// Remembers `value`, and the forms it takes in JSON, forms, URLs and base64, as text
-/// that `scrub` removes. Called for every `Secret`; callers add derived credentials
-/// (a Basic header's base64) themselves.
+static KNOWN: Mutex<VecDeque<Known>> = Mutex::new(VecDeque::new());
+
+/// Remembers `value` as text that `scrub` removes, in every form it takes in JSON, forms,
+/// URLs and base64. Called for every `Secret` (so for the token a cached `tok print`
+/// reads); the forms are worked out only when something is scrubbed, which the cached
+/// path never does. Callers add derived credentials (a Basic header's base64) themselves.
 pub fn register(value: &str) {
     if value.len() < MIN_SCRUBBED {
         return;
     }
+    let Ok(mut known) = KNOWN.lock() else { return };
+    if known.iter().any(|k| k.value == value) {
+        return;
+    }
+    if known.len() >= MAX_KNOWN {
+        known.pop_front();
+    }
+    known.push_back(Known { value: value.to_string(), forms: None });
+}
+
+/// `value` as it appears raw, JSON-escaped (`\/`, `\uXXXX` in either case), form- and
+/// percent-encoded, and base64.
+fn wire_forms(value: &str) -> Vec<String> {
     use base64::Engine;
     let json = serde_json::to_string(value).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
     let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let ascii = ascii_json(&json, false);
     let upper = ascii_json(&json, true);
-    let forms = [
+    let mut forms = vec![
         value.to_string(),
         json.replace('/', "\\/"),
         ascii.replace('/', "\\/"),
@@ -84,17 +105,10 @@ pub fn register(value: &str) {
         base64::engine::general_purpose::STANDARD.encode(value),
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
     ];
-    let Ok(mut known) = KNOWN.lock() else { return };
-    for form in forms {
-        if form.len() >= MIN_SCRUBBED && !known.contains(&form) {
-            // A long-running process sees new tokens for ever; the oldest are the least
-            // likely to come back, so they make room.
-            if known.len() >= MAX_KNOWN {
-                known.pop_front();
-            }
-            known.push_back(form);
-        }
-    }
+    forms.retain(|f| f.len() >= MIN_SCRUBBED);
+    forms.sort_unstable();
+    forms.dedup();
+    forms
 }
 
 /// JSON string content with every non-ASCII character as `\\uXXXX`, as many servers
@@ -116,8 +130,12 @@ fn ascii_json(json: &str, upper: bool) -> String {
 
 /// `text` with every known secret value (in each of its forms) replaced by `(redacted)`.
 pub fn scrub(text: &str) -> String {
-    let Ok(known) = KNOWN.lock() else { return text.to_string() };
-    let mut present: Vec<&String> = known.iter().filter(|k| text.contains(k.as_str())).collect();
+    let Ok(mut known) = KNOWN.lock() else { return text.to_string() };
+    let mut present: Vec<String> = Vec::new();
+    for entry in known.iter_mut() {
+        let forms = entry.forms.get_or_insert_with(|| wire_forms(&entry.value));
+        present.extend(forms.iter().filter(|f| text.contains(f.as_str())).cloned());
+    }
     if present.is_empty() {
         return text.to_string();
     }
