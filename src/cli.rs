@@ -73,7 +73,7 @@ pub enum Command {
 /// Lists the stores in `--help` and completions, but takes any text: a bad `TOK_STORE`
 /// is reported by the commands that use a store, not by `tok completions`.
 fn store_names() -> ListedValues {
-    ListedValues(|| vec!["keyring", "file"])
+    ListedValues(|| crate::store::StoreKind::ALL.iter().map(|k| k.name()).collect())
 }
 
 /// Every provider's environments; each provider checks its own.

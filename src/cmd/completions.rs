@@ -86,13 +86,8 @@ pub fn full_command() -> clap::Command {
 /// Profile names for completion: the user's saved profiles and file-store profiles.
 pub fn profile_candidates() -> Vec<clap_complete::CompletionCandidate> {
     let Ok(paths) = crate::config::Paths::discover() else { return Vec::new() };
-    let mut names: Vec<String> = crate::config::ConfigFile::load(&paths.config_file)
-        .map(|c| c.profiles.into_keys().collect())
-        .unwrap_or_default();
-    names.extend(crate::store::FileStore::new(paths.store_dir).profiles());
-    names.sort();
-    names.dedup();
-    names.into_iter().map(clap_complete::CompletionCandidate::new).collect()
+    let config = crate::config::ConfigFile::load(&paths.config_file).unwrap_or_default();
+    super::known_profiles(&paths, &config).into_iter().map(clap_complete::CompletionCandidate::new).collect()
 }
 
 /// For `tok login`: existing profiles, and the provider names (a profile named after its

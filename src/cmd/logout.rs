@@ -9,12 +9,7 @@ pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
     let names: Vec<String> = match &args.profile {
         Some(name) => vec![name.clone()],
         None => {
-            let config = ConfigFile::load(&app.paths.config_file)?;
-            let file_store = app.open(crate::store::StoreKind::File)?;
-            let mut names: Vec<String> =
-                config.profiles.keys().cloned().chain(file_store.profiles()).collect();
-            names.sort();
-            names.dedup();
+            let names = super::known_profiles(&app.paths, &ConfigFile::load(&app.paths.config_file)?);
             if names.is_empty() {
                 term::note("no profiles to log out of");
             }

@@ -31,6 +31,14 @@ use crate::error::Result;
 use crate::flow::App;
 use crate::profile::{self, Profile};
 
+/// Every profile tok knows of: saved in `config.toml`, or with a file in the file store
+/// (an environment-only CI job leaves only that). Sorted, once each.
+fn known_profiles(paths: &crate::config::Paths, config: &ConfigFile) -> Vec<String> {
+    let files = crate::store::FileStore::new(paths.store_dir.clone()).profiles();
+    let names: std::collections::BTreeSet<String> = config.profiles.keys().cloned().chain(files).collect();
+    names.into_iter().collect()
+}
+
 /// A profile for a command that uses an existing login (or the environment alone).
 fn existing_profile(app: &App, name: &str) -> Result<Profile> {
     let config = ConfigFile::load(&app.paths.config_file)?;

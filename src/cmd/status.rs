@@ -13,7 +13,6 @@ use crate::store::Store;
 use crate::term::printable;
 use crate::token::{self, TokenRecord};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::io::Write;
 
 struct Row {
@@ -30,9 +29,7 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
         return detail(app, name, args.json);
     }
     let config = ConfigFile::load(&app.paths.config_file)?;
-    // Profiles in the file store without settings (an environment-only CI job) count too.
-    let file_store = app.open(crate::store::StoreKind::File)?;
-    let names: BTreeSet<String> = config.profiles.keys().cloned().chain(file_store.profiles()).collect();
+    let names = super::known_profiles(&app.paths, &config);
     let now = token::now();
     let mut failed = None;
     let rows: Vec<Row> = names

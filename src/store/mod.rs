@@ -13,9 +13,8 @@ use crate::config::Paths;
 use crate::error::Result;
 use crate::secret::Secret;
 use crate::token::TokenRecord;
-use clap::ValueEnum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     /// macOS Keychain, Windows Credential Manager, Secret Service on Linux
     Keyring,
@@ -24,6 +23,8 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
+    pub const ALL: [StoreKind; 2] = [StoreKind::Keyring, StoreKind::File];
+
     pub fn name(self) -> &'static str {
         match self {
             StoreKind::Keyring => "keyring",
@@ -32,7 +33,7 @@ impl StoreKind {
     }
 
     pub fn from_name(name: &str) -> Option<StoreKind> {
-        [StoreKind::Keyring, StoreKind::File].into_iter().find(|k| k.name() == name)
+        StoreKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
