@@ -313,7 +313,8 @@ struct Run {
 /// by the user's other processes for as long as it runs.
 fn without_tok_variables(command: &mut std::process::Command) {
     for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(|n| n.starts_with("TOK_")) {
+        // Any case: Windows' environment ignores it.
+        if name.to_str().is_some_and(|n| n.to_ascii_uppercase().starts_with("TOK_")) {
             command.env_remove(&name);
         }
     }

@@ -54,8 +54,10 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
     run(command, program)
 }
 
-/// `TOK_<PROFILE>_<FIELD>` where the field is a secret of any provider.
+/// `TOK_<PROFILE>_<FIELD>` where the field is a secret of any provider. In any case:
+/// Windows' environment ignores it, so `tok_x_password` is the same variable there.
 fn is_secret_variable(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
     name.starts_with("TOK_")
         && Provider::every_secret_field()
             .iter()
@@ -91,6 +93,7 @@ mod tests {
         for secret in ["TOK_NEXTERPAY_PASSWORD", "TOK_N3XT_CLIENT_SECRET", "TOK_ACME_KEY_API_KEY"] {
             assert!(super::is_secret_variable(secret), "{secret}");
         }
+        assert!(super::is_secret_variable("tok_nexterpay_password"));
         for kept in ["TOK_HOME", "TOK_STORE", "TOK_NEXTERPAY_USERNAME", "TOK_N3XT_CLIENT_ID", "PASSWORD"] {
             assert!(!super::is_secret_variable(kept), "{kept}");
         }
