@@ -7,7 +7,8 @@
 //! the last request seen per route, runtime settings, and injected faults.
 //!
 //! Control endpoints (never counted):
-//!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}}}
+//!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}},
+//!                             "hold_timeouts": n}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
 //!                             "trickle_ms"}; "{{echo}}" / "{{echo_raw}}" in the body quote the request
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
@@ -15,8 +16,12 @@
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
+//!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` go on
 //!   POST /_sandbox/reset
+//!
+//! A generic API that takes any credential the sandbox issued: see `api`.
 
+mod api;
 mod jwt;
 mod merchant_v2;
 mod nelnet;
@@ -24,13 +29,16 @@ mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tiny_http::{Header, Response, Server, StatusCode};
 
 pub const USAGE: &str =
     "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
@@ -52,7 +60,10 @@ pub struct Req {
     pub path: String,
     pub query: String,
     pub headers: Vec<(String, String)>,
+    /// The first MiB of the body.
     pub body: Vec<u8>,
+    /// The whole body's length.
+    pub body_bytes: u64,
 }
 
 impl Req {
@@ -188,6 +199,10 @@ pub struct State {
     /// NPS trace ids seen: each may be used once.
     pub traces: std::collections::BTreeSet<String>,
     pub serial: u64,
+    /// `POST /_sandbox/release` was called since the last `GET /bytes`.
+    pub released: bool,
+    /// Held `/bytes` replies that went on without a release.
+    pub hold_timeouts: u64,
 }
 
 impl State {
@@ -229,10 +244,10 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Opti
     Ok(Some(options))
 }
 
-/// A running sandbox: it stops serving when dropped (requests under way finish).
+/// A running sandbox: it stops serving when dropped.
 pub struct Running {
     pub url: String,
-    server: Arc<Server>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -247,47 +262,91 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.server.unblock();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
-/// Starts serving on 127.0.0.1 on a thread of its own.
+/// The body of a sandbox reply: whole, or streamed from a thread (faults that trickle,
+/// `/bytes`).
+pub type Body = Either<Full<Bytes>, Streamed>;
+
+/// Starts serving on 127.0.0.1, on threads of its own.
 pub fn start(options: Options) -> std::io::Result<Running> {
-    let server =
-        Server::http(("127.0.0.1", options.port)).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(options.port);
-    let server = Arc::new(server);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let state = Arc::new(Mutex::new(State { settings: options.settings, ..State::default() }));
     let quiet = options.quiet;
-    let listener = Arc::clone(&server);
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        for request in listener.incoming_requests() {
-            let state = Arc::clone(&state);
-            // One thread per request: a delayed or hanging reply must not hold up the others.
-            std::thread::spawn(move || serve(&state, request, quiet));
-        }
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            loop {
+                let (stream, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        Err(_) => continue,
+                    },
+                    _ = &mut stopped => return,
+                };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let state = Arc::clone(&state);
+                        async move { Ok::<_, std::convert::Infallible>(handle(state, request, quiet).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        runtime.shutdown_background();
     });
-    Ok(Running { url: format!("http://127.0.0.1:{port}"), server, thread: Some(thread) })
+    Ok(Running { url: format!("http://127.0.0.1:{port}"), stop: Some(stop), thread: Some(thread) })
 }
 
-fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
-    let (path, query) = match request.url().split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (request.url().to_string(), String::new()),
-    };
+/// Reads the request (its first MiB kept, the rest counted), then answers on a blocking
+/// thread: handlers take locks and faults sleep.
+async fn handle(
+    state: Arc<Mutex<State>>,
+    request: hyper::Request<Incoming>,
+    quiet: bool,
+) -> hyper::Response<Body> {
+    let (parts, mut incoming) = request.into_parts();
     let mut body = Vec::new();
-    let _ = request.as_reader().take(1024 * 1024).read_to_end(&mut body);
+    let mut body_bytes = 0u64;
+    while let Some(frame) = incoming.frame().await {
+        let Ok(frame) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            body_bytes += data.len() as u64;
+            let room = (1024 * 1024usize).saturating_sub(body.len());
+            body.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
     let req = Req {
-        method: request.method().as_str().to_uppercase(),
-        path,
-        query,
-        headers: request
-            .headers()
+        method: parts.method.as_str().to_uppercase(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
             .iter()
-            .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
         body,
+        body_bytes,
     };
+    tokio::task::spawn_blocking(move || serve(&state, req, quiet))
+        .await
+        .unwrap_or_else(|_| whole(500, Vec::new(), b"{\"error\":\"sandbox handler failed\"}".to_vec()))
+}
+
+fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Body> {
     let route = format!("{} {}", req.method, req.path);
     let reply = if req.path.starts_with("/_sandbox/") {
         control(state, &req)
@@ -307,35 +366,103 @@ fn serve(state: &Mutex<State>, mut request: tiny_http::Request, quiet: bool) {
             if !quiet {
                 eprintln!("tok-sandbox: {route} -> fault {}", fault.status);
             }
-            return respond_fault(request, &fault);
+            return respond_fault(state, &fault);
+        }
+        if req.method == "GET" && req.path == "/bytes" {
+            match api::bytes(state, &req) {
+                Ok((length, body)) => return streamed(200, Vec::new(), body, Some(length)),
+                Err(reply) => return respond(state, reply),
+            }
         }
         let reply = nexterpay::handle(state, &req)
             .or_else(|| oauth2::handle(state, &req))
             .or_else(|| merchant_v2::handle(state, &req))
             .or_else(|| nelnet::handle(state, &req))
             .or_else(|| netdirector_v1::handle(state, &req))
+            .or_else(|| api::handle(state, &req))
             .unwrap_or_else(|| Reply::json(404, &json!({ "error": "not_found", "path": req.path })));
         if !quiet {
             eprintln!("tok-sandbox: {route} -> {}", reply.status);
         }
         reply
     };
-    let mut response = Response::from_data(reply.body).with_status_code(StatusCode(reply.status));
-    for (k, v) in reply.headers {
-        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
+    respond(state, reply)
+}
+
+/// The Date header on the sandbox's clock, `clock_offset` included: a skewed server.
+fn date(state: &Mutex<State>) -> Option<(String, String)> {
+    let offset = state.lock().map(|s| s.settings.clock_offset).unwrap_or(0);
+    let stamp = jiff::Timestamp::from_second(now() + offset).ok()?;
+    let date = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&stamp).ok()?;
+    Some(("Date".into(), date))
+}
+
+fn respond(state: &Mutex<State>, reply: Reply) -> hyper::Response<Body> {
+    let mut headers = reply.headers;
+    headers.extend(date(state));
+    whole(reply.status, headers, reply.body)
+}
+
+fn response(status: u16, headers: Vec<(String, String)>, body: Body) -> hyper::Response<Body> {
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+            response.headers_mut().append(k, v);
         }
     }
-    // The Date header on the sandbox's clock, `clock_offset` included: a skewed server.
-    let offset = state.lock().map(|s| s.settings.clock_offset).unwrap_or(0);
-    if let Ok(date) = jiff::Timestamp::from_second(now() + offset)
-        .map(|t| jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t))
-        && let Ok(date) = date
-        && let Ok(h) = Header::from_bytes("Date", date.as_bytes())
-    {
-        response.add_header(h);
+    response
+}
+
+fn whole(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> hyper::Response<Body> {
+    response(status, headers, Either::Left(Full::new(Bytes::from(body))))
+}
+
+/// A body read from `reader` on a thread of its own, sent on as it comes; with `length`,
+/// sent with a Content-Length.
+fn streamed(
+    status: u16,
+    headers: Vec<(String, String)>,
+    mut reader: impl Read + Send + 'static,
+    length: Option<u64>,
+) -> hyper::Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    std::thread::spawn(move || {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.blocking_send(Bytes::copy_from_slice(&buffer[..n])).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    response(status, headers, Either::Right(Streamed { rx, length }))
+}
+
+pub struct Streamed {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    length: Option<u64>,
+}
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.rx.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
     }
-    let _ = request.respond(response);
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.length.map(hyper::body::SizeHint::with_exact).unwrap_or_default()
+    }
 }
 
 fn take_fault(s: &mut State, path: &str) -> Option<Fault> {
@@ -350,24 +477,19 @@ fn take_fault(s: &mut State, path: &str) -> Option<Fault> {
     Some(fault)
 }
 
-fn respond_fault(request: tiny_http::Request, fault: &Fault) {
+fn respond_fault(state: &Mutex<State>, fault: &Fault) -> hyper::Response<Body> {
     std::thread::sleep(Duration::from_millis(fault.delay_ms));
-    let mut headers: Vec<Header> = fault
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
-        .collect();
+    let mut headers: Vec<(String, String)> = fault.headers.clone().into_iter().collect();
     if !fault.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
-        headers.push(Header::from_bytes("Content-Type", "application/json").unwrap());
+        headers.push(("Content-Type".into(), "application/json".into()));
     }
+    headers.extend(date(state));
     let seed =
         if fault.body.is_empty() && fault.size.is_some() { "x".to_string() } else { fault.body.clone() };
     let length = fault.size.unwrap_or(seed.len() as u64);
     let reader = seed.into_bytes().into_iter().cycle().take(length as usize);
     let reader = IterReader(reader, Duration::from_millis(fault.trickle_ms));
-    let data_length = (!fault.chunked).then_some(length as usize);
-    let response = Response::new(StatusCode(fault.status), headers, reader, data_length, None);
-    let _ = request.respond(response);
+    streamed(fault.status, headers, reader, (!fault.chunked).then_some(length))
 }
 
 /// A body from an iterator; with a pause, one byte per read (a trickling server).
@@ -402,7 +524,10 @@ impl<I: Iterator<Item = u8>> Read for IterReader<I> {
 fn control(state: &Mutex<State>, req: &Req) -> Reply {
     let mut s = state.lock().unwrap();
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/_sandbox/stats") => Reply::json(200, &json!({ "requests": s.counts, "last": s.last })),
+        ("GET", "/_sandbox/stats") => Reply::json(
+            200,
+            &json!({ "requests": s.counts, "last": s.last, "hold_timeouts": s.hold_timeouts }),
+        ),
         ("POST", "/_sandbox/fault") => match serde_json::from_slice::<Fault>(&req.body) {
             Ok(fault) => {
                 s.faults.push(fault);
@@ -435,6 +560,10 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
                 }
                 None => s.issued.clear(),
             }
+            Reply::json(200, &json!({ "ok": true }))
+        }
+        ("POST", "/_sandbox/release") => {
+            s.released = true;
             Reply::json(200, &json!({ "ok": true }))
         }
         ("POST", "/_sandbox/reset") => {

@@ -31,6 +31,11 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
     })
 }
 
+/// Whether the request carries a JWT NPS accepts (for the generic API in `api`).
+pub fn valid(state: &Mutex<State>, req: &Req) -> bool {
+    check(state, req).is_ok()
+}
+
 fn error(status: u16, code: &str, message: &str) -> Reply {
     Reply::json(status, &json!({ "responseCode": code, "responseMessage": message }))
 }
