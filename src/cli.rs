@@ -62,6 +62,16 @@ pub enum Command {
     Curl(CurlArgs),
     /// Run a command with fresh tokens of one or more profiles in its environment
     Exec(ExecArgs),
+    /// Serve a local gateway that adds a fresh credential to every request to the API
+    #[command(long_about = "Serve a local gateway that adds a fresh credential to every request to the API.\n\n\
+        Prints one line on stdout, the base URL clients use (http://127.0.0.1:PORT/<capability>, where the \
+        capability is 192 random bits: without it a request gets 404 and never reaches the API), then serves \
+        until SIGINT or SIGTERM; requests under way finish, for up to --timeout. <base URL>/path?q goes to \
+        <upstream>/path?q with the profile's header in place of any credential the client sent. A 401 gets one \
+        new token and one more try when the request body is at most 1 MiB. One line per request on stderr: \
+        method, path (no query), status, milliseconds. The API's answer streams through; --timeout bounds \
+        connecting, the wait for the answer and each pause in its body.")]
+    Proxy(ProxyArgs),
     /// What each provider needs: settings, secrets, environments and an example
     Providers(ProvidersArgs),
     /// Print a shell completion script, or write all of them with --dir
@@ -192,6 +202,11 @@ pub struct LoginArgs {
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
 
+    /// The API base URL `tok proxy` forwards to (n3xt, netdirector, oauth2, which document
+    /// no API host)
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
     /// Lifetime of the tokens tok signs (nelnet; default 5m)
     #[arg(long, value_name = "DUR", value_parser = duration::parse_ttl)]
     pub ttl: Option<Duration>,
@@ -234,6 +249,7 @@ impl LoginArgs {
             ("audience", &self.audience),
             ("key_id", &self.key_id),
             ("transaction", &self.transaction),
+            ("upstream", &self.upstream),
             ("ttl", &self.ttl.map(|t| format!("{}s", t.as_secs()))),
         ]
         .into_iter()
@@ -500,6 +516,36 @@ pub struct ExecArgs {
     /// The command and its arguments, after --
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The profile whose credential every request gets
+    #[arg(value_parser = profile_name, add = profiles())]
+    pub profile: String,
+
+    /// Where to listen: a loopback address and port (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+
+    /// Allow a --listen address that is not loopback: anyone who can reach it and knows the
+    /// URL uses the credential, over plain HTTP
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// The API to forward to [default: the profile's `upstream`, else its provider's API host];
+    /// HTTPS, or HTTP to loopback
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// Refresh first when the token has less than this left (or 10 % of its lifetime)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
+    pub min_ttl: Duration,
+
+    /// Pass a 401 through as it is, instead of refreshing the token and sending the request
+    /// once more
+    #[arg(long)]
+    pub no_retry: bool,
 }
 
 #[derive(Debug, Args)]

@@ -154,6 +154,27 @@ fn uncached(
     }
 }
 
+/// A token an API handed out in a response header (NetDirector V1), stored when it is
+/// newer than the stored one and plausible. Returns it when kept.
+pub fn adopt(app: &App, profile: &Profile, value: &str) -> Result<Option<TokenRecord>> {
+    let store = app.store_for(profile)?;
+    let _lock = app.lock(&profile.name)?;
+    let current = store.token(&profile.name)?;
+    match provider::adopt(profile, value, current.as_ref())? {
+        Some(record) => {
+            verbose!("{}: keeping the newer token from the response", profile.name);
+            if let Err(e) = store.put_token(&profile.name, &record) {
+                term::warn(&format!("the newer token was not saved: {e}"));
+            }
+            Ok(Some(record))
+        }
+        None => {
+            verbose!("{}: the response's token is not newer; keeping the stored one", profile.name);
+            Ok(None)
+        }
+    }
+}
+
 pub fn expiry_text(record: &TokenRecord) -> String {
     match record.expires_in(token::now()) {
         Some(left) if left > 0 => format!("expires in {}", duration::human(left)),

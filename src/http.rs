@@ -196,6 +196,11 @@ impl Http {
         self.deadline
     }
 
+    /// `--timeout`: the deadline for one exchange.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn budget(&self) -> Duration {
         self.timeout * BUDGET
     }
@@ -369,6 +374,24 @@ impl Http {
     }
 }
 
+/// The client `tok proxy` forwards requests with: the same rules as every other request
+/// (no redirects followed, the environment's proxy for HTTPS only), asynchronous so that
+/// bodies stream both ways. `timeout` bounds connecting, the wait for the answer and
+/// every pause in its body, not the whole exchange: a large download may take longer.
+pub fn upstream_client(timeout: Duration) -> Result<reqwest::Client> {
+    let proxy = EnvProxy::from_env()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| proxy.for_url(url)));
+    }
+    builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))
+}
+
 /// "n3xt's clock is 5m ahead of this machine's".
 pub fn skew_text(provider: &str, skew: i64) -> String {
     let side = if skew > 0 { "ahead of" } else { "behind" };
@@ -495,13 +518,18 @@ pub fn check_url(url: &Url) -> Result<(), String> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// Same scheme, host and port: where a credential for `b` may also go.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
@@ -542,7 +570,7 @@ pub fn status_text(status: u16) -> String {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

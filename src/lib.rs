@@ -21,6 +21,8 @@ mod output;
 mod policy;
 mod profile;
 pub mod provider;
+mod proxy;
+mod random;
 mod secret;
 mod store;
 pub mod term;
@@ -70,6 +72,7 @@ pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
         cli::Command::Curl(args) => return cmd::curl(&app, args),
         // So is the command's, where tok cannot replace itself with it.
         cli::Command::Exec(args) => return cmd::exec(&app, args),
+        cli::Command::Proxy(args) => proxy::proxy(&app, args),
     }
     .map(|()| ExitCode::SUCCESS)
 }

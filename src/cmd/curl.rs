@@ -53,7 +53,7 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         term::mask_in_ci(record.token.expose());
         let mut headers = format!("{}\n", record.header_line());
         if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
-            headers.push_str(&format!("nps-trace-uuid: {}\n", uuid_v4()?));
+            headers.push_str(&format!("nps-trace-uuid: {}\n", crate::random::uuid_v4()?));
         }
         let options = Options { dump: user_dump.is_none(), no_location: identity.api_key, hold_back };
         let run = spawn(&curl, &curl_args, &headers, options)?;
@@ -104,7 +104,7 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         if let Some(name) = touches.watch_header
             && let Some(value) = last_header(&dumped, name)
         {
-            keep_if_newer(app, &profile, &value)?;
+            flow::adopt(app, &profile, &value)?;
         }
         // A key tok could not check at login is proven by the API accepting it.
         if identity.unchecked_login
@@ -200,9 +200,7 @@ fn check_destinations(scan: &curl_args::Scan, urls: &[&str], api_key: bool) -> R
 
 fn same_origin(url: &str, base: Option<&Url>) -> bool {
     let (Some(base), Ok(url)) = (base, Url::parse(url)) else { return false };
-    url.scheme() == base.scheme()
-        && url.host() == base.host()
-        && url.port_or_known_default() == base.port_or_known_default()
+    http::same_origin(&url, base)
 }
 
 /// Arguments starting with `/` that are URLs (not an option's value) are joined to the
@@ -246,22 +244,6 @@ fn last_header(dump: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
-fn keep_if_newer(app: &App, profile: &crate::profile::Profile, value: &str) -> Result<()> {
-    let store = app.store_for(profile)?;
-    let _lock = app.lock(&profile.name)?;
-    let current = store.token(&profile.name)?;
-    match provider::adopt(profile, value, current.as_ref())? {
-        Some(record) => {
-            verbose!("{}: keeping the newer token from the response", profile.name);
-            if let Err(e) = store.put_token(&profile.name, &record) {
-                term::warn(&format!("the newer token was not saved: {e}"));
-            }
-        }
-        None => verbose!("{}: the response's token is not newer; keeping the stored one", profile.name),
-    }
-    Ok(())
-}
-
 fn find_curl() -> Result<std::path::PathBuf> {
     // Windows 10 and later ship curl.exe in System32.
     let name = if cfg!(windows) { "curl.exe" } else { "curl" };
@@ -278,16 +260,6 @@ fn find_curl() -> Result<std::path::PathBuf> {
             Error::other(format!("{name} was not found on PATH")).hint(hint)
         },
     )
-}
-
-/// A random (version 4) UUID from the OS's generator.
-fn uuid_v4() -> Result<String> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| Error::other(format!("cannot get random bytes: {e}")))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
 }
 
 /// What tok adds to curl's command line besides the header.
@@ -500,7 +472,5 @@ mod tests {
         assert_eq!(last_header(dump, "authentication-token"), Some("new".into()));
         assert_eq!(last_status(dump), Some(200));
         assert_eq!(last_status(b""), None);
-        let id = uuid_v4().unwrap();
-        assert_eq!((id.len(), &id[14..15]), (36, "4"));
     }
 }

@@ -186,6 +186,7 @@ tok login nexterpay \-\-username alice
 tok print nexterpay
 curl \-H "$(tok print nexterpay \-\-format header)" https://api\-sandbox.nexterpay.io/...
 tok curl nexterpay \-X POST /Catalog/GetCountries
+tok proxy nexterpay \-\-listen 127.0.0.1:8700
 tok status nexterpay
 tok inspect \-\-profile n3xt
 tok sign \-\-alg HS256 \-\-key\-env SIGNING_KEY \-\-sub alice \-\-ttl 15m

@@ -40,7 +40,7 @@ fn known_profiles(paths: &crate::config::Paths, config: &ConfigFile) -> Vec<Stri
 }
 
 /// A profile for a command that uses an existing login (or the environment alone).
-fn existing_profile(app: &App, name: &str) -> Result<Profile> {
+pub(crate) fn existing_profile(app: &App, name: &str) -> Result<Profile> {
     let config = ConfigFile::load(&app.paths.config_file)?;
     let known: Vec<String> = config.profiles.keys().cloned().collect();
     let profile = profile::resolve_among(name, None, &[], config.profiles.get(name), &known)?;
@@ -50,7 +50,7 @@ fn existing_profile(app: &App, name: &str) -> Result<Profile> {
 
 /// Records that a request made with the profile's credential succeeded, for profiles
 /// whose login could not check it (`tok status` stops calling them unverified).
-fn mark_verified(app: &App, profile: &Profile) -> Result<()> {
+pub(crate) fn mark_verified(app: &App, profile: &Profile) -> Result<()> {
     let _lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;
     // Only a saved profile has somewhere to keep it; an environment-only one has not.

@@ -47,6 +47,18 @@ const SCOPE: Setting = Setting {
     prompt: None,
     placeholder: "\"read write\"",
 };
+/// N3XT, NetDirector V2 and generic OAuth2 document token endpoints only: where the API
+/// is, the user says once, for `tok curl`'s relative URLs and `tok proxy`.
+const UPSTREAM: Setting = Setting {
+    field: "upstream",
+    flag: "--upstream",
+    help: "the API's base URL, for tok curl's relative URLs and tok proxy",
+    need: Need::Optional,
+    prompt: None,
+    placeholder: "https://api.example.com",
+};
+const API_HOST: &str =
+    "none documented (only the token endpoint): set one with --upstream, or give absolute URLs";
 const OPS: Ops = Ops { identity, obtain: obtain_for, curl, check: None };
 
 pub const N3XT_SPEC: Spec = Spec {
@@ -72,6 +84,7 @@ pub const N3XT_SPEC: Spec = Spec {
         },
         CLIENT_ID,
         BASE_URL,
+        UPSTREAM,
     ],
     secrets: CLIENT_SECRET,
     environments: &[
@@ -80,7 +93,7 @@ pub const N3XT_SPEC: Spec = Spec {
         Environment { name: "beta", host: "https://authn.beta.n3xt.io", default: false },
         Environment { name: "omega", host: "https://authn.omega.n3xt.io", default: false },
     ],
-    api_host: "none documented (only the token endpoint): give absolute URLs",
+    api_host: API_HOST,
     example: "tok login n3xt --project project-live-84ff27dd-0cbe-423d-964c-d89b01324c61 --client-id \"$N3XT_CLIENT_ID\"",
     ops: OPS,
 };
@@ -101,13 +114,14 @@ pub const NETDIRECTOR_SPEC: Spec = Spec {
         CLIENT_ID,
         Setting { help: "space-separated scopes (default \"nop2/read nop2/write\")", ..SCOPE },
         BASE_URL,
+        UPSTREAM,
     ],
     secrets: CLIENT_SECRET,
     environments: &[
         Environment { name: "production", host: "https://nop2.api.netdirector.auto", default: true },
         Environment { name: "staging", host: "https://nop2.api.staging.netdirector.auto", default: false },
     ],
-    api_host: "none documented (only the token endpoint): give absolute URLs",
+    api_host: API_HOST,
     example: "tok login netdirector --env production --client-id \"$ND_CLIENT_ID\"",
     ops: OPS,
 };
@@ -151,10 +165,11 @@ pub const OAUTH2_SPEC: Spec = Spec {
             prompt: None,
             placeholder: "https://api.example.com",
         },
+        UPSTREAM,
     ],
     secrets: CLIENT_SECRET,
     environments: &[],
-    api_host: "none documented (only the token endpoint): give absolute URLs",
+    api_host: API_HOST,
     example: "tok login billing --provider oauth2 --token-url https://auth.example.com/oauth2/token --client-id \"$CLIENT_ID\" --auth body --scope \"read write\"",
     ops: OPS,
 };
@@ -182,7 +197,11 @@ fn obtain_for(
 
 /// N3XT and NetDirector V2 document token endpoints only, not their API hosts.
 fn curl(profile: &Profile) -> Result<CurlTouches> {
-    params(profile).map(|_| CurlTouches::none())
+    params(profile)?;
+    match profile.get("upstream") {
+        Some(url) => Ok(CurlTouches::base(&http::base_url(url)?)),
+        None => Ok(CurlTouches::none()),
+    }
 }
 
 /// When a reply states no lifetime and the token is no JWT: short, never "forever".

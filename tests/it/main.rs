@@ -41,6 +41,7 @@ mod network;
 mod nexterpay;
 mod oauth2;
 mod prove;
+mod proxy;
 #[cfg(unix)]
 mod retry;
 mod scrub;

@@ -48,7 +48,7 @@ impl Sandbox {
         Sandbox { url: running.url.clone(), _running: running }
     }
 
-    fn call(&self, method: &str, path: &str, body: &str) -> Value {
+    pub fn call(&self, method: &str, path: &str, body: &str) -> Value {
         let addr = self.url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).unwrap();
         write!(

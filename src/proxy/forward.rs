@@ -1,0 +1,385 @@
+//! One request, from the client to the API and back.
+//!
+//! Bodies stream both ways: the answer is passed on as it arrives, never held whole, so
+//! a 100 MB download costs the gateway a few buffers. The one exception is a request
+//! body of up to `REPLAY_LIMIT`, held so that a 401 (a token revoked before its expiry)
+//! can be answered by refreshing once and sending the same request again, as `tok curl`
+//! does. A longer body is streamed, and its 401 passes through.
+
+use super::gate::{self, Route};
+use super::headers;
+use super::keeper::{Credential, Keeper};
+use crate::http;
+use crate::term;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Body as _, Frame, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use reqwest::Url;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Request bodies up to this size are held, so that the request can be sent again after a
+/// 401; longer ones stream and are sent once.
+pub const REPLAY_LIMIT: usize = 1024 * 1024;
+
+pub type Body = Either<Full<Bytes>, reqwest::Body>;
+
+pub struct Gateway {
+    pub keeper: Arc<Keeper>,
+    pub client: reqwest::Client,
+    pub upstream: Url,
+    pub capability: String,
+    /// The base URL clients use, for `Location` rewriting.
+    pub public: String,
+    pub profile: String,
+    pub trace_uuid: bool,
+    /// The response header that carries newer tokens (NetDirector V1).
+    pub watch_header: Option<&'static str>,
+    pub retry: bool,
+    pub timeout: Duration,
+}
+
+/// What the log line says of a request.
+struct Outcome {
+    status: StatusCode,
+    /// Why tok answered itself, or what it did besides forwarding.
+    note: Option<String>,
+}
+
+impl Gateway {
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let (response, shown) = match gate::route(&method, request.uri(), &self.capability) {
+            Route::Connect => (
+                problem(StatusCode::METHOD_NOT_ALLOWED, "tok proxy is no forward proxy: CONNECT is refused"),
+                "(CONNECT)".to_string(),
+            ),
+            Route::NotOrigin => (
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    "tok proxy is a gateway to one API, not a forward proxy: send paths, not URLs",
+                ),
+                "(a URL)".to_string(),
+            ),
+            // Nothing of the path is shown: it may be a near miss of the capability.
+            Route::Unknown => {
+                (problem(StatusCode::NOT_FOUND, "tok proxy: no such path"), "(no capability)".into())
+            }
+            Route::Forward(rest) => {
+                let shown = shown_path(&rest);
+                (self.forward(request, rest).await, shown)
+            }
+        };
+        let (mut response, outcome) = response;
+        let ms = started.elapsed().as_millis();
+        let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
+        term::line("proxy: ", &format!("{method} {shown} -> {} ({ms} ms){note}", outcome.status.as_u16()));
+        response.headers_mut().remove(header::CONNECTION);
+        response
+    }
+
+    async fn forward(&self, request: Request<Incoming>, rest: String) -> (Response<Body>, Outcome) {
+        let Some(url) = target(&self.upstream, &rest, request.uri().query()) else {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "tok proxy: the path does not make a URL on the upstream",
+            );
+        };
+        let (parts, body) = request.into_parts();
+        let credential = match self.keeper.credential().await {
+            Ok(c) => c,
+            Err(why) => {
+                return problem(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("tok proxy: no token for profile '{}': {why}", self.profile),
+                );
+            }
+        };
+        let broke = Arc::new(AtomicBool::new(false));
+        let held = if self.retry && !self.keeper.api_key {
+            match hold(body, Arc::clone(&broke)).await {
+                Ok(held) => held,
+                Err(()) => return problem(StatusCode::BAD_REQUEST, "tok proxy: the request body broke off"),
+            }
+        } else {
+            Held::Streaming(reqwest::Body::wrap(Streamed::new(Vec::new(), body, Arc::clone(&broke))))
+        };
+        let headers = headers::to_upstream(&parts.headers, &credential.name);
+        let (body, replay) = match held {
+            Held::Whole(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
+            Held::Streaming(body) => (body, None),
+        };
+        let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
+        let mut note = None;
+        if let Ok(first) = &answer
+            && first.status() == StatusCode::UNAUTHORIZED
+            && !self.keeper.api_key
+        {
+            match (replay, self.retry) {
+                (Some(bytes), true) => match self.keeper.replace(&credential).await {
+                    Ok(Some(fresh)) => {
+                        note = Some("401; new token, sent again".to_string());
+                        answer = self.send(&parts.method, &url, &headers, &fresh, bytes.into()).await;
+                    }
+                    Ok(None) => note = Some("401 again just after a new token; passed through".into()),
+                    Err(why) => note = Some(format!("401, and no new token: {why}")),
+                },
+                (_, retry) => {
+                    note = Some(if retry {
+                        format!("401 passed through: the body was over {} to send twice", size(REPLAY_LIMIT))
+                    } else {
+                        "401 passed through (--no-retry)".into()
+                    });
+                    // The next request gets a new token, whatever happens to this one.
+                    let keeper = Arc::clone(&self.keeper);
+                    tokio::spawn(async move {
+                        let _ = keeper.replace(&credential).await;
+                    });
+                }
+            }
+        }
+        match answer {
+            Ok(answer) => {
+                let response = self.respond(answer);
+                let status = response.status();
+                (response, Outcome { status, note })
+            }
+            Err(e) if broke.load(Ordering::Relaxed) => {
+                let _ = e;
+                problem(StatusCode::BAD_REQUEST, "tok proxy: the request body broke off")
+            }
+            Err(e) => self.failure(&e),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        credential: &Credential,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut headers = headers.clone();
+        headers.insert(credential.name.clone(), credential.value.clone());
+        if self.trace_uuid
+            && !headers.contains_key("nps-trace-uuid")
+            && let Ok(id) = crate::random::uuid_v4()
+            && let Ok(value) = HeaderValue::from_str(&id)
+        {
+            headers.insert("nps-trace-uuid", value);
+        }
+        self.client.request(method.clone(), url.clone()).headers(headers).body(body).send().await
+    }
+
+    fn respond(&self, answer: reqwest::Response) -> Response<Body> {
+        if let Some(name) = self.watch_header
+            && let Some(value) = answer.headers().get(name)
+        {
+            self.keeper.offer(value);
+        }
+        if answer.status().is_success() {
+            self.keeper.proven();
+        }
+        let answer: Response<reqwest::Body> = answer.into();
+        let (mut parts, body) = answer.into_parts();
+        parts.headers = headers::to_client(&parts.headers, self.watch_header, &self.upstream, &self.public);
+        Response::from_parts(parts, Either::Right(body))
+    }
+
+    fn failure(&self, e: &reqwest::Error) -> (Response<Body>, Outcome) {
+        let host = self.upstream.host_str().unwrap_or("the upstream");
+        if e.is_timeout() {
+            let limit = crate::duration::show(self.timeout);
+            return problem(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!("tok proxy: no answer from {host} within {limit} (--timeout)"),
+            );
+        }
+        // Without the URL, whose query may carry identifiers.
+        let mut chain = http::error_chain(e);
+        if let Some(url) = e.url() {
+            chain = chain.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "(the upstream)");
+        }
+        problem(StatusCode::BAD_GATEWAY, &format!("tok proxy: cannot reach {host}: {chain}"))
+    }
+}
+
+/// The upstream URL for a path after the capability, or `None` when it would leave the
+/// upstream's origin (it cannot, as paths go; this keeps it so).
+pub fn target(upstream: &Url, rest: &str, query: Option<&str>) -> Option<Url> {
+    let base = upstream.as_str().trim_end_matches('/');
+    let text = match query {
+        Some(query) => format!("{base}{rest}?{query}"),
+        None => format!("{base}{rest}"),
+    };
+    let url = Url::parse(&text).ok()?;
+    http::same_origin(&url, upstream).then_some(url)
+}
+
+/// The path as the log shows it: no query, printable, not too long.
+fn shown_path(rest: &str) -> String {
+    let mut shown: String = rest.chars().take(200).collect();
+    if shown.len() < rest.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+fn size(bytes: usize) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
+}
+
+/// A short RFC 9457 problem body naming tok, for answers the gateway gives itself.
+fn problem(status: StatusCode, detail: &str) -> (Response<Body>, Outcome) {
+    let detail = crate::secret::scrub(detail);
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut response = Response::new(Either::Left(Full::new(Bytes::from(body.to_string()))));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let note = Some(detail.strip_prefix("tok proxy: ").unwrap_or(&detail).to_string());
+    (response, Outcome { status, note })
+}
+
+enum Held {
+    /// All of it, small enough to send twice.
+    Whole(Bytes),
+    Streaming(reqwest::Body),
+}
+
+/// Reads the request body up to `REPLAY_LIMIT`; beyond that, what was read and the rest
+/// go on as a stream. `Err`: the client broke off.
+async fn hold(mut body: Incoming, broke: Arc<AtomicBool>) -> Result<Held, ()> {
+    let mut chunks = Vec::new();
+    let mut size = 0;
+    // A declared length over the limit: no point in reading it first.
+    if body.size_hint().lower() <= REPLAY_LIMIT as u64 {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| ())?.into_data() else { continue };
+            size += data.len();
+            chunks.push(data);
+            if size > REPLAY_LIMIT {
+                break;
+            }
+        }
+        if size <= REPLAY_LIMIT && body.is_end_stream() {
+            let mut whole = bytes::BytesMut::with_capacity(size);
+            for chunk in chunks {
+                whole.extend_from_slice(&chunk);
+            }
+            return Ok(Held::Whole(whole.freeze()));
+        }
+    }
+    Ok(Held::Streaming(reqwest::Body::wrap(Streamed::new(chunks, body, broke))))
+}
+
+/// A request body on its way: what was read already, then the rest from the client.
+/// `reqwest::Body::wrap` wants `Sync`; the mutex gives it at no cost, since polling
+/// takes `&mut self` and never locks.
+struct Streamed {
+    read: std::collections::VecDeque<Bytes>,
+    rest: std::sync::Mutex<Incoming>,
+    /// Set when the client's side fails, so the error is told apart from the upstream's.
+    broke: Arc<AtomicBool>,
+}
+
+impl Streamed {
+    fn new(read: Vec<Bytes>, rest: Incoming, broke: Arc<AtomicBool>) -> Streamed {
+        Streamed { read: read.into(), rest: std::sync::Mutex::new(rest), broke }
+    }
+}
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        if let Some(chunk) = this.read.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        let rest = match this.rest.get_mut() {
+            Ok(rest) => rest,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let polled = Pin::new(rest).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &polled {
+            this.broke.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let read: u64 = self.read.iter().map(|c| c.len() as u64).sum();
+        let rest = match self.rest.lock() {
+            Ok(rest) => rest.size_hint(),
+            Err(_) => return hyper::body::SizeHint::default(),
+        };
+        let mut hint = hyper::body::SizeHint::new();
+        hint.set_lower(rest.lower() + read);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + read);
+        }
+        hint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_table() {
+        let table = [
+            (
+                "https://api.example.com",
+                "/Catalog/GetCountries",
+                None,
+                Some("https://api.example.com/Catalog/GetCountries"),
+            ),
+            ("https://api.example.com/", "/", Some("a=1&b=%20"), Some("https://api.example.com/?a=1&b=%20")),
+            ("https://api.example.com/v1/", "/orders/7", None, Some("https://api.example.com/v1/orders/7")),
+            ("http://127.0.0.1:8080/v1", "/x", Some("q"), Some("http://127.0.0.1:8080/v1/x?q")),
+            // Paths stay on the upstream's origin, whatever they hold.
+            (
+                "https://api.example.com",
+                "//evil.example/x",
+                None,
+                Some("https://api.example.com//evil.example/x"),
+            ),
+            (
+                "https://api.example.com",
+                "/@evil.example",
+                None,
+                Some("https://api.example.com/@evil.example"),
+            ),
+            ("https://api.example.com/v1", "/../admin", None, Some("https://api.example.com/admin")),
+        ];
+        for (upstream, rest, query, want) in table {
+            let upstream = Url::parse(upstream).unwrap();
+            assert_eq!(target(&upstream, rest, query).as_ref().map(Url::as_str), want, "{upstream} {rest}");
+        }
+    }
+
+    #[test]
+    fn log_paths_are_short() {
+        assert_eq!(shown_path("/a/b"), "/a/b");
+        assert_eq!(shown_path(&"/x".repeat(300)).chars().count(), 201);
+    }
+}

@@ -1,0 +1,268 @@
+//! `tok proxy PROFILE`: a local gateway that keeps any HTTP client authenticated.
+//!
+//! A token in an environment variable goes stale inside a long-running program, and many
+//! clients (Postman, a browser, a test suite in another language) cannot run a command
+//! per request. The gateway forwards `<base URL>/path?q` to `<upstream>/path?q` with the
+//! profile's credential, kept fresh by the usual policy and shared with every other tok
+//! through the store and the profile's lock.
+//!
+//! `gate` decides who may use it (the capability in the URL, no forward proxying),
+//! `headers` what passes between client and API, `keeper` holds the credential, and
+//! `forward` carries one request. This file checks the settings, gets the first token,
+//! serves, and stops on SIGINT or SIGTERM: in-flight requests finish, for up to
+//! `--timeout`.
+
+mod forward;
+mod gate;
+mod headers;
+mod keeper;
+
+use crate::cli::ProxyArgs;
+use crate::error::{Error, Result};
+use crate::flow::{self, App, Want};
+use crate::http;
+use crate::profile::Profile;
+use crate::provider;
+use crate::term;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use reqwest::Url;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connections served at once; more wait to be accepted. Each may hold a request body of
+/// up to `forward::REPLAY_LIMIT`, so this also bounds the memory bodies take.
+const MAX_CONNECTIONS: usize = 256;
+
+pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
+    let profile = crate::cmd::existing_profile(app, &args.profile)?;
+    let identity = provider::identity(&profile)?;
+    let touches = provider::curl_touches(&profile)?;
+    let upstream = upstream(&profile, args.upstream.as_deref(), touches.api_base.as_ref())?;
+    check_listen(args.listen, args.allow_remote)?;
+    let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
+    // The first token before anything is served: wrong credentials fail now, with the
+    // usual exit code, not as a 502 on the first request.
+    let first = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
+    let capability = crate::random::capability()?;
+    // It grants the credential's use: cut out of every line on stderr, like a secret.
+    crate::secret::register(&capability);
+    let timeout = app.http.timeout();
+    let client = http::upstream_client(timeout)?;
+    let listener = std::net::TcpListener::bind(args.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| Error::other(format!("cannot listen on {}: {e}", args.listen)))?;
+    let address = listener.local_addr().map_err(|e| Error::other(format!("cannot listen: {e}")))?;
+    let public = format!("http://{address}/{capability}");
+    let keeper = keeper::Keeper::new(
+        keeper::Setup {
+            profile: profile.clone(),
+            paths: app.paths.clone(),
+            explicit_store: app.explicit_store.clone(),
+            timeout,
+            min_ttl,
+            api_key: identity.api_key,
+            unverified: identity.unchecked_login && profile.verified.is_none(),
+        },
+        first,
+    )?;
+    let gateway = Arc::new(forward::Gateway {
+        keeper: Arc::new(keeper),
+        client,
+        upstream: upstream.clone(),
+        capability: capability.clone(),
+        public: public.clone(),
+        profile: profile.name.clone(),
+        trace_uuid: touches.trace_uuid,
+        watch_header: touches.watch_header,
+        retry: !args.no_retry,
+        timeout,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers())
+        .thread_name("tok-proxy")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::other(format!("cannot start the proxy's threads: {e}")))?;
+    term::mask_in_ci(&capability);
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{public}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))?;
+    }
+    term::note(&format!(
+        "proxy: {} -> {} on {address}; Ctrl-C stops it",
+        profile.name,
+        http::redact_url(&upstream)
+    ));
+    let served = runtime.block_on(serve(listener, gateway, timeout))?;
+    term::note(&format!("proxy: stopped after {served} connection{}", if served == 1 { "" } else { "s" }));
+    Ok(())
+}
+
+/// Two workers do on the 2-core machines this was measured on (BENCHMARKS.md); more
+/// cores get up to four.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
+}
+
+/// Where requests go: `--upstream`, else the profile's `upstream` setting or its
+/// provider's API host. Where the provider documents the API host, `--upstream` may
+/// only change the path (the credential goes to the hosts the profile names).
+fn upstream(profile: &Profile, flag: Option<&str>, api_base: Option<&Url>) -> Result<Url> {
+    let documented = !profile.provider.has_field("upstream");
+    let Some(text) = flag else {
+        return api_base.cloned().ok_or_else(|| {
+            Error::usage(format!(
+                "{} documents no API host: tok proxy needs --upstream URL",
+                profile.provider.name()
+            ))
+            .hint(format!(
+                "tok proxy {} --upstream https://api.example.com, or keep it with `tok login {} --upstream URL`",
+                profile.name, profile.name
+            ))
+        });
+    };
+    let url = http::base_url(text)?;
+    if documented
+        && let Some(base) = api_base
+        && !http::same_origin(&url, base)
+    {
+        return Err(Error::usage(format!(
+            "--upstream {} is not on the API host of profile '{}' ({})",
+            http::redact_url(&url),
+            profile.name,
+            http::redact_url(base)
+        ))
+        .hint(
+            "tok sends a profile's credential only to the hosts it names; change the profile's --base-url",
+        ));
+    }
+    Ok(url)
+}
+
+fn check_listen(address: SocketAddr, allow_remote: bool) -> Result<()> {
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    if !allow_remote {
+        return Err(Error::usage(format!(
+            "--listen {address} is not a loopback address: anyone who reaches it could use the credential"
+        ))
+        .hint("listen on 127.0.0.1 (the default), or add --allow-remote if you mean it"));
+    }
+    term::warn(&format!(
+        "proxy: listening on {address}, beyond this machine: whoever reaches it and learns the URL (sent in \
+         clear text, over plain HTTP) uses the credential"
+    ));
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then lets requests under way finish for up to `grace`
+/// (a second signal stops at once). Returns how many connections were served.
+async fn serve(
+    listener: std::net::TcpListener,
+    gateway: Arc<forward::Gateway>,
+    grace: Duration,
+) -> Result<u64> {
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| Error::other(format!("cannot listen: {e}")))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
+    let mut served = 0u64;
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut stop => break,
+        };
+        let Ok(slot) = slot else { break };
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    served += 1;
+                    let _ = stream.set_nodelay(true);
+                    let gateway = Arc::clone(&gateway);
+                    let stop = stop_rx.clone();
+                    connections.spawn(async move {
+                        connection(stream, gateway, stop).await;
+                        drop(slot);
+                    });
+                }
+                // Out of file descriptors, say: wait a little rather than spin.
+                Err(e) => {
+                    term::warn(&format!("proxy: cannot accept a connection: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut stop => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    if !connections.is_empty() {
+        term::note(&format!(
+            "proxy: stopping; waiting up to {} for requests under way",
+            crate::duration::show(grace)
+        ));
+    }
+    let drained = tokio::time::timeout(grace, async { while connections.join_next().await.is_some() {} });
+    tokio::select! {
+        finished = drained => if finished.is_err() {
+            term::warn("proxy: stopped with requests still under way after --timeout");
+        },
+        () = stop_signal() => term::warn("proxy: stopped at once"),
+    }
+    Ok(served)
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    gateway: Arc<forward::Gateway>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let timeout = gateway.timeout;
+    let service = hyper::service::service_fn(move |request| {
+        let gateway = Arc::clone(&gateway);
+        async move { Ok::<_, std::convert::Infallible>(gateway.handle(request).await) }
+    });
+    let mut builder = http1::Builder::new();
+    // A client that sends its headers slower than this is cut off (slowloris).
+    builder.timer(TokioTimer::new()).header_read_timeout(timeout);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM; Ctrl-C or Ctrl-Break on Windows.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

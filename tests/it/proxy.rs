@@ -1,0 +1,590 @@
+//! `tok proxy`: a local gateway that adds a fresh credential to every request, against
+//! the sandbox's generic API (`/echo/...`, `/bytes`), with curl, Python and raw sockets
+//! as clients.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A running `tok proxy`: its base URL, and its stderr as it comes.
+struct Proxy {
+    child: Child,
+    base: String,
+    stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    fn start(home: &Home, args: &[&str]) -> Proxy {
+        let mut cmd = home.process();
+        cmd.arg("proxy").args(args);
+        Proxy::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: std::process::Command) -> Proxy {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = spawn_patiently(&mut cmd);
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut from = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = from.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let mut proxy = Proxy { child, base: line.trim_end().to_string(), stderr, reader: Some(reader) };
+        if proxy.base.is_empty() {
+            let status = proxy.child.wait().unwrap();
+            proxy.join();
+            panic!("tok proxy did not start ({status}): {}", proxy.stderr());
+        }
+        proxy
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn join(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap()
+    }
+
+    fn capability(&self) -> String {
+        self.base.rsplit('/').next().unwrap().to_string()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM (a kill elsewhere); the exit status and everything it said.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        #[cfg(unix)]
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        #[cfg(not(unix))]
+        let _ = self.child.kill();
+        let status = self.child.wait().unwrap();
+        self.join();
+        (status, self.stderr())
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn json_of(response: reqwest::blocking::Response) -> Value {
+    let text = response.text().unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Sends raw bytes and reads the answer until the server closes or `limit` passes.
+fn raw(port: u16, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+fn echo_count(sb: &Sandbox) -> u64 {
+    let stats = sb.stats();
+    stats["requests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.contains(" /echo"))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum()
+}
+
+fn revoke(sb: &Sandbox) {
+    assert_eq!(sb.call("POST", "/_sandbox/revoke", "{}")["ok"], true);
+}
+
+#[test]
+fn requests_get_the_profiles_credential_and_nothing_of_the_clients() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    assert!(proxy.base.starts_with("http://127.0.0.1:"), "{}", proxy.base);
+    assert_eq!(proxy.capability().len(), 32, "192 bits, base64url");
+    let response = client()
+        .post(proxy.url("/echo/a/b?x=1&y=%20two"))
+        .header("Authorization", "Bearer client-own")
+        .header("Host", "evil.example")
+        .header("Connection", "X-Hop")
+        .header("X-Hop", "1")
+        .header("X-Custom", "kept")
+        .header("Content-Type", "application/json")
+        .body(r#"{"amount": 42}"#)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = json_of(response);
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["path"], "/echo/a/b");
+    assert_eq!(seen["query"], "x=1&y=%20two");
+    assert_eq!(seen["body"], r#"{"amount": 42}"#);
+    assert_eq!(seen["headers"]["authorization"], format!("Bearer {token}"));
+    assert_eq!(seen["headers"]["host"], sb.url.trim_start_matches("http://"));
+    assert_eq!(seen["headers"]["x-custom"], "kept");
+    assert!(seen["headers"].get("x-hop").is_none(), "hop-by-hop headers stay behind: {seen}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the stored token is used: no token request");
+    let capability = proxy.capability();
+    let (status, stderr) = proxy.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("proxy: POST /echo/a/b -> 200 ("), "{stderr}");
+    for hidden in [token.as_str(), &capability, "x=1", "client-own"] {
+        assert!(!stderr.contains(hidden), "{hidden} in {stderr}");
+    }
+    assert!(stderr.contains("stopped after 1 connection"), "{stderr}");
+}
+
+#[test]
+fn without_the_capability_nothing_reaches_the_api() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let cap = proxy.capability();
+    let port = proxy.port();
+    let http = client();
+    let root = format!("http://127.0.0.1:{port}");
+    let mut near = cap.clone().into_bytes();
+    near[31] = if near[31] == b'A' { b'B' } else { b'A' };
+    let near = String::from_utf8(near).unwrap();
+    for path in [
+        "/echo/x".to_string(),
+        format!("/{near}/echo/x"),
+        format!("/{}/echo/x", &cap[..31]),
+        format!("/x/{cap}/echo/x"),
+    ] {
+        let response = http.get(format!("{root}{path}")).send().unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
+    // Not a forward proxy: absolute-form targets and CONNECT.
+    let absolute = raw(
+        port,
+        format!("GET {}/echo/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", sb.url).as_bytes(),
+    );
+    assert!(absolute.starts_with("HTTP/1.1 400"), "{absolute}");
+    let connect = raw(port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert!(connect.starts_with("HTTP/1.1 405"), "{connect}");
+    assert_eq!(echo_count(&sb), 0, "no request reached the API");
+    // The right one does.
+    assert_eq!(http.get(proxy.url("/echo/x")).send().unwrap().status(), 200);
+    assert_eq!(echo_count(&sb), 1);
+    let (_, stderr) = proxy.stop();
+    assert!(!stderr.contains(&cap) && !stderr.contains(&near), "{stderr}");
+    assert!(stderr.contains("GET (no capability) -> 404"), "{stderr}");
+}
+
+#[test]
+fn a_revoked_token_is_replaced_once_for_twenty_requests_at_once() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let old = home.print("nexterpay");
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    revoke(&sb);
+    let http = client();
+    let url = proxy.url("/echo/pay");
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let (http, url) = (http.clone(), url.clone());
+            std::thread::spawn(move || {
+                http.post(&url).body(format!("{{\"n\": {i}}}")).send().unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "exactly one refresh");
+    assert_ne!(home.print("nexterpay"), old, "the new token is in the store for every other tok");
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("401; new token, sent again"), "{stderr}");
+}
+
+#[test]
+fn a_body_too_long_to_send_twice_gets_its_401_and_the_next_request_a_new_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    revoke(&sb);
+    let http = client();
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let response = http.post(proxy.url("/echo/upload")).body(big).send().unwrap();
+    assert_eq!(response.status(), 401);
+    let next = http.post(proxy.url("/echo/small")).body("{}").send().unwrap();
+    assert_eq!(next.status(), 200);
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    // Streamed, not cut: the API saw every byte of a long body.
+    let seen =
+        json_of(http.post(proxy.url("/echo/upload")).body(vec![b'y'; 3 * 1024 * 1024]).send().unwrap());
+    assert_eq!(seen["body_bytes"], 3 * 1024 * 1024);
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("401 passed through: the body was over 1 MiB to send twice"), "{stderr}");
+}
+
+#[test]
+fn responses_stream_through_as_they_come() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    // The sandbox sends 64 KiB, then waits for the release: only a gateway that passes
+    // bytes on as they come lets the client read them first.
+    let mut response = client().get(proxy.url("/bytes?n=1048576&hold=1")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let mut first = vec![0u8; 32 * 1024];
+    response.read_exact(&mut first).unwrap();
+    assert_eq!(sb.call("POST", "/_sandbox/release", "{}")["ok"], true);
+    let mut rest = Vec::new();
+    response.read_to_end(&mut rest).unwrap();
+    assert_eq!(first.len() + rest.len(), 1_048_576);
+    assert_eq!(sb.stats()["hold_timeouts"], 0, "the first bytes arrived before the release");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn fifty_requests_with_an_expiring_token_make_one_token_request() {
+    let faketime = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("this test needs libfaketime (apt-get install faketime)");
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let clock = home.path().join("clock");
+    std::fs::write(&clock, "+0\n").unwrap();
+    let mut cmd = home.process();
+    cmd.args(["proxy", "nexterpay", "--min-ttl", "1h"])
+        .env("LD_PRELOAD", faketime)
+        .env("FAKETIME_TIMESTAMP_FILE", &clock)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    let proxy = Proxy::spawn(cmd);
+    let http = client();
+    assert_eq!(http.get(proxy.url("/echo/warm")).send().unwrap().status(), 200);
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "fresh: no refresh yet");
+    // Nine and a half hours on (the sandbox's tokens last ten): within --min-ttl.
+    std::fs::write(&clock, "+34200\n").unwrap();
+    sb.settings(json!({ "clock_offset": 34200 }));
+    let barrier = Arc::new(std::sync::Barrier::new(50));
+    let threads: Vec<_> = (0..50)
+        .map(|_| {
+            let (http, url, barrier) = (http.clone(), proxy.url("/echo/x"), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                http.get(&url).send().unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "one token request for fifty requests");
+    let (_, stderr) = proxy.stop();
+    assert_eq!(stderr.matches("new token").count(), 1, "{stderr}");
+}
+
+#[test]
+fn upstream_down_is_502_slow_is_504_and_the_gateway_stays_up() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let token_url = format!("{}/oauth2/generic/token", sb.url);
+    let out = home
+        .tok()
+        .args([
+            "login",
+            "api",
+            "--provider",
+            "oauth2",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "demo-client",
+        ])
+        .args(["--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let down = Proxy::start(&home, &["api", "--upstream", &format!("http://{closed}")]);
+    let response = client().get(down.url("/echo/x")).send().unwrap();
+    assert_eq!(response.status(), 502);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let problem = json_of(response);
+    assert_eq!(problem["status"], 502);
+    assert!(
+        problem["detail"].as_str().unwrap().starts_with("tok proxy: cannot reach 127.0.0.1"),
+        "{problem}"
+    );
+    drop(down);
+
+    sb.fault(json!({ "path": "/echo/slow", "status": 200, "body": "{}", "delay_ms": 1500 }));
+    let slow = Proxy::start(&home, &["--timeout", "300ms", "api", "--upstream", &sb.url]);
+    let response = client().get(slow.url("/echo/slow")).send().unwrap();
+    assert_eq!(response.status(), 504);
+    assert!(json_of(response)["detail"].as_str().unwrap().contains("within 300ms (--timeout)"));
+    assert_eq!(client().get(slow.url("/echo/fine")).send().unwrap().status(), 200, "still serving");
+    let (status, stderr) = slow.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("GET /echo/slow -> 504"), "{stderr}");
+}
+
+#[test]
+fn malformed_requests_and_vanishing_clients_do_not_take_it_down() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let port = proxy.port();
+    let garbage = raw(port, b"\x16\x03\x01 not http at all\r\n\r\n");
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage:?}");
+    let bad_header = raw(port, b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n");
+    assert!(bad_header.starts_with("HTTP/1.1 400"), "{bad_header:?}");
+    // A client that promises a megabyte, sends ten bytes and leaves.
+    {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST /{}/echo/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n0123456789",
+            proxy.capability()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+    }
+    // And one that leaves in the middle of a long answer.
+    {
+        let mut response = client().get(proxy.url("/bytes?n=50000000")).send().unwrap();
+        let mut some = [0u8; 1000];
+        response.read_exact(&mut some).unwrap();
+    }
+    assert_eq!(client().get(proxy.url("/echo/after")).send().unwrap().status(), 200);
+    let (status, stderr) = proxy.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn curl_and_python_are_clients_like_any_other() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let curl = std::process::Command::new("curl")
+        .args(["-sS", "-X", "POST", "-H", "Content-Type: application/json", "-d", "{\"from\": \"curl\"}"])
+        .arg(proxy.url("/Catalog/GetCountries"))
+        .output()
+        .expect("these tests need curl on PATH");
+    assert!(
+        String::from_utf8_lossy(&curl.stdout).contains("France"),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import json, sys, urllib.request\n\
+             base = sys.argv[1]\n\
+             r = urllib.request.urlopen(urllib.request.Request(base + '/echo/py?lang=python', data=b'{\"from\": \"python\"}', method='PUT'))\n\
+             seen = json.load(r)\n\
+             print(r.status, seen['method'], seen['body'], seen['headers']['authorization'][:7])\n",
+        )
+        .arg(&proxy.base)
+        .output()
+        .expect("these tests need python3 on PATH");
+    assert_eq!(
+        String::from_utf8_lossy(&python.stdout).trim(),
+        r#"200 PUT {"from": "python"} Bearer"#,
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+}
+
+#[test]
+fn api_keys_nelnet_trace_ids_and_netdirector_v1_tokens() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    // An API key goes in its own header; a 401 has nothing to refresh.
+    let out = home.api_key_login(&sb);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let keyed = Proxy::start(&home, &["acme-key"]);
+    let seen = json_of(client().get(keyed.url("/echo/k")).header("Api-key", "client-own").send().unwrap());
+    assert_eq!(seen["headers"]["api-key"], API_KEY);
+    assert!(seen["headers"].get("authorization").is_none(), "{seen}");
+    drop(keyed);
+
+    // Nelnet: a fresh nps-trace-uuid on every request, unless the client sent one.
+    let out = home
+        .tok()
+        .args(["login", "nelnet", "--env", "uat", "--base-url", &sb.url])
+        .args(["--key-id", "42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f", "--secret-stdin"])
+        .write_stdin("nps-demo-api-key-0f9e8d7c6b5a\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let nelnet = Proxy::start(&home, &["nelnet"]);
+    let http = client();
+    let pay = || json_of(http.post(nelnet.url("/payments")).body("{}").send().unwrap());
+    let (a, b) = (pay(), pay());
+    assert_eq!(
+        (a["responseCode"].as_str(), b["responseCode"].as_str()),
+        (Some("S000"), Some("S000")),
+        "{a} {b}"
+    );
+    assert_ne!(a["traceId"], b["traceId"]);
+    let mine = json_of(
+        http.post(nelnet.url("/payments"))
+            .header("nps-trace-uuid", "client-chosen-1")
+            .body("{}")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(mine["traceId"], "client-chosen-1");
+    drop(nelnet);
+
+    // NetDirector V1: newer tokens in responses are kept, and not handed to the client.
+    #[cfg(unix)]
+    {
+        home.v1_login(&sb);
+        let before = home.print("checkout");
+        let v1 = Proxy::start(&home, &["checkout"]);
+        let response =
+            http.get(v1.url(&format!("/api/transaction?uuid={TRANSACTION}&expand=customer"))).send().unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("authentication-token").is_none(), "kept back from the client");
+        let second = http.get(v1.url(&format!("/api/transaction?uuid={TRANSACTION}"))).send().unwrap();
+        assert_eq!(second.status(), 200, "the adopted token works");
+        let (_, stderr) = v1.stop();
+        assert_ne!(home.print("checkout"), before, "the newer token is in the store: {stderr}");
+    }
+}
+
+#[test]
+fn redirects_within_the_api_come_back_through_the_gateway() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let to = format!("{}/echo/next", sb.url).replace('/', "%2F").replace(':', "%3A");
+    let response = client().get(proxy.url(&format!("/echo/start?redirect={to}"))).send().unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], proxy.url("/echo/next"));
+}
+
+#[test]
+fn settings_are_checked_before_anything_is_served() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let fails = |args: &[&str]| {
+        let out = home.tok().arg("proxy").args(args).output().unwrap();
+        assert!(out.stdout.is_empty(), "nothing on stdout: {args:?}");
+        (out.status.code(), stderr_of(&out))
+    };
+    let (code, stderr) = fails(&["nexterpay", "--listen", "0.0.0.0:0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a loopback address") && stderr.contains("--allow-remote"), "{stderr}");
+    let (code, stderr) = fails(&["nexterpay", "--upstream", "https://elsewhere.example"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is not on the API host of profile 'nexterpay'"), "{stderr}");
+    let (code, stderr) = fails(&["nexterpay", "--upstream", "http://api.example.com"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let out = home
+        .tok()
+        .args(["login", "n3xt", "--project", "project-test-84ff27dd-0cbe-423d-964c-d89b01324c61"])
+        .args(["--client-id", "demo-client", "--base-url", &sb.url, "--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let (code, stderr) = fails(&["n3xt"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("n3xt documents no API host: tok proxy needs --upstream URL"), "{stderr}");
+    // Kept as a setting, the upstream serves tok proxy and tok curl's relative URLs alike.
+    let out = home
+        .tok()
+        .args(["login", "n3xt", "--upstream", &sb.url, "--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let proxy = Proxy::start(&home, &["n3xt"]);
+    assert_eq!(client().get(proxy.url("/echo/n3xt")).send().unwrap().status(), 200);
+    drop(proxy);
+    // Wrong credentials fail at start, with the usual exit code.
+    let wrong = Home::new();
+    let (code, stderr) = {
+        let out = wrong
+            .tok_from_env(&sb)
+            .env("TOK_NEXTERPAY_PASSWORD", "wrong")
+            .args(["proxy", "nexterpay"])
+            .output()
+            .unwrap();
+        assert!(out.stdout.is_empty());
+        (out.status.code(), stderr_of(&out))
+    };
+    assert_eq!(code, Some(4), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_lets_requests_under_way_finish() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    sb.fault(json!({ "path": "/echo/slow", "status": 200, "body": "{\"done\": true}", "delay_ms": 700 }));
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let url = proxy.url("/echo/slow");
+    let pending = std::thread::spawn(move || {
+        let response = client().get(&url).send().unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    });
+    // Stop once the request has reached the sandbox.
+    while sb.count("GET /echo/slow") == 0 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (status, stderr) = proxy.stop();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(pending.join().unwrap(), (200, "{\"done\": true}".to_string()));
+    assert!(stderr.contains("stopping; waiting up to 30s"), "{stderr}");
+}
