@@ -63,14 +63,16 @@ pub enum Command {
     /// Run a command with fresh tokens of one or more profiles in its environment
     Exec(ExecArgs),
     /// Serve a local gateway that adds a fresh credential to every request to the API
-    #[command(long_about = "Serve a local gateway that adds a fresh credential to every request to the API.\n\n\
+    #[command(
+        long_about = "Serve a local gateway that adds a fresh credential to every request to the API.\n\n\
         Prints one line on stdout, the base URL clients use (http://127.0.0.1:PORT/<capability>, where the \
         capability is 192 random bits: without it a request gets 404 and never reaches the API), then serves \
         until SIGINT or SIGTERM; requests under way finish, for up to --timeout. <base URL>/path?q goes to \
         <upstream>/path?q with the profile's header in place of any credential the client sent. A 401 gets one \
         new token and one more try when the request body is at most 1 MiB. One line per request on stderr: \
         method, path (no query), status, milliseconds. The API's answer streams through; --timeout bounds \
-        connecting, the wait for the answer and each pause in its body.")]
+        connecting, the wait for the answer and each pause in its body."
+    )]
     Proxy(ProxyArgs),
     /// What each provider needs: settings, secrets, environments and an example
     Providers(ProvidersArgs),

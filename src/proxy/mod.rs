@@ -80,9 +80,10 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
         retry: !args.no_retry,
         timeout,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
-        .thread_name("tok-proxy")
+    // One thread serves everything (token refreshes block on threads of their own): on
+    // the 2-core machine it was measured on, it took a third less CPU per request than two
+    // workers at the same throughput, since nothing crosses threads (BENCHMARKS.md).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::other(format!("cannot start the proxy's threads: {e}")))?;
@@ -101,12 +102,6 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     let served = runtime.block_on(serve(listener, gateway, timeout))?;
     term::note(&format!("proxy: stopped after {served} connection{}", if served == 1 { "" } else { "s" }));
     Ok(())
-}
-
-/// Two workers do on the 2-core machines this was measured on (BENCHMARKS.md); more
-/// cores get up to four.
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
 }
 
 /// Where requests go: `--upstream`, else the profile's `upstream` setting or its
