@@ -8,6 +8,8 @@
 //!   does not have (`tok curl`'s Windows pipe is tested by `windows`, with a stand-in
 //!   curl.exe);
 //! - `exec`: runs `sh`, and checks Unix's exec (the command takes tok's pid);
+//! - `proxy`: stops the gateway with SIGTERM and uses curl, Python and libfaketime
+//!   (`windows::tok_proxy_serves_with_the_profiles_credential` runs one there);
 //! - `files`, `network::a_read_only_tok_home_still_prints_from_the_environment`: Unix
 //!   modes, owners and SIGKILL;
 //! - `first_hour::a_profile_remembers_its_store`,
@@ -41,6 +43,7 @@ mod network;
 mod nexterpay;
 mod oauth2;
 mod prove;
+#[cfg(unix)]
 mod proxy;
 #[cfg(unix)]
 mod retry;

@@ -58,3 +58,29 @@ fn format_env_writes_powershell_and_cmd_when_asked() {
     assert_eq!(env("cmd"), format!("set \"TOK_NEXTERPAY_TOKEN={token}\"\n"));
     assert_eq!(env("posix"), format!("export TOK_NEXTERPAY_TOKEN={token}\n"));
 }
+
+#[test]
+fn tok_proxy_serves_with_the_profiles_credential() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    let mut cmd = home.process();
+    cmd.args(["proxy", "nexterpay"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = spawn_patiently(&mut cmd);
+    let mut base = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut base).unwrap();
+    let base = base.trim_end().to_string();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::new();
+    let text = client.post(format!("{base}/echo/win")).body("{}").send().and_then(|r| r.text()).unwrap();
+    let seen: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let missing = client.get(format!("{}/echo/win", base.rsplit_once('/').unwrap().0)).send().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen["headers"]["authorization"], format!("Bearer {token}"), "{seen}");
+    assert_eq!(missing.status(), 404);
+}
