@@ -49,10 +49,16 @@ fn copy(from: &HeaderMap, drop: impl Fn(&HeaderName) -> bool) -> HeaderMap {
 }
 
 /// The client's headers as the API gets them, before tok adds the credential `credential`.
-/// `Expect` goes too: the gateway answers `100-continue` itself.
+/// `Expect` goes too: the gateway answers `100-continue` itself. So does `Content-Length`:
+/// the body's own length decides it, so that a request framed two ways (a length and
+/// chunks) reaches the API framed one way, the way the gateway read it.
 pub fn to_upstream(from: &HeaderMap, credential: &HeaderName) -> HeaderMap {
     copy(from, |name| {
-        name == header::HOST || name == header::EXPECT || name == header::AUTHORIZATION || name == credential
+        name == header::HOST
+            || name == header::EXPECT
+            || name == header::CONTENT_LENGTH
+            || name == header::AUTHORIZATION
+            || name == credential
     })
 }
 
@@ -125,7 +131,7 @@ mod tests {
             ("nps-trace-uuid", "mine"),
         ]);
         let bearer = to_upstream(&from, &HeaderName::from_static("authorization"));
-        assert_eq!(names(&bearer), ["accept", "api-key", "content-length", "content-type", "nps-trace-uuid"]);
+        assert_eq!(names(&bearer), ["accept", "api-key", "content-type", "nps-trace-uuid"]);
         assert_eq!(bearer.get_all("accept").iter().count(), 2, "repeated headers stay");
         let key = to_upstream(&from, &HeaderName::from_static("api-key"));
         assert!(!key.contains_key("api-key") && !key.contains_key("authorization"));

@@ -201,6 +201,7 @@ async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
+    while connections.try_join_next().is_some() {}
     if !connections.is_empty() {
         term::note(&format!(
             "proxy: stopping; waiting up to {} for requests under way",

@@ -383,6 +383,23 @@ fn malformed_requests_and_vanishing_clients_do_not_take_it_down() {
     assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage:?}");
     let bad_header = raw(port, b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n");
     assert!(bad_header.starts_with("HTTP/1.1 400"), "{bad_header:?}");
+    // Framed two ways (a length and chunks): the API gets it framed the way it was read.
+    let smuggled = raw(
+        port,
+        format!(
+            "POST /{}/echo/framing HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\
+             Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            proxy.capability()
+        )
+        .as_bytes(),
+    );
+    let seen: Value =
+        serde_json::from_str(smuggled.split_once("\r\n\r\n").map_or("", |(_, b)| b)).unwrap_or_default();
+    assert_eq!(
+        (seen["body"].as_str(), seen["headers"].get("content-length")),
+        (Some("abc"), None),
+        "{smuggled}"
+    );
     // A client that promises a megabyte, sends ten bytes and leaves.
     {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

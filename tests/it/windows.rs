@@ -67,9 +67,7 @@ fn tok_proxy_serves_with_the_profiles_credential() {
     home.login(&sb);
     let token = home.print("nexterpay");
     let mut cmd = home.process();
-    cmd.args(["proxy", "nexterpay"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+    cmd.args(["proxy", "nexterpay"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
     let mut child = spawn_patiently(&mut cmd);
     let mut base = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut base).unwrap();
