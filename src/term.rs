@@ -43,9 +43,11 @@ fn paint(code: &str, text: &str) -> String {
 /// leak a credential nor move the cursor, recolour or fake a line of its own.
 pub fn line(label: &str, message: &str) {
     let message = printable(&crate::secret::scrub(message));
-    let mut err = std::io::stderr().lock();
+    // One write per line: stderr is unbuffered, and `writeln!` would make a system call
+    // per piece (four per `tok proxy` request) and let lines of two threads interleave.
+    let line = format!("tok: {label}{message}\n");
     // A closed stderr must not turn into a panic or a different exit code.
-    let _ = writeln!(err, "tok: {label}{message}");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// `text` with control characters (escape sequences, line breaks, NUL...) escaped.
