@@ -183,7 +183,12 @@ fn params(profile: &Profile) -> Result<Params> {
 }
 
 fn identity(profile: &Profile) -> Result<Identity> {
-    Ok(Identity::checked(params(profile)?.binding()))
+    let params = params(profile)?;
+    // Checked at login too, though no token depends on it.
+    if let Some(upstream) = profile.get("upstream") {
+        http::base_url(upstream)?;
+    }
+    Ok(Identity::checked(params.binding()))
 }
 
 fn obtain_for(

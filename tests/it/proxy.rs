@@ -175,6 +175,24 @@ fn requests_get_the_profiles_credential_and_nothing_of_the_clients() {
 }
 
 #[test]
+fn a_fresh_token_costs_no_store_read_and_no_lock() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    // With the store and the locks gone, a proxy that read the store would find no token
+    // and fetch one, and one that took the lock would fail to.
+    std::fs::remove_dir_all(home.path().join("store")).unwrap();
+    let _ = std::fs::remove_dir_all(home.path().join("locks"));
+    std::fs::write(home.path().join("locks"), "not a directory").unwrap();
+    let http = client();
+    for _ in 0..20 {
+        assert_eq!(http.get(proxy.url("/echo/fresh")).send().unwrap().status(), 200);
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "only the login's");
+}
+
+#[test]
 fn without_the_capability_nothing_reaches_the_api() {
     let sb = Sandbox::start();
     let home = Home::new();
@@ -557,6 +575,13 @@ fn settings_are_checked_before_anything_is_served() {
     let (code, stderr) = fails(&["n3xt"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("n3xt documents no API host: tok proxy needs --upstream URL"), "{stderr}");
+    let out = home
+        .tok()
+        .args(["login", "n3xt", "--upstream", "http://api.example.com", "--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a plain-HTTP upstream is refused at login: {}", stderr_of(&out));
     // Kept as a setting, the upstream serves tok proxy and tok curl's relative URLs alike.
     let out = home
         .tok()
@@ -568,6 +593,11 @@ fn settings_are_checked_before_anything_is_served() {
     let proxy = Proxy::start(&home, &["n3xt"]);
     assert_eq!(client().get(proxy.url("/echo/n3xt")).send().unwrap().status(), 200);
     drop(proxy);
+    // Beyond loopback only when asked, and with a warning.
+    let open = Proxy::start(&home, &["nexterpay", "--listen", "0.0.0.0:0", "--allow-remote"]);
+    assert!(open.base.starts_with("http://0.0.0.0:"), "{}", open.base);
+    let (_, stderr) = open.stop();
+    assert!(stderr.contains("warning: proxy: listening on 0.0.0.0:"), "{stderr}");
     // Wrong credentials fail at start, with the usual exit code.
     let wrong = Home::new();
     let (code, stderr) = {
