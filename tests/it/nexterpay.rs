@@ -369,13 +369,7 @@ fn clock_skew_is_visible() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_local_clock_behind_is_visible_too() {
-    let faketime = [
-        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-    .expect("this test needs libfaketime (apt-get install faketime)");
+    let faketime = faketime_library();
     let sb = Sandbox::start();
     let home = Home::new();
     let out = home

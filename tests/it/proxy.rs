@@ -302,13 +302,7 @@ fn responses_stream_through_as_they_come() {
 #[cfg(target_os = "linux")]
 #[test]
 fn fifty_requests_with_an_expiring_token_make_one_token_request() {
-    let faketime = [
-        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-    .expect("this test needs libfaketime (apt-get install faketime)");
+    let faketime = faketime_library();
     let sb = Sandbox::start();
     let home = Home::new();
     home.login(&sb);

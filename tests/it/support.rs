@@ -261,3 +261,16 @@ pub fn claims(token: &str) -> Value {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// libfaketime, which shifts the clock of the process it is preloaded into: `.ci/run`
+/// installs it, and a missing one fails loudly.
+#[cfg(target_os = "linux")]
+pub fn faketime_library() -> &'static str {
+    [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("this test needs libfaketime (apt-get install faketime)")
+}
