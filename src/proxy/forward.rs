@@ -76,11 +76,10 @@ impl Gateway {
                 (self.forward(request, rest).await, shown)
             }
         };
-        let (mut response, outcome) = response;
+        let (response, outcome) = response;
         let ms = started.elapsed().as_millis();
         let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
         term::line("proxy: ", &format!("{method} {shown} -> {} ({ms} ms){note}", outcome.status.as_u16()));
-        response.headers_mut().remove(header::CONNECTION);
         response
     }
 
@@ -130,18 +129,18 @@ impl Gateway {
                     Ok(None) => note = Some("401 again just after a new token; passed through".into()),
                     Err(why) => note = Some(format!("401, and no new token: {why}")),
                 },
-                (_, retry) => {
-                    note = Some(if retry {
-                        format!("401 passed through: the body was over {} to send twice", size(REPLAY_LIMIT))
-                    } else {
-                        "401 passed through (--no-retry)".into()
-                    });
+                (None, true) => {
+                    note = Some(format!(
+                        "401 passed through: the body was over {} to send twice",
+                        size(REPLAY_LIMIT)
+                    ));
                     // The next request gets a new token, whatever happens to this one.
                     let keeper = Arc::clone(&self.keeper);
                     tokio::spawn(async move {
                         let _ = keeper.replace(&credential).await;
                     });
                 }
+                (_, false) => note = Some("401 passed through (--no-retry)".into()),
             }
         }
         match answer {
@@ -150,8 +149,7 @@ impl Gateway {
                 let status = response.status();
                 (response, Outcome { status, note })
             }
-            Err(e) if broke.load(Ordering::Relaxed) => {
-                let _ = e;
+            Err(_) if broke.load(Ordering::Relaxed) => {
                 problem(StatusCode::BAD_REQUEST, "tok proxy: the request body broke off")
             }
             Err(e) => self.failure(&e),

@@ -281,6 +281,22 @@ fn a_body_too_long_to_send_twice_gets_its_401_and_the_next_request_a_new_token()
 }
 
 #[test]
+fn no_retry_passes_every_401_through_and_gets_no_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay", "--no-retry"]);
+    revoke(&sb);
+    let http = client();
+    for _ in 0..3 {
+        assert_eq!(http.post(proxy.url("/echo/x")).body("{}").send().unwrap().status(), 401);
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "only the login's");
+    let (_, stderr) = proxy.stop();
+    assert_eq!(stderr.matches("401 passed through (--no-retry)").count(), 3, "{stderr}");
+}
+
+#[test]
 fn responses_stream_through_as_they_come() {
     let sb = Sandbox::start();
     let home = Home::new();
