@@ -175,6 +175,20 @@ fn requests_get_the_profiles_credential_and_nothing_of_the_clients() {
 }
 
 #[test]
+fn in_github_actions_the_capability_is_masked_first() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let mut cmd = home.process();
+    cmd.args(["proxy", "nexterpay"]).env("GITHUB_ACTIONS", "true");
+    let proxy = Proxy::spawn(cmd);
+    let capability = proxy.capability();
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.starts_with(&format!("::add-mask::{capability}\n")), "{stderr}");
+    assert_eq!(stderr.matches(&capability).count(), 1, "{stderr}");
+}
+
+#[test]
 fn a_fresh_token_costs_no_store_read_and_no_lock() {
     let sb = Sandbox::start();
     let home = Home::new();
