@@ -43,6 +43,11 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     let upstream = upstream(&profile, args.upstream.as_deref(), touches.api_base.as_ref())?;
     check_listen(args.listen, args.allow_remote)?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
+    // A port in use fails before any network call.
+    let listener = std::net::TcpListener::bind(args.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| Error::other(format!("cannot listen on {}: {e}", args.listen)))?;
+    let address = listener.local_addr().map_err(|e| Error::other(format!("cannot listen: {e}")))?;
     // The first token before anything is served: wrong credentials fail now, with the
     // usual exit code, not as a 502 on the first request.
     let first = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
@@ -51,10 +56,6 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     crate::secret::register(&capability);
     let timeout = app.http.timeout();
     let client = http::upstream_client(timeout)?;
-    let listener = std::net::TcpListener::bind(args.listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| Error::other(format!("cannot listen on {}: {e}", args.listen)))?;
-    let address = listener.local_addr().map_err(|e| Error::other(format!("cannot listen: {e}")))?;
     let public = format!("http://{address}/{capability}");
     let keeper = keeper::Keeper::new(
         keeper::Setup {
@@ -86,7 +87,7 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::other(format!("cannot start the proxy's threads: {e}")))?;
+        .map_err(|e| Error::other(format!("cannot start the proxy's runtime: {e}")))?;
     term::mask_in_ci(&capability);
     {
         let mut out = std::io::stdout().lock();

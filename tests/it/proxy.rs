@@ -622,6 +622,14 @@ fn settings_are_checked_before_anything_is_served() {
     assert!(open.base.starts_with("http://0.0.0.0:"), "{}", open.base);
     let (_, stderr) = open.stop();
     assert!(stderr.contains("warning: proxy: listening on 0.0.0.0:"), "{stderr}");
+    // A port in use fails before any network call.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let fresh = Home::new();
+    let out = fresh.tok_from_env(&sb).args(["proxy", "nexterpay", "--listen", &port]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains(&format!("cannot listen on {port}")), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "no token fetched for a proxy that cannot listen");
     // Wrong credentials fail at start, with the usual exit code.
     let wrong = Home::new();
     let (code, stderr) = {
