@@ -94,6 +94,16 @@ impl Drop for Proxy {
     }
 }
 
+/// A sandbox, a NexterPay login on it, and `tok proxy nexterpay ARGS...` (dropped in
+/// reverse: the proxy first).
+fn nexterpay_proxy(args: &[&str]) -> (Sandbox, Home, Proxy) {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, args);
+    (sb, home, proxy)
+}
+
 fn client() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
@@ -190,10 +200,7 @@ fn in_github_actions_the_capability_is_masked_first() {
 
 #[test]
 fn a_fresh_token_costs_no_store_read_and_no_lock() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (sb, home, proxy) = nexterpay_proxy(&["nexterpay"]);
     // With the store and the locks gone, a proxy that read the store would find no token
     // and fetch one, and one that took the lock would fail to.
     std::fs::remove_dir_all(home.path().join("store")).unwrap();
@@ -208,10 +215,7 @@ fn a_fresh_token_costs_no_store_read_and_no_lock() {
 
 #[test]
 fn without_the_capability_nothing_reaches_the_api() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
     let cap = proxy.capability();
     let port = proxy.port();
     let http = client();
@@ -274,10 +278,7 @@ fn a_revoked_token_is_replaced_once_for_twenty_requests_at_once() {
 
 #[test]
 fn a_body_too_long_to_send_twice_gets_its_401_and_the_next_request_a_new_token() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
     revoke(&sb);
     let http = client();
     let big = vec![b'x'; 2 * 1024 * 1024];
@@ -296,10 +297,7 @@ fn a_body_too_long_to_send_twice_gets_its_401_and_the_next_request_a_new_token()
 
 #[test]
 fn no_retry_passes_every_401_through_and_gets_no_token() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay", "--no-retry"]);
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay", "--no-retry"]);
     revoke(&sb);
     let http = client();
     for _ in 0..3 {
@@ -312,10 +310,7 @@ fn no_retry_passes_every_401_through_and_gets_no_token() {
 
 #[test]
 fn responses_stream_through_as_they_come() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
     // The sandbox sends 64 KiB, then waits for the release: only a gateway that passes
     // bytes on as they come lets the client read them first.
     let mut response = client().get(proxy.url("/bytes?n=1048576&hold=1")).send().unwrap();
@@ -416,10 +411,7 @@ fn upstream_down_is_502_slow_is_504_and_the_gateway_stays_up() {
 
 #[test]
 fn malformed_requests_and_vanishing_clients_do_not_take_it_down() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (_sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
     let port = proxy.port();
     let garbage = raw(port, b"\x16\x03\x01 not http at all\r\n\r\n");
     assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage:?}");
@@ -465,10 +457,7 @@ fn malformed_requests_and_vanishing_clients_do_not_take_it_down() {
 
 #[test]
 fn curl_and_python_are_clients_like_any_other() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (_sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
     let curl = std::process::Command::new("curl")
         .args(["-sS", "-X", "POST", "-H", "Content-Type: application/json", "-d", "{\"from\": \"curl\"}"])
         .arg(proxy.url("/Catalog/GetCountries"))
@@ -560,10 +549,7 @@ fn api_keys_nelnet_trace_ids_and_netdirector_v1_tokens() {
 
 #[test]
 fn redirects_within_the_api_come_back_through_the_gateway() {
-    let sb = Sandbox::start();
-    let home = Home::new();
-    home.login(&sb);
-    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
     let to = format!("{}/echo/next", sb.url).replace('/', "%2F").replace(':', "%3A");
     let response = client().get(proxy.url(&format!("/echo/start?redirect={to}"))).send().unwrap();
     assert_eq!(response.status(), 302);
