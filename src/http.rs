@@ -211,8 +211,7 @@ impl Http {
         }
         let proxy = EnvProxy::from_env()?;
         let started = Instant::now();
-        // ring, not aws-lc: a third of the build time and a smaller binary.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto();
         let mut builder = Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.timeout)
@@ -220,8 +219,7 @@ impl Http {
             .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
         if let Some(proxy) = &proxy {
-            let chosen = proxy.clone();
-            builder = builder.proxy(reqwest::Proxy::custom(move |url| chosen.for_url(url)));
+            builder = builder.proxy(proxy.to_reqwest());
         }
         let client =
             builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))?;
@@ -379,17 +377,21 @@ impl Http {
 /// bodies stream both ways. `timeout` bounds connecting, the wait for the answer and
 /// every pause in its body, not the whole exchange: a large download may take longer.
 pub fn upstream_client(timeout: Duration) -> Result<reqwest::Client> {
-    let proxy = EnvProxy::from_env()?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
-    if let Some(proxy) = proxy {
-        builder = builder.proxy(reqwest::Proxy::custom(move |url| proxy.for_url(url)));
+    if let Some(proxy) = EnvProxy::from_env()? {
+        builder = builder.proxy(proxy.to_reqwest());
     }
     builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))
+}
+
+/// ring, not aws-lc: a third of the build time and a smaller binary.
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// "n3xt's clock is 5m ahead of this machine's".
@@ -439,6 +441,12 @@ impl EnvProxy {
             })
             .unwrap_or_default();
         Ok(Some(EnvProxy { url, no_proxy }))
+    }
+
+    /// This policy as reqwest's proxy setting, for both clients.
+    fn to_reqwest(&self) -> reqwest::Proxy {
+        let chosen = self.clone();
+        reqwest::Proxy::custom(move |url| chosen.for_url(url))
     }
 
     /// The proxy for `url`, if it gets one: HTTPS only, never loopback, never NO_PROXY.
@@ -518,7 +526,7 @@ pub fn check_url(url: &Url) -> Result<(), String> {
     }
 }
 
-pub fn is_loopback(url: &Url) -> bool {
+fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

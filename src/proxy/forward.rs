@@ -152,7 +152,7 @@ impl Gateway {
             Err(_) if broke.load(Ordering::Relaxed) => {
                 problem(StatusCode::BAD_REQUEST, "tok proxy: the request body broke off")
             }
-            Err(e) => self.failure(&e),
+            Err(e) => self.failure(e),
         }
     }
 
@@ -191,7 +191,7 @@ impl Gateway {
         Response::from_parts(parts, Either::Right(body))
     }
 
-    fn failure(&self, e: &reqwest::Error) -> (Response<Body>, Outcome) {
+    fn failure(&self, e: reqwest::Error) -> (Response<Body>, Outcome) {
         let host = self.upstream.host_str().unwrap_or("the upstream");
         if e.is_timeout() {
             let limit = crate::duration::show(self.timeout);
@@ -201,10 +201,7 @@ impl Gateway {
             );
         }
         // Without the URL, whose query may carry identifiers.
-        let mut chain = http::error_chain(e);
-        if let Some(url) = e.url() {
-            chain = chain.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "(the upstream)");
-        }
+        let chain = http::error_chain(&e.without_url());
         problem(StatusCode::BAD_GATEWAY, &format!("tok proxy: cannot reach {host}: {chain}"))
     }
 }
