@@ -102,9 +102,21 @@ impl Gateway {
         };
         let broke = Arc::new(AtomicBool::new(false));
         let held = if self.retry && !self.keeper.api_key {
-            match hold(body, Arc::clone(&broke)).await {
-                Ok(held) => held,
-                Err(()) => return problem(StatusCode::BAD_REQUEST, "tok proxy: the request body broke off"),
+            // A client that sends its body slower than --timeout holds a connection no longer.
+            match tokio::time::timeout(self.timeout, hold(body, Arc::clone(&broke))).await {
+                Ok(Ok(held)) => held,
+                Ok(Err(())) => {
+                    return problem(StatusCode::BAD_REQUEST, "tok proxy: the request body broke off");
+                }
+                Err(_) => {
+                    return problem(
+                        StatusCode::REQUEST_TIMEOUT,
+                        &format!(
+                            "tok proxy: the request body did not come within {} (--timeout)",
+                            crate::duration::show(self.timeout)
+                        ),
+                    );
+                }
             }
         } else {
             Held::Streaming(reqwest::Body::wrap(Streamed::new(Vec::new(), body, Arc::clone(&broke))))

@@ -404,6 +404,17 @@ fn upstream_down_is_502_slow_is_504_and_the_gateway_stays_up() {
     assert_eq!(response.status(), 504);
     assert!(json_of(response)["detail"].as_str().unwrap().contains("within 300ms (--timeout)"));
     assert_eq!(client().get(slow.url("/echo/fine")).send().unwrap().status(), 200, "still serving");
+    // A body that never comes in full: 408 after --timeout, not a connection held for ever.
+    let stalled = raw(
+        slow.port(),
+        format!(
+            "POST /{}/echo/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc",
+            slow.capability()
+        )
+        .as_bytes(),
+    );
+    assert!(stalled.starts_with("HTTP/1.1 408"), "{stalled}");
+    assert!(stalled.contains("did not come within 300ms (--timeout)"), "{stalled}");
     let (status, stderr) = slow.stop();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("GET /echo/slow -> 504"), "{stderr}");
