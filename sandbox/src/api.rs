@@ -60,9 +60,9 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         }),
     );
     // A redirect within the API, for clients behind the gateway to follow.
-    if let Some(to) = req.query.strip_prefix("redirect=") {
+    if let Some((_, to)) = url::form_urlencoded::parse(req.query.as_bytes()).find(|(k, _)| k == "redirect") {
         reply.status = 302;
-        reply.headers.push(("Location".into(), to.replace("%2F", "/").replace("%3A", ":")));
+        reply.headers.push(("Location".into(), to.into_owned()));
     }
     Some(reply)
 }
