@@ -220,6 +220,19 @@ mod tests {
             }
             assert_eq!(last.1, text.len(), "{text}");
         }
+        // Escape-like garbage: never a panic, and the spans still tile the text.
+        let alphabet: Vec<char> = "\\u%&#x;+0189abcdfADF\"/ü😀".chars().collect();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 40) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                text.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            let c = canon(text.as_bytes());
+            assert_eq!(c.bytes.len(), c.spans.len(), "{text}");
+            assert_eq!(c.spans.last().map_or(0, |s| s.1), text.len(), "{text}");
+        }
         // One decoded byte from an escape maps back to all of it.
         let c = canon(b"x%26amp;y");
         assert_eq!(c.bytes, b"x&y");

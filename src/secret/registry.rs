@@ -301,6 +301,21 @@ mod tests {
         for (text, want) in table {
             assert_eq!(r.scrub(text, false), want, "{text}");
         }
+        // Escape-like garbage around secrets: never a panic, never a secret left whole.
+        let mut r = Registry::new();
+        r.register("ü&;%");
+        r.register("x+ü😀");
+        let alphabet: Vec<char> = "\\u%&#x;+0cfCF\"ü😀".chars().collect();
+        let mut seed: u64 = 7;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 30) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                text.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            let out = r.scrub(&text, false);
+            assert!(!out.contains("ü&;%") && !out.contains("x+ü😀"), "{text} -> {out}");
+        }
         // Overlapping finds make one cut.
         let mut r = Registry::new();
         r.register("abcdef");
