@@ -68,13 +68,14 @@ impl ConfigFile {
             Err(e) => return Err(Error::other(format!("cannot read {}: {e}", path.display()))),
         };
         let config: ConfigFile = toml::from_str(&text).map_err(|e| {
-            Error::other(format!("{} is not valid: {}", path.display(), e.message()))
+            Error::other(format!("{} is not valid: {}", path.display(), crate::secret::outside(e.message())))
                 .hint("fix or delete the file; `tok login` writes it again")
         })?;
         if let Some(bad) = config.profiles.keys().find(|name| crate::profile::validate_name(name).is_err()) {
             return Err(Error::other(format!(
-                "{} names a profile '{bad}', which is not a valid name",
-                path.display()
+                "{} names a profile '{}', which is not a valid name",
+                path.display(),
+                crate::secret::outside(bad)
             ))
             .hint("profile names are lower-case letters, digits, '.', '_' and '-'; fix or delete the file"));
         }

@@ -46,7 +46,8 @@ impl App {
             .map(|text| {
                 StoreKind::from_name(text).ok_or_else(|| {
                     crate::error::Error::usage(format!(
-                        "unknown store '{text}' (from --store or TOK_STORE): keyring or file"
+                        "unknown store '{}' (from --store or TOK_STORE): keyring or file",
+                        crate::secret::outside(text)
                     ))
                 })
             })

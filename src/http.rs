@@ -135,7 +135,7 @@ impl Reply {
         if self.status == 429
             && let Some(after) = self.header("retry-after")
         {
-            message.push_str(&format!("; it asks to retry after {}s", after.trim()));
+            message.push_str(&format!("; it asks to retry after {}s", crate::secret::outside(after.trim())));
         }
         let excerpt = self.excerpt();
         if !excerpt.is_empty() {
@@ -542,10 +542,14 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
 
 /// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
 pub fn base_url(text: &str) -> Result<Url> {
-    let url = Url::parse(text.trim()).map_err(|e| Error::usage(format!("invalid URL '{text}': {e}")))?;
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::usage(format!("invalid URL '{}': {e}", crate::secret::outside(text))))?;
     check_url(&url).map_err(Error::usage)?;
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::usage(format!("a base URL has no query or fragment: '{text}'")));
+        return Err(Error::usage(format!(
+            "a base URL has no query or fragment: '{}'",
+            crate::secret::outside(text)
+        )));
     }
     Ok(url)
 }
@@ -578,6 +582,7 @@ pub fn status_text(status: u16) -> String {
     }
 }
 
+/// A library's error and its causes, scrubbed: their text quotes what they were given.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -589,7 +594,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    text
+    crate::secret::scrub(&text)
 }
 
 /// At most ~160 characters of a body, printable ASCII only, whitespace collapsed, and

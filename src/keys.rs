@@ -277,7 +277,10 @@ fn classify_pem(bytes: &[u8]) -> KeyShape {
         "OPENSSH PRIVATE KEY" => KeyShape::Unusable(
             "an OpenSSH private key; convert it: ssh-keygen -p -m PKCS8 -f KEY (on a copy)".into(),
         ),
-        other => KeyShape::Unusable(format!("a PEM '{other}', which is no key tok can use")),
+        other => KeyShape::Unusable(format!(
+            "a PEM '{}', which is no key tok can use",
+            crate::secret::outside(other)
+        )),
     }
 }
 
@@ -381,7 +384,8 @@ pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result
     if name.eq_ignore_ascii_case("none") {
         return Err(Error::rejected("the token is unsigned (alg: none): nothing to verify"));
     }
-    let alg = algorithm(name).map_err(|_| Error::rejected(format!("cannot verify alg '{name}'")))?;
+    let alg = algorithm(name)
+        .map_err(|_| Error::rejected(format!("cannot verify alg '{}'", crate::secret::outside(name))))?;
     if let Some(pin) = pin
         && pin != alg
     {

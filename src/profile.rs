@@ -28,7 +28,8 @@ pub fn validate_name(name: &str) -> Result<String, String> {
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if !first_ok || !rest_ok {
         return Err(format!(
-            "invalid profile name '{name}': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit"
+            "invalid profile name '{}': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
+            crate::secret::outside(name)
         ));
     }
     if name.len() > 64 {
@@ -79,8 +80,11 @@ pub fn resolve_among(
                 env_value(name, "provider").or_else(|| saved.and_then(|s| s.get("provider").cloned()));
             match named {
                 Some(p) => Provider::from_name(&p).ok_or_else(|| {
-                    Error::usage(format!("profile '{name}' names an unknown provider '{p}'"))
-                        .hint(format!("providers: {}", Provider::names().join(", ")))
+                    Error::usage(format!(
+                        "profile '{name}' names an unknown provider '{}'",
+                        crate::secret::outside(&p)
+                    ))
+                    .hint(format!("providers: {}", Provider::names().join(", ")))
                 })?,
                 None => Provider::from_name(name).ok_or_else(|| {
                     let error = Error::not_logged_in(format!("no profile named '{name}'"));
@@ -218,8 +222,10 @@ impl Profile {
             if setting.flag.is_empty() || !setting.need.required(get) {
                 continue;
             }
-            let value =
-                self.get(setting.field).map(shell_word).unwrap_or_else(|| setting.placeholder.to_string());
+            let value = self
+                .get(setting.field)
+                .map(|v| crate::secret::outside(shell_word(v)).to_string())
+                .unwrap_or_else(|| setting.placeholder.to_string());
             words.push(format!("{} {value}", setting.flag));
         }
         if self.get("mode") == Some("api-key") {

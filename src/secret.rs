@@ -4,14 +4,17 @@
 //! prints `(redacted)`, it has no `Display`, and getting at the text takes an explicit
 //! `expose()`, which is easy to grep for. The bytes are overwritten when it is dropped.
 //!
-//! Every secret value the process has seen is also remembered (with the forms it takes
-//! on the wire: JSON-escaped, form- and percent-encoded, base64) so that [`scrub`] can
-//! cut it out of anything shown to a person. Masking "long runs that look like tokens"
-//! is not enough: a server that echoes the request puts a short password right into its
-//! error body, and from there into tok's error message.
+//! Every secret value the process has seen is also remembered so that [`scrub`] can cut
+//! it out of text from outside tok (a server that echoes the request puts a short
+//! password right into its error body), in whatever escapes the text uses. Only outside
+//! text is scrubbed ([`outside`]): cutting a password that is a word of tok's own
+//! sentence would show it. Under every line lies a net for long token-like values.
 
+mod canon;
+mod registry;
+
+use registry::Registry;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -48,104 +51,55 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Shorter values would cut ordinary words out of messages; a secret that short is no
-/// secret anyway.
-const MIN_SCRUBBED: usize = 4;
-const REDACTED: &str = "(redacted)";
+static KNOWN: Mutex<Registry> = Mutex::new(Registry::new());
 
-/// Values remembered at most: a few secrets and tokens per command; a long-running
-/// process sees new tokens for ever, and the oldest are the least likely to come back.
-const MAX_KNOWN: usize = 256;
-
-/// A remembered secret, and its wire forms once a scrub has needed them.
-struct Known {
-    value: String,
-    forms: Option<Vec<String>>,
+/// The registry, also after a panic elsewhere held the lock: scrubbing must go on.
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-static KNOWN: Mutex<VecDeque<Known>> = Mutex::new(VecDeque::new());
-
-/// Remembers `value` as text that `scrub` removes, in every form it takes in JSON, forms,
-/// URLs and base64. Called for every `Secret` (so for the token a cached `tok print`
-/// reads); the forms are worked out only when something is scrubbed, which the cached
-/// path never does. Callers add derived credentials (a Basic header's base64) themselves.
+/// Remembers `value` as text that `scrub` removes, in every form it takes in JSON, HTML,
+/// forms, URLs and base64, for the life of the process. Called for every `Secret` (so for
+/// the token a cached `tok print` reads); what to look for is worked out only when
+/// something is scrubbed, which the cached path never does. Callers add derived
+/// credentials (a Basic header's base64) themselves.
 pub fn register(value: &str) {
-    if value.len() < MIN_SCRUBBED {
-        return;
-    }
-    let Ok(mut known) = KNOWN.lock() else { return };
-    if known.iter().any(|k| k.value == value) {
-        return;
-    }
-    if known.len() >= MAX_KNOWN {
-        known.pop_front();
-    }
-    known.push_back(Known { value: value.to_string(), forms: None });
+    registry().register(value);
 }
 
-/// `value` as it appears raw, JSON-escaped (`\/`, `\uXXXX` in either case), form- and
-/// percent-encoded, and base64.
-fn wire_forms(value: &str) -> Vec<String> {
-    use base64::Engine;
-    let json = serde_json::to_string(value).unwrap_or_default();
-    let json = json.trim_matches('"').to_string();
-    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let ascii = ascii_json(&json, false);
-    let upper = ascii_json(&json, true);
-    let mut forms = vec![
-        value.to_string(),
-        json.replace('/', "\\/"),
-        ascii.replace('/', "\\/"),
-        upper.replace('/', "\\/"),
-        ascii,
-        upper,
-        json,
-        form.replace('+', "%20"),
-        form,
-        base64::engine::general_purpose::STANDARD.encode(value),
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
-    ];
-    forms.retain(|f| f.len() >= MIN_SCRUBBED);
-    forms.sort_unstable();
-    forms.dedup();
-    forms
-}
-
-/// JSON string content with every non-ASCII character as `\\uXXXX`, as many servers
-/// write it (in lower or upper case hex).
-fn ascii_json(json: &str, upper: bool) -> String {
-    let mut out = String::new();
-    for c in json.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
-            }
-        }
-    }
-    out
+/// `value`, a token the process replaced with a newer one, may be forgotten once
+/// `MAX_RETIRED` tokens were replaced after it. Never for passwords, keys or capabilities.
+pub fn retire(value: &str) {
+    registry().retire(value);
 }
 
 /// `text` with every known secret value (in each of its forms) replaced by `(redacted)`.
+/// For text from outside tok (see [`outside`]); tok's own words are never passed here.
 pub fn scrub(text: &str) -> String {
-    let Ok(mut known) = KNOWN.lock() else { return text.to_string() };
-    let mut present: Vec<String> = Vec::new();
-    for entry in known.iter_mut() {
-        let forms = entry.forms.get_or_insert_with(|| wire_forms(&entry.value));
-        present.extend(forms.iter().filter(|f| text.contains(f.as_str())).cloned());
+    registry().scrub(text, false)
+}
+
+/// The net under every line tok writes: only token-like secrets (see `token_like`), which
+/// cannot collide with tok's wording, so a forgotten [`outside`] cannot leak a token or a
+/// key, and a password that is an ordinary word is never cut from tok's own sentence.
+pub fn scrub_tokens(text: &str) -> String {
+    registry().scrub(text, true)
+}
+
+/// Text that came from outside tok (a server's reply or header, a value from the
+/// environment or a config file, output tok relays, a path a client sent): shown with
+/// known secrets cut out. Every message that embeds such text wraps it, and only it:
+/// `format!("{} rejected the credentials: {}", provider, outside(reply))`.
+pub struct Outside<T>(T);
+
+pub fn outside<T: fmt::Display>(text: T) -> Outside<T> {
+    Outside(text)
+}
+
+impl<T: fmt::Display> fmt::Display for Outside<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&scrub(&self.0.to_string()))
     }
-    if present.is_empty() {
-        return text.to_string();
-    }
-    // Longest first, so a secret that contains another is cut whole.
-    present.sort_by_key(|k| std::cmp::Reverse(k.len()));
-    let mut out = text.to_string();
-    for value in present {
-        out = out.replace(value.as_str(), REDACTED);
-    }
-    out
 }
 
 impl Drop for Secret {
@@ -192,6 +146,14 @@ mod tests {
         let stored: Secret = serde_json::from_str("\"from-the-store-42\"").unwrap();
         assert_eq!(scrub("x from-the-store-42 y"), "x (redacted) y");
         drop(stored);
+    }
+
+    #[test]
+    fn outside_text_is_scrubbed_and_tok_text_is_not() {
+        Secret::new("outside-test-password");
+        let message = format!("login failed: {}", outside("server: outside-test-password is wrong"));
+        assert_eq!(message, "login failed: server: (redacted) is wrong");
+        assert_eq!(scrub_tokens("outside-test-password"), "outside-test-password");
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub fn is_verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
-/// `-v` output. Callers pass only what is safe to show: never a secret or token.
+/// `-v` output. Callers pass only what is safe to show: never a secret or token, and
+/// text from outside tok wrapped in `secret::outside`.
 macro_rules! verbose {
     ($($arg:tt)*) => {
         if $crate::term::is_verbose() {
@@ -38,11 +39,14 @@ fn paint(code: &str, text: &str) -> String {
     if colour() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
 }
 
-/// Every line tok writes to stderr: known secrets cut out (`secret::scrub`), then
-/// control characters escaped, so that text from a server or a config file can neither
-/// leak a credential nor move the cursor, recolour or fake a line of its own.
+/// Every line tok writes to stderr: token-like secrets cut out, then control characters
+/// escaped, so that text from a server or a config file can neither leak a credential
+/// nor move the cursor, recolour or fake a line of its own. Outside text in `message` was
+/// scrubbed of every secret where it was embedded (`secret::outside`); the whole line is
+/// not, since a password that is one of tok's words would be cut from tok's sentence and
+/// so shown. The net (`secret::scrub_tokens`) takes only values no sentence holds.
 pub fn line(label: &str, message: &str) {
-    let message = printable(&crate::secret::scrub(message));
+    let message = printable(&crate::secret::scrub_tokens(message));
     // One write per line: stderr is unbuffered, and `writeln!` would make a system call
     // per piece (four per `tok proxy` request) and let lines of two threads interleave.
     let line = format!("tok: {label}{message}\n");

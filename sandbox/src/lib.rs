@@ -11,6 +11,7 @@
 //!                             "hold_timeouts": n}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
 //!                             "trickle_ms"}; "{{echo}}" / "{{echo_raw}}" in the body quote the request
+//!                             ("{{echo_json_ascii}}", "{{echo_html}}", "{{echo_pct}}": in other escapes)
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
@@ -173,13 +174,41 @@ fn echo_text(req: &Req) -> String {
 
 /// `{{echo}}` in a fault's body becomes the request (escaped for a JSON string),
 /// `{{echo_raw}}` the request as it came: many real servers quote requests in errors.
+/// Servers escape their own ways, and so can the echo: `{{echo_json_ascii}}` writes every
+/// character as a JSON `\u` escape (`\u0061` for `a`), `{{echo_html}}` as HTML character
+/// references (`&amp;`, `&#47;`, `&#xfc;`), `{{echo_pct}}` percent-encoded in lower-case
+/// hex with `/` and `:` left raw. All three are safe inside a JSON string.
 fn with_echo(body: &str, req: &Req) -> String {
     if !body.contains("{{echo") {
         return body.to_string();
     }
     let raw = echo_text(req);
     let json = serde_json::to_string(&raw).unwrap_or_default();
-    body.replace("{{echo}}", json.trim_matches('"')).replace("{{echo_raw}}", &raw)
+    let json_ascii: String = raw.encode_utf16().map(|u| format!("\\u{u:04x}")).collect();
+    let html: String = raw
+        .chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            c if c.is_ascii_alphanumeric() || c == ' ' => c.to_string(),
+            c if c.is_ascii() => format!("&#{};", c as u32),
+            c => format!("&#x{:x};", c as u32),
+        })
+        .collect();
+    let pct: String = raw
+        .bytes()
+        .map(|b| match b {
+            b if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) => (b as char).to_string(),
+            b => format!("%{b:02x}"),
+        })
+        .collect();
+    body.replace("{{echo}}", json.trim_matches('"'))
+        .replace("{{echo_raw}}", &raw)
+        .replace("{{echo_json_ascii}}", &json_ascii)
+        .replace("{{echo_html}}", &html)
+        .replace("{{echo_pct}}", &pct)
 }
 
 fn default_status() -> u16 {

@@ -227,7 +227,8 @@ fn resolve_urls(
         }
         let Some(base) = base else {
             return Err(Error::usage(format!(
-                "{provider} documents no API host for relative URLs like '{url}': give an absolute URL"
+                "{provider} documents no API host for relative URLs like '{}': give an absolute URL",
+                crate::secret::outside(url)
             )));
         };
         out.push(format!("{prefix}{}{url}", base.as_str().trim_end_matches('/')));

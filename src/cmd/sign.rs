@@ -118,7 +118,10 @@ fn claims_from(source: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::usage(format!("--claims-json {source}: not a JSON object"))),
-        Err(e) => Err(Error::usage(format!("--claims-json {source}: not valid JSON: {e}"))),
+        Err(e) => Err(Error::usage(format!(
+            "--claims-json {source}: not valid JSON: {}",
+            crate::secret::outside(e)
+        ))),
     }
 }
 

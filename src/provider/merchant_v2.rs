@@ -121,7 +121,10 @@ impl Params {
                 email: profile.require("email")?.to_string(),
                 merchant_id: profile.require("merchant_id")?.to_string(),
             }),
-            other => Err(Error::usage(format!("unknown merchant-v2 mode '{other}' (login or api-key)"))),
+            other => Err(Error::usage(format!(
+                "unknown merchant-v2 mode '{}' (login or api-key)",
+                crate::secret::outside(other)
+            ))),
         }
     }
 

@@ -127,7 +127,8 @@ impl Params {
             "uat" => "https://api.uat.nelnetpay.com",
             other => {
                 return Err(Error::usage(format!(
-                    "unknown Nelnet environment '{other}' (production or uat)"
+                    "unknown Nelnet environment '{}' (production or uat)",
+                    crate::secret::outside(other)
                 )));
             }
         };

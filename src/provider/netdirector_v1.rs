@@ -106,7 +106,8 @@ impl Params {
             || !transaction.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             return Err(Error::usage(format!(
-                "'{transaction}' is not a NetDirector transaction id (like 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01)"
+                "'{}' is not a NetDirector transaction id (like 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01)",
+                crate::secret::outside(transaction)
             )));
         }
         let base = http::base_url(profile.get("base_url").unwrap_or(DEFAULT_BASE))?;

@@ -107,7 +107,8 @@ impl Params {
             "production" => Env::Production,
             other => {
                 return Err(Error::usage(format!(
-                    "unknown NexterPay environment '{other}' (sandbox or production)"
+                    "unknown NexterPay environment '{}' (sandbox or production)",
+                    crate::secret::outside(other)
                 )));
             }
         };

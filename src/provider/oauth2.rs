@@ -246,14 +246,20 @@ impl Params {
             "basic" => Auth::Basic,
             "body" => Auth::Body,
             other => {
-                return Err(Error::usage(format!("--auth takes basic or body, not '{other}'")));
+                return Err(Error::usage(format!(
+                    "--auth takes basic or body, not '{}'",
+                    crate::secret::outside(other)
+                )));
             }
         };
         let encoding = match profile.get("body").unwrap_or("form") {
             "form" => Encoding::Form,
             "json" => Encoding::Json,
             other => {
-                return Err(Error::usage(format!("--body takes form or json, not '{other}'")));
+                return Err(Error::usage(format!(
+                    "--body takes form or json, not '{}'",
+                    crate::secret::outside(other)
+                )));
             }
         };
         Ok(Params {
@@ -274,7 +280,8 @@ impl Params {
             || !project.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
             return Err(Error::usage(format!(
-                "'{project}' is not an N3XT project id (like project-live-84ff27dd-…)"
+                "'{}' is not an N3XT project id (like project-live-84ff27dd-…)",
+                crate::secret::outside(project)
             )));
         }
         let host = match profile.get("env").unwrap_or("production") {
@@ -282,7 +289,8 @@ impl Params {
             env @ ("alpha" | "beta" | "omega") => format!("https://authn.{env}.n3xt.io"),
             other => {
                 return Err(Error::usage(format!(
-                    "unknown N3XT environment '{other}' (production, alpha, beta, omega)"
+                    "unknown N3XT environment '{}' (production, alpha, beta, omega)",
+                    crate::secret::outside(other)
                 )));
             }
         };
@@ -305,7 +313,8 @@ impl Params {
             "staging" => "https://nop2.api.staging.netdirector.auto",
             other => {
                 return Err(Error::usage(format!(
-                    "unknown NetDirector environment '{other}' (staging or production)"
+                    "unknown NetDirector environment '{}' (staging or production)",
+                    crate::secret::outside(other)
                 )));
             }
         };
@@ -451,8 +460,9 @@ pub(super) fn parse_grant(body: &[u8]) -> Result<Grant, String> {
         None | Some(Value::Null) => {}
         Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
         Some(other) => {
-            let shown =
-                other.as_str().map(|s| http::excerpt(s.as_bytes())).unwrap_or_else(|| other.to_string());
+            let shown = other
+                .as_str()
+                .map_or_else(|| http::excerpt(other.to_string().as_bytes()), |s| http::excerpt(s.as_bytes()));
             return Err(format!("token_type '{shown}' is not supported (only bearer)"));
         }
     }

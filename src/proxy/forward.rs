@@ -79,6 +79,7 @@ impl Gateway {
         let (response, outcome) = response;
         let ms = started.elapsed().as_millis();
         let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
+        let (method, shown) = (crate::secret::outside(&method), crate::secret::outside(&shown));
         term::line("proxy: ", &format!("{method} {shown} -> {} ({ms} ms){note}", outcome.status.as_u16()));
         response
     }
@@ -244,8 +245,10 @@ fn size(bytes: usize) -> String {
 }
 
 /// A short RFC 9457 problem body naming tok, for answers the gateway gives itself.
+/// `detail` is tok's wording with outside text already scrubbed where it was embedded;
+/// the body goes to the client, not through `term::line`, so it gets the same net.
 fn problem(status: StatusCode, detail: &str) -> (Response<Body>, Outcome) {
-    let detail = crate::secret::scrub(detail);
+    let detail = crate::secret::scrub_tokens(detail);
     let body = serde_json::json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),

@@ -84,6 +84,18 @@ pub struct Setup {
     pub unverified: bool,
 }
 
+/// A gateway runs for days and sees a new token every few minutes: the ones it replaced
+/// may be forgotten by the scrubber, oldest first (`secret::retire`), so memory stays
+/// bounded. A value the new record still holds (an unchanged refresh token) is kept.
+fn retire_replaced(old: &TokenRecord, new: &TokenRecord) {
+    let kept = [Some(&new.token), new.refresh_token.as_ref()];
+    for value in [Some(&old.token), old.refresh_token.as_ref()].into_iter().flatten() {
+        if !kept.contains(&Some(value)) {
+            crate::secret::retire(value.expose());
+        }
+    }
+}
+
 impl Keeper {
     pub fn new(setup: Setup, first: TokenRecord) -> crate::error::Result<Keeper> {
         let credential = Credential::new(first).map_err(crate::error::Error::other)?;
@@ -109,10 +121,11 @@ impl Keeper {
 
     fn install(&self, record: TokenRecord) -> Result<Arc<Credential>, String> {
         let credential = Arc::new(Credential::new(record)?);
-        match self.current.write() {
-            Ok(mut current) => *current = Arc::clone(&credential),
-            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&credential),
-        }
+        let old = match self.current.write() {
+            Ok(mut current) => std::mem::replace(&mut *current, Arc::clone(&credential)),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), Arc::clone(&credential)),
+        };
+        retire_replaced(&old.record, &credential.record);
         Ok(credential)
     }
 

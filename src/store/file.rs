@@ -56,7 +56,7 @@ impl FileStore {
             Err(e) => return Err(Error::store(format!("cannot read {}: {e}", path.display()))),
         };
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::store(format!("{} is corrupt ({e})", path.display()))
+            Error::store(format!("{} is corrupt ({})", path.display(), crate::secret::outside(e)))
                 .hint(format!("run `tok login {profile}` to replace it"))
         })
     }

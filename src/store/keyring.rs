@@ -205,11 +205,14 @@ fn map_error(e: KeyringError, profile: &str) -> Error {
     let unusable = "set TOK_STORE=file (or --store file) to keep secrets in a private file instead";
     match e {
         KeyringError::NoDefaultStore => Error::store("no keyring is available on this system").hint(unusable),
-        KeyringError::NoStorageAccess(inner) => {
-            Error::store(format!("the keyring is locked or refused access: {inner}")).hint(unusable)
-        }
+        KeyringError::NoStorageAccess(inner) => Error::store(format!(
+            "the keyring is locked or refused access: {}",
+            crate::secret::outside(inner)
+        ))
+        .hint(unusable),
         KeyringError::PlatformFailure(inner) => {
-            Error::store(format!("the keyring is unavailable: {inner}")).hint(unusable)
+            Error::store(format!("the keyring is unavailable: {}", crate::secret::outside(inner)))
+                .hint(unusable)
         }
         KeyringError::TooLong(what, limit) => {
             Error::store(format!("the keyring refused an entry: its {what} is longer than {limit}"))
@@ -220,7 +223,7 @@ fn map_error(e: KeyringError, profile: &str) -> Error {
             Error::store(format!("a keyring entry of {profile} cannot be read"))
                 .hint(format!("run `tok login {profile}` to replace it"))
         }
-        other => Error::store(format!("keyring error: {other}")),
+        other => Error::store(format!("keyring error: {}", crate::secret::outside(other))),
     }
 }
 

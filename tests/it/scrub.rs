@@ -231,3 +231,122 @@ fn an_unusable_token_is_not_shown() {
     assert_eq!(code, Some(5), "{err}");
     assert_clean(&err, &["tok3n with-a-space", "tok3n", "with-a-space"], "unusable token");
 }
+
+/// A secret that is a word of tok's own message is not cut from it (which would tell the
+/// reader the secret); the server's echo of it still is. Each provider's real rejection
+/// first, then the same with a reply that quotes the request.
+#[test]
+fn a_secret_that_is_a_word_of_toks_message_leaves_it_whole() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let nexterpay = |home: &Home, password: &str| {
+        let mut cmd = home.tok();
+        cmd.args(["-v", "login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
+            .write_stdin(format!("{password}\n"));
+        cmd
+    };
+    // The sandbox's own 400 for a wrong password.
+    let (code, err) = stderr_after(&mut nexterpay(&home, "malformed"));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("wrong credentials or malformed body)"), "{err}");
+    // A 401 whose problem title quotes the request.
+    sb.fault(json!({ "path": "/security/createToken", "status": 401, "times": 1,
+        "body": r#"{"title":"you sent {{echo}}","status":401}"# }));
+    let (code, err) = stderr_after(&mut nexterpay(&home, "malformed"));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("(token missing, malformed or expired): you sent"), "{err}");
+    assert!(err.contains(r#""password":"(redacted)""#), "the echo is scrubbed: {err}");
+    assert_eq!(err.matches("malformed").count(), 1, "only tok's own word: {err}");
+
+    let token_url = format!("{}/oauth2/generic/token", sb.url);
+    let oauth2 = |home: &Home| {
+        let mut cmd = home.tok();
+        cmd.args(["-v", "login", "billing", "--provider", "oauth2", "--token-url", &token_url])
+            .args(["--auth", "body", "--client-id", "demo-client", "--secret-stdin"])
+            .write_stdin("rejected\n");
+        cmd
+    };
+    let (code, err) = stderr_after(&mut oauth2(&home));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("oauth2 rejected the request (401 Unauthorized): invalid_client"), "{err}");
+    sb.fault(json!({ "path": "/oauth2/generic/token", "status": 401, "times": 1, "headers": { "content-type": "text/plain" },
+        "body": "no: {{echo_raw}}" }));
+    let (code, err) = stderr_after(&mut oauth2(&home));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("oauth2 rejected the request (401 Unauthorized): no: "), "{err}");
+    assert!(err.contains("client_secret=(redacted)"), "the echo is scrubbed: {err}");
+    assert_eq!(err.matches("rejected").count(), 1, "only tok's own word: {err}");
+
+    let merchant = |home: &Home| {
+        let mut cmd = home.tok();
+        cmd.args(["-v", "login", "acme", "--provider", "merchant-v2", "--base-url", &sb.url])
+            .args(["--email", "owner@acme.example", "--merchant-id", "b34555b7-dca4-5ec1-ade3-64a3ad545310"])
+            .arg("--secret-stdin")
+            .write_stdin("password\n");
+        cmd
+    };
+    sb.fault(json!({ "path": "/v2/auth/login", "status": 401, "times": 1,
+        "body": r#"{"errors":[{"code":"INVALID_CREDENTIALS","message":"you sent {{echo}}"}]}"# }));
+    let (code, err) = stderr_after(&mut merchant(&home));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("check the e-mail, password and merchant id"), "{err}");
+    assert!(err.contains(r#""(redacted)":"(redacted)""#), "the echo is scrubbed: {err}");
+    assert!(!err.contains(r#""password""#), "{err}");
+}
+
+/// Servers escape an echoed secret their own ways: JSON `\u` escapes of ASCII characters,
+/// HTML character references, lower-case percent-encoding with `/` left raw. What tok
+/// shows of such a reply has the secret cut out all the same.
+#[test]
+fn echoes_in_other_escapes_are_redacted() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let token_url = format!("{}/oauth2/generic/token", sb.url);
+    for (placeholder, looks) in
+        [("{{echo_json_ascii}}", r"\u0022"), ("{{echo_html}}", "&quot;"), ("{{echo_pct}}", "%22")]
+    {
+        // A 5xx is shown as the raw body's excerpt (retried: one fault per attempt).
+        sb.fault(json!({ "path": "/security/createToken", "status": 500, "times": 3,
+            "headers": { "content-type": "text/plain" }, "body": format!("you sent {placeholder}") }));
+        let (code, err) = stderr_after(
+            home.tok()
+                .args([
+                    "-v",
+                    "login",
+                    "nexterpay",
+                    "--username",
+                    USER,
+                    "--base-url",
+                    &sb.url,
+                    "--secret-stdin",
+                ])
+                .write_stdin(format!("{PASSWORD}\n")),
+        );
+        assert_eq!(code, Some(5), "{err}");
+        assert!(err.contains("(redacted)"), "{placeholder}: {err}");
+        // The escape is there (the echo reached tok) and the secret is not, in any form.
+        assert!(err.contains(looks), "{placeholder}: {err}");
+        for form in [r"\u0048\u0075", "Hunter2&#45;secret&#33;", "Hunter2-secret%21", "Hunter2"] {
+            assert!(!err.contains(form), "{placeholder}: {form} in {err}");
+        }
+
+        if placeholder == "{{echo_json_ascii}}" {
+            // Six characters for each: a form body's secret is past what an excerpt shows.
+            continue;
+        }
+        sb.fault(json!({ "path": "/oauth2/generic/token", "status": 400, "times": 1,
+            "headers": { "content-type": "text/plain" }, "body": format!("bad: {placeholder}") }));
+        let (code, err) = stderr_after(
+            home.tok()
+                .args(["-v", "login", "billing", "--provider", "oauth2", "--token-url", &token_url])
+                .args(["--auth", "body", "--client-id", "demo client:ü", "--secret-stdin"])
+                .write_stdin(format!("{ODD_SECRET}\n")),
+        );
+        assert_eq!(code, Some(4), "{err}");
+        assert!(
+            err.contains("client&#95;secret&#61;(redacted)") || err.contains("client_secret%3d(redacted)"),
+            "{placeholder}: {err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{placeholder}: {err}");
+    }
+}
