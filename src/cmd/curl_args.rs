@@ -89,6 +89,8 @@ const ROUTING: &[&str] = &[
     "noproxy",
     "connect-to",
     "resolve",
+    "unix-socket",
+    "abstract-unix-socket",
 ];
 
 pub fn scan(args: &[String]) -> Scan {

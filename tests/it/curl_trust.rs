@@ -394,6 +394,7 @@ fn curl_uses_no_proxy_for_what_tok_would_not_proxy() {
         &["--proxy", proxy.as_str()],
         &["--noproxy", "example.com"],
         &["--connect-to", "::127.0.0.1:1"],
+        &["--unix-socket", "/tmp/some.sock"],
     ] {
         let out = home
             .tok_with_path()
