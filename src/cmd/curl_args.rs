@@ -96,7 +96,7 @@ const ROUTING: &[&str] = &[
 pub fn scan(args: &[String]) -> Scan {
     let mut scan = Scan::default();
     // The option whose value the next argument is: its long name and how it was written.
-    let mut pending: Option<(&'static str, String)> = None;
+    let mut pending: Option<(String, String)> = None;
     let mut options_ended = false;
     for arg in args {
         if options_ended {
@@ -105,7 +105,7 @@ pub fn scan(args: &[String]) -> Scan {
         }
         if let Some((option, written)) = pending.take() {
             scan.roles.push(if option == "url" { Role::Url } else { Role::Value });
-            scan.saw_value(option, &written, arg);
+            scan.saw_value(&option, &written, arg);
             continue;
         }
         // `--` ends the options: every later argument is a URL (curl 8.16 and later).
@@ -137,7 +137,6 @@ pub fn scan(args: &[String]) -> Scan {
                 scan.unknown.get_or_insert_with(|| format!("--{written}"));
                 continue;
             }
-            let name = static_name(name);
             if kind(name) == Some(Kind::Value) {
                 match inline {
                     Some(value) => {
@@ -147,7 +146,7 @@ pub fn scan(args: &[String]) -> Scan {
                         }
                         scan.saw_value(name, &format!("--{written}"), value);
                     }
-                    None => pending = Some((name, format!("--{written}"))),
+                    None => pending = Some((name.to_string(), format!("--{written}"))),
                 }
             } else {
                 scan.saw_flag(name, &format!("--{written}"), on);
@@ -164,7 +163,7 @@ pub fn scan(args: &[String]) -> Scan {
                 if kind(name) == Some(Kind::Value) {
                     let rest = &bundle[at + flag.len_utf8()..];
                     if rest.is_empty() {
-                        pending = Some((name, format!("-{flag}")));
+                        pending = Some((name.to_string(), format!("-{flag}")));
                     } else {
                         scan.saw_value(name, &format!("-{flag}"), rest);
                     }
@@ -177,16 +176,6 @@ pub fn scan(args: &[String]) -> Scan {
         scan.roles.push(Role::Url);
     }
     scan
-}
-
-/// The table's own `&'static str` for a name known to be in it.
-fn static_name(name: &str) -> &'static str {
-    [curl_options::LONG, curl_options::BOOLEAN, curl_options::PLAIN]
-        .into_iter()
-        .flatten()
-        .find(|n| **n == name)
-        .copied()
-        .unwrap_or("-")
 }
 
 impl Scan {

@@ -252,6 +252,8 @@ fn the_credential_goes_only_to_the_profiles_hosts() {
     home.login(&sb);
     home.tok_with_path().args(["curl", "nexterpay", "-s", "-X", "POST", &other]).assert().success();
     home.nexterpay_login(&sb, PASSWORD).args(["--allow-host", ""]).assert().success();
+    let status = home.tok().args(["status", "nexterpay"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&status.stdout).contains("allow host"), "cleared");
     let out = home.tok_with_path().args(["curl", "nexterpay", "-s", "-X", "POST", &other]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert_eq!(elsewhere.count("POST /Catalog/GetCountries"), 2);
