@@ -5,7 +5,7 @@
 //! stdout and stderr are curl's own, and so is the exit code.
 
 use super::curl_args;
-use super::curl_hosts::{self, Destinations, Origin};
+use super::curl_hosts::{self, Destinations};
 use crate::cli::CurlArgs;
 use crate::error::{Error, Result};
 use crate::flow::{self, App, Want};
@@ -28,8 +28,8 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let identity = provider::identity(&profile)?;
     let curl_args = resolve_urls(&args.curl_args, &scan, touches.api_base.as_ref(), profile.provider.name())?;
     let urls = scan.urls(&curl_args);
-    let destinations = destinations(&profile, touches.api_base.as_ref())?;
-    let origins = check_destinations(&scan, &urls, identity.api_key, &destinations, &profile)?;
+    let destinations = Destinations::of(&profile, touches.api_base.as_ref())?;
+    let origins = curl_hosts::check(&scan, &urls, identity.api_key, &destinations, &profile)?;
     let curl = find_curl()?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
@@ -59,7 +59,7 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let may_retry = retry_applies && not_replayable.is_none();
     // A dump-header file of the user's is read afterwards; otherwise tok adds its own pipe.
     let user_dump = scan.dump_header.clone();
-    let no_proxy = no_proxy_list(&origins);
+    let no_proxy = curl_hosts::no_proxy_list(&origins);
     let attempt = |record: &crate::token::TokenRecord, hold_back: bool| -> Result<(Run, Vec<u8>)> {
         // curl's own -v and -i can print the header into the job's log.
         term::mask_in_ci(record.token.expose());
@@ -200,101 +200,6 @@ fn unknown_option(option: &str, profile: &str) -> Error {
     }
 }
 
-/// Where the profile's credential may go: its API's origin and its allowed hosts.
-fn destinations(profile: &crate::profile::Profile, api_base: Option<&Url>) -> Result<Destinations> {
-    let allowed = match profile.get("allow_host") {
-        Some(text) => curl_hosts::parse_allowed(text)
-            .map_err(|why| Error::usage(format!("profile '{}': {why}", profile.name)))?,
-        None => Vec::new(),
-    };
-    Ok(Destinations { api: api_base.and_then(Origin::of_base), allowed })
-}
-
-/// The credential goes only where the profile points: every URL of the command (several
-/// URLs, `--url`, `--next` sets) must be one curl and tok read alike, on a host the
-/// profile names. Redirects: curl drops `Authorization` when one changes host, port or
-/// scheme, but sends any other header (`Api-key`) wherever it leads;
-/// `--location-trusted` sends everything everywhere. Returns the URLs' origins.
-fn check_destinations(
-    scan: &curl_args::Scan,
-    urls: &[&str],
-    api_key: bool,
-    destinations: &Destinations,
-    profile: &crate::profile::Profile,
-) -> Result<Vec<Origin>> {
-    if let Some(config) = &scan.config {
-        return Err(Error::usage(format!(
-            "tok curl does not pass {config}: a config file can hold URLs, redirects and proxies tok cannot check"
-        ))
-        .hint("give those options on the command line"));
-    }
-    if scan.location_trusted {
-        return Err(Error::usage(
-            "tok curl does not pass --location-trusted: it would send the credential to any host a redirect names",
-        ));
-    }
-    if api_key && let Some(follow) = &scan.follows {
-        return Err(Error::usage(format!(
-            "tok curl does not follow redirects ({follow}) for API-key profiles: curl would send the Api-key header \
-             to whatever host a redirect names"
-        ))
-        .hint("request the final URL directly"));
-    }
-    let mut origins = Vec::with_capacity(urls.len());
-    for url in urls {
-        let origin = curl_hosts::origin_of(url)
-            .map_err(|why| Error::usage(format!("tok curl: {}: {why}", shown_url(url))))?;
-        if !destinations.admits(&origin) {
-            return Err(Error::usage(format!("tok curl: not sending the credential to {origin}"))
-                .hint(destinations.rule(&profile.name, profile.provider.name())));
-        }
-        origins.push(origin);
-    }
-    if let Some(option) = scan.routing.first()
-        && origins.iter().any(|o| o.scheme == "http")
-    {
-        return Err(Error::usage(format!(
-            "tok curl does not pass {option} with a plain-HTTP URL: a proxy or another address would get the \
-             credential in clear text"
-        ))
-        .hint("with https:// URLs a proxy of your choosing sees only a tunnel"));
-    }
-    Ok(origins)
-}
-
-/// A URL for a message: no query or fragment, and nothing of one that has an `@`
-/// (a password may be in it).
-fn shown_url(url: &str) -> String {
-    let cut = &url[..url.find(['?', '#']).unwrap_or(url.len())];
-    if cut.contains('@') {
-        return "a URL with '@' in it".into();
-    }
-    format!("'{}'", term::printable(&cut.chars().take(200).collect::<String>()))
-}
-
-/// `NO_PROXY` for curl: the user's list plus every loopback host, which tok never
-/// proxies (a proxy would see the Bearer token of a plain-HTTP request in clear text).
-fn no_proxy_list(origins: &[Origin]) -> String {
-    let mut list: Vec<String> = Vec::new();
-    for name in ["NO_PROXY", "no_proxy"] {
-        if let Ok(value) = std::env::var(name) {
-            list.extend(value.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()));
-        }
-    }
-    // curl reads `*` as "no proxy at all" only when it is the whole list.
-    if list.iter().any(|e| e == "*") {
-        return "*".into();
-    }
-    let loopback =
-        origins.iter().filter(|o| o.is_loopback()).map(|o| o.host.trim_matches(['[', ']']).to_string());
-    for entry in ["localhost".to_string(), "127.0.0.1".into(), "::1".into()].into_iter().chain(loopback) {
-        if !list.contains(&entry) {
-            list.push(entry);
-        }
-    }
-    list.join(",")
-}
-
 /// Arguments starting with `/` that are URLs (not an option's value) are joined to the
 /// profile's API base.
 fn resolve_urls(
@@ -362,7 +267,7 @@ struct Options {
     hold_back: bool,
     /// `--no-location`: a custom credential header must not cross a redirect.
     no_location: bool,
-    /// curl's `NO_PROXY` (see `no_proxy_list`).
+    /// curl's `NO_PROXY` (see `curl_hosts::no_proxy_list`).
     no_proxy: String,
 }
 
@@ -541,59 +446,6 @@ mod tests {
         let input = strings(&["/p"]);
         let err = resolve_urls(&input, &curl_args::scan(&input), None, "n3xt").unwrap_err();
         assert!(err.to_string().contains("n3xt documents no API host"), "{err}");
-    }
-
-    #[test]
-    fn destinations_table() {
-        let provider = crate::provider::Provider::from_name("nexterpay");
-        let flags = [("base_url", "https://a.example".to_string())];
-        let profile = crate::profile::resolve("p", provider, &flags, None).unwrap();
-        let api = Url::parse("https://a.example").unwrap();
-        let destinations = Destinations {
-            api: Origin::of_base(&api),
-            allowed: curl_hosts::parse_allowed("127.0.0.1:8080,localhost,b.example").unwrap(),
-        };
-        let check = |args: &[&str], api_key: bool| {
-            let args = strings(args);
-            let scan = curl_args::scan(&args);
-            check_destinations(&scan, &scan.urls(&args), api_key, &destinations, &profile)
-                .map(|origins| origins.len())
-                .map_err(|e| (e.exit_code(), e.to_string()))
-        };
-        let refused = |args: &[&str], api_key: bool, word: &str| {
-            let (code, text) = check(args, api_key).expect_err(&format!("{args:?}"));
-            assert_eq!(code, 2, "{args:?}");
-            assert!(text.contains(word), "{args:?}: {text}");
-        };
-        assert_eq!(check(&["-L", "https://a.example/x"], false), Ok(1));
-        assert_eq!(
-            check(&["http://127.0.0.1:8080/x", "http://localhost/y", "https://b.example"], false),
-            Ok(3)
-        );
-        assert_eq!(check(&["-x", "http://proxy:3128", "https://a.example/x"], false), Ok(1));
-        refused(&["-L", "https://a.example/x"], true, "(-L)");
-        refused(&["-sSL", "https://a.example/x"], true, "(-L)");
-        refused(
-            &["https://a.example/x", "--next", "--no-location", "-L", "https://a.example/y"],
-            true,
-            "(-L)",
-        );
-        refused(&["--follow", "https://a.example/x"], true, "(--follow)");
-        refused(&["--location-trusted", "https://a.example/x"], false, "--location-trusted");
-        refused(&["-K", "more.conf", "https://a.example/x"], false, "config file");
-        refused(&["http://a.example/x"], false, "plain HTTP");
-        refused(&["a.example/x"], false, "no scheme");
-        refused(&["https://c.example/x"], false, "https://c.example:443");
-        refused(&["https://a.example:8443/x"], false, "https://a.example:8443");
-        refused(&["http://127.0.0.1:8081/x"], false, "127.0.0.1:8081");
-        refused(&["https://a.example/x", "--next", "https://c.example/y"], false, "c.example");
-        refused(&["--url", "https://c.example/y", "https://a.example/x"], false, "c.example");
-        refused(&["http://127.0.0.1:8080\\@c.example/x"], false, "backslash");
-        refused(&["https://user:pw@a.example/x"], false, "a URL with '@'");
-        refused(&["-x", "http://proxy:3128", "http://localhost/x"], false, "-x");
-        refused(&["--connect-to", "localhost:80:c.example:80", "http://localhost/x"], false, "--connect-to");
-        let (_, text) = check(&["https://user:secret-pw@a.example/x"], false).unwrap_err();
-        assert!(!text.contains("secret-pw"), "{text}");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! dots and dashes (or a bracketed IPv6 address), written as tok would write it back;
 //! anything else (userinfo, `\`, `%`, spaces, another scheme, no scheme) is refused.
 
+use super::curl_args::Scan;
+use crate::error::{Error, Result};
+use crate::profile::Profile;
 use reqwest::Url;
 
 /// Scheme, host and port: what a credential is bound to.
@@ -212,6 +215,103 @@ fn describe(c: char) -> String {
     if c == ' ' { "a space".into() } else { format!("the control character U+{:04X}", c as u32) }
 }
 
+impl Destinations {
+    /// The profile's: its API's origin and its allowed hosts.
+    pub fn of(profile: &Profile, api_base: Option<&Url>) -> Result<Destinations> {
+        let allowed = match profile.get("allow_host") {
+            Some(text) => parse_allowed(text)
+                .map_err(|why| Error::usage(format!("profile '{}': {why}", profile.name)))?,
+            None => Vec::new(),
+        };
+        Ok(Destinations { api: api_base.and_then(Origin::of_base), allowed })
+    }
+}
+
+/// The credential goes only where the profile points: every URL of the command (several
+/// URLs, `--url`, `--next` sets) must be one curl and tok read alike, on a host the
+/// profile names. Redirects: curl drops `Authorization` when one changes host, port or
+/// scheme, but sends any other header (`Api-key`) wherever it leads;
+/// `--location-trusted` sends everything everywhere. Returns the URLs' origins.
+pub fn check(
+    scan: &Scan,
+    urls: &[&str],
+    api_key: bool,
+    destinations: &Destinations,
+    profile: &Profile,
+) -> Result<Vec<Origin>> {
+    if let Some(config) = &scan.config {
+        return Err(Error::usage(format!(
+            "tok curl does not pass {config}: a config file can hold URLs, redirects and proxies tok cannot check"
+        ))
+        .hint("give those options on the command line"));
+    }
+    if scan.location_trusted {
+        return Err(Error::usage(
+            "tok curl does not pass --location-trusted: it would send the credential to any host a redirect names",
+        ));
+    }
+    if api_key && let Some(follow) = &scan.follows {
+        return Err(Error::usage(format!(
+            "tok curl does not follow redirects ({follow}) for API-key profiles: curl would send the Api-key header \
+             to whatever host a redirect names"
+        ))
+        .hint("request the final URL directly"));
+    }
+    let mut origins = Vec::with_capacity(urls.len());
+    for url in urls {
+        let origin =
+            origin_of(url).map_err(|why| Error::usage(format!("tok curl: {}: {why}", shown_url(url))))?;
+        if !destinations.admits(&origin) {
+            return Err(Error::usage(format!("tok curl: not sending the credential to {origin}"))
+                .hint(destinations.rule(&profile.name, profile.provider.name())));
+        }
+        origins.push(origin);
+    }
+    if let Some(option) = scan.routing.first()
+        && origins.iter().any(|o| o.scheme == "http")
+    {
+        return Err(Error::usage(format!(
+            "tok curl does not pass {option} with a plain-HTTP URL: a proxy or another address would get the \
+             credential in clear text"
+        ))
+        .hint("with https:// URLs a proxy of your choosing sees only a tunnel"));
+    }
+    Ok(origins)
+}
+
+/// A URL for a message: no query or fragment, and nothing of one that has an `@`
+/// (a password may be in it).
+fn shown_url(url: &str) -> String {
+    let cut = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    if cut.contains('@') {
+        return "a URL with '@' in it".into();
+    }
+    format!("'{}'", crate::term::printable(&cut.chars().take(200).collect::<String>()))
+}
+
+/// `NO_PROXY` for curl: the user's list plus every loopback host, which tok never
+/// proxies (a proxy would see the Bearer token of a plain-HTTP request in clear text).
+pub fn no_proxy_list(origins: &[Origin]) -> String {
+    let mut list: Vec<String> = Vec::new();
+    for name in ["NO_PROXY", "no_proxy"] {
+        if let Ok(value) = std::env::var(name) {
+            list.extend(value.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()));
+        }
+    }
+    // curl reads `*` as "no proxy at all" only when it is the whole list.
+    if list.iter().any(|e| e == "*") {
+        return "*".into();
+    }
+    let loopback =
+        origins.iter().filter(|o| o.is_loopback()).map(|o| o.host.trim_matches(['[', ']']).to_string());
+    for entry in ["localhost".to_string(), "127.0.0.1".into(), "::1".into()].into_iter().chain(loopback) {
+        if !list.contains(&entry) {
+            list.push(entry);
+        }
+    }
+    list.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +402,62 @@ mod tests {
         assert!(rule.contains("https://api.example.com:443") && rule.contains("files.example.com"), "{rule}");
         let none = Destinations { api: None, allowed: vec![] };
         assert!(none.rule("n3xt", "n3xt").contains("--upstream"));
+    }
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn destinations_table() {
+        let provider = crate::provider::Provider::from_name("nexterpay");
+        let flags = [("base_url", "https://a.example".to_string())];
+        let profile = crate::profile::resolve("p", provider, &flags, None).unwrap();
+        let api = Url::parse("https://a.example").unwrap();
+        let destinations = Destinations {
+            api: Origin::of_base(&api),
+            allowed: parse_allowed("127.0.0.1:8080,localhost,b.example").unwrap(),
+        };
+        let check = |args: &[&str], api_key: bool| {
+            let args = strings(args);
+            let scan = super::super::curl_args::scan(&args);
+            check(&scan, &scan.urls(&args), api_key, &destinations, &profile)
+                .map(|origins| origins.len())
+                .map_err(|e| (e.exit_code(), e.to_string()))
+        };
+        let refused = |args: &[&str], api_key: bool, word: &str| {
+            let (code, text) = check(args, api_key).expect_err(&format!("{args:?}"));
+            assert_eq!(code, 2, "{args:?}");
+            assert!(text.contains(word), "{args:?}: {text}");
+        };
+        assert_eq!(check(&["-L", "https://a.example/x"], false), Ok(1));
+        assert_eq!(
+            check(&["http://127.0.0.1:8080/x", "http://localhost/y", "https://b.example"], false),
+            Ok(3)
+        );
+        assert_eq!(check(&["-x", "http://proxy:3128", "https://a.example/x"], false), Ok(1));
+        refused(&["-L", "https://a.example/x"], true, "(-L)");
+        refused(&["-sSL", "https://a.example/x"], true, "(-L)");
+        refused(
+            &["https://a.example/x", "--next", "--no-location", "-L", "https://a.example/y"],
+            true,
+            "(-L)",
+        );
+        refused(&["--follow", "https://a.example/x"], true, "(--follow)");
+        refused(&["--location-trusted", "https://a.example/x"], false, "--location-trusted");
+        refused(&["-K", "more.conf", "https://a.example/x"], false, "config file");
+        refused(&["http://a.example/x"], false, "plain HTTP");
+        refused(&["a.example/x"], false, "no scheme");
+        refused(&["https://c.example/x"], false, "https://c.example:443");
+        refused(&["https://a.example:8443/x"], false, "https://a.example:8443");
+        refused(&["http://127.0.0.1:8081/x"], false, "127.0.0.1:8081");
+        refused(&["https://a.example/x", "--next", "https://c.example/y"], false, "c.example");
+        refused(&["--url", "https://c.example/y", "https://a.example/x"], false, "c.example");
+        refused(&["http://127.0.0.1:8080\\@c.example/x"], false, "backslash");
+        refused(&["https://user:pw@a.example/x"], false, "a URL with '@'");
+        refused(&["-x", "http://proxy:3128", "http://localhost/x"], false, "-x");
+        refused(&["--connect-to", "localhost:80:c.example:80", "http://localhost/x"], false, "--connect-to");
+        let (_, text) = check(&["https://user:secret-pw@a.example/x"], false).unwrap_err();
+        assert!(!text.contains("secret-pw"), "{text}");
     }
 }
