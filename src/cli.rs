@@ -209,6 +209,11 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
 
+    /// Another host `tok curl` may send the credential to, as HOST or HOST:PORT
+    /// (repeatable; replaces the saved list, '' clears it)
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
+
     /// Lifetime of the tokens tok signs (nelnet; default 5m)
     #[arg(long, value_name = "DUR", value_parser = duration::parse_ttl)]
     pub ttl: Option<Duration>,
@@ -252,6 +257,7 @@ impl LoginArgs {
             ("key_id", &self.key_id),
             ("transaction", &self.transaction),
             ("upstream", &self.upstream),
+            ("allow_host", &(!self.allow_host.is_empty()).then(|| self.allow_host.join(","))),
             ("ttl", &self.ttl.map(|t| format!("{}s", t.as_secs()))),
         ]
         .into_iter()
@@ -462,6 +468,11 @@ const TOK_CURL_OPTIONS: &[(&str, bool)] = &[
     ("--min-ttl", true),
     ("--no-retry", false),
 ];
+
+/// Whether `option` (`--min-ttl`) is one of tok's own options for `tok curl`.
+pub fn is_tok_curl_option(option: &str) -> bool {
+    TOK_CURL_OPTIONS.iter().any(|(o, _)| *o == option)
+}
 
 /// `tok [OPTIONS] curl [OPTIONS] PROFILE [CURL ARGS...]`: splits off everything after
 /// the profile, so that no curl option (`-v`, `-h`, `--min-ttl`...) is ever read as

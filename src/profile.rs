@@ -110,6 +110,8 @@ pub fn resolve_among(
             settings.insert(field.to_string(), value);
         }
     }
+    // `--allow-host ''` clears the list rather than saving an empty one.
+    settings.retain(|field, value| !(field == "allow_host" && value.trim().is_empty()));
     for (field, _) in flags {
         if !provider.has_field(field) {
             return Err(Error::usage(format!(

@@ -5,10 +5,10 @@
 //! stdout and stderr are curl's own, and so is the exit code.
 
 use super::curl_args;
+use super::curl_hosts::{self, Destinations};
 use crate::cli::CurlArgs;
 use crate::error::{Error, Result};
 use crate::flow::{self, App, Want};
-use crate::http;
 use crate::provider;
 use crate::term::{self, verbose};
 use reqwest::Url;
@@ -20,12 +20,16 @@ const HOLD_BACK: usize = 16 * 1024 * 1024;
 
 pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let profile = super::existing_profile(app, &args.profile)?;
+    let scan = curl_args::scan(&args.curl_args);
+    if let Some(option) = &scan.unknown {
+        return Err(unknown_option(option, &profile.name));
+    }
     let touches = provider::curl_touches(&profile)?;
     let identity = provider::identity(&profile)?;
-    let scan = curl_args::scan(&args.curl_args);
     let curl_args = resolve_urls(&args.curl_args, &scan, touches.api_base.as_ref(), profile.provider.name())?;
     let urls = scan.urls(&curl_args);
-    check_destinations(&scan, &urls, identity.api_key)?;
+    let destinations = Destinations::of(&profile, touches.api_base.as_ref())?;
+    let origins = curl_hosts::check(&scan, &urls, identity.api_key, &destinations, &profile)?;
     let curl = find_curl()?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
@@ -34,8 +38,9 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     // Response headers tell tok whether the credential worked and, for NetDirector V1,
     // carry newer tokens. Only from the profile's own API host, and only when curl made
     // no request elsewhere: with -L the last response may come from any host.
-    let from_api_host =
-        !scan.location && !urls.is_empty() && urls.iter().all(|u| same_origin(u, touches.api_base.as_ref()));
+    let from_api_host = scan.follows.is_none()
+        && !origins.is_empty()
+        && origins.iter().all(|o| destinations.api.as_ref() == Some(o));
     if touches.watch_header.is_some() && !from_api_host {
         verbose!(
             "{}: not watching for a newer token: curl may reach hosts other than the API's",
@@ -43,11 +48,18 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         );
     }
     // A token revoked before its expiry gets one refresh and one more try, when the
-    // request can be sent again unchanged: tok does not buffer request bodies (curl reads
-    // its files again), so one from stdin cannot be; an API key has nothing to refresh.
-    let may_retry = !args.no_retry && !identity.api_key && from_api_host && !scan.body_from_stdin;
+    // command is one request that can be sent again unchanged: tok does not buffer
+    // request bodies (curl reads its files again); an API key has nothing to refresh.
+    let not_replayable =
+        scan.why_not_replayable(&urls, |path| std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+    let retry_applies = !args.no_retry && !identity.api_key && from_api_host;
+    if retry_applies && let Some(why) = &not_replayable {
+        verbose!("{}: a 401 will not be retried: {why}", profile.name);
+    }
+    let may_retry = retry_applies && not_replayable.is_none();
     // A dump-header file of the user's is read afterwards; otherwise tok adds its own pipe.
     let user_dump = scan.dump_header.clone();
+    let no_proxy = curl_hosts::no_proxy_list(&origins);
     let attempt = |record: &crate::token::TokenRecord, hold_back: bool| -> Result<(Run, Vec<u8>)> {
         // curl's own -v and -i can print the header into the job's log.
         term::mask_in_ci(record.token.expose());
@@ -55,7 +67,12 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
             headers.push_str(&format!("nps-trace-uuid: {}\n", crate::random::uuid_v4()?));
         }
-        let options = Options { dump: user_dump.is_none(), no_location: identity.api_key, hold_back };
+        let options = Options {
+            dump: user_dump.is_none(),
+            no_location: identity.api_key,
+            hold_back,
+            no_proxy: no_proxy.clone(),
+        };
         let run = spawn(&curl, &curl_args, &headers, options)?;
         let dumped = match &user_dump {
             Some(path) if path != "-" => std::fs::read(path).unwrap_or_default(),
@@ -78,11 +95,11 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         }
         if last_status(&dumped) == Some(401) && from_api_host && !identity.api_key {
             let why = if args.no_retry {
-                "--no-retry"
-            } else if scan.body_from_stdin {
-                "its body came from stdin and cannot be sent twice"
+                "--no-retry".to_string()
+            } else if let Some(why) = not_replayable {
+                why
             } else {
-                "its answer was too long to hold back"
+                "its answer was too long to hold back".to_string()
             };
             term::note(&format!(
                 "the API answered 401 and tok did not retry ({why}); `tok refresh {}` gets a new token",
@@ -171,36 +188,16 @@ fn last_status(dump: &[u8]) -> Option<u16> {
         .and_then(|code| code.parse().ok())
 }
 
-/// The credential goes only where the profile points. curl drops `Authorization` when a
-/// redirect changes host, port or scheme, but sends any other header (`Api-key`) to
-/// wherever it is redirected; `--location-trusted` sends everything everywhere.
-fn check_destinations(scan: &curl_args::Scan, urls: &[&str], api_key: bool) -> Result<()> {
-    if scan.location_trusted {
-        return Err(Error::usage(
-            "tok curl does not pass --location-trusted: it would send the credential to any host a redirect names",
-        ));
+/// An option curl does not have: refused as curl would, since tok cannot tell whether
+/// the next argument is its value or a URL.
+fn unknown_option(option: &str, profile: &str) -> Error {
+    let shown: String = term::printable(option).chars().take(40).collect();
+    let error = Error::usage(format!("tok curl: curl has no option {shown}"));
+    if crate::cli::is_tok_curl_option(option) {
+        error.hint(format!("tok's own options go before the profile: tok curl {shown} … {profile} …"))
+    } else {
+        error.hint("`curl --help all` lists curl's options (tok knows those of curl 8.22)")
     }
-    if api_key && scan.location {
-        return Err(Error::usage(
-            "tok curl does not follow redirects (-L) for API-key profiles: curl would send the Api-key header to \
-             whatever host a redirect names",
-        )
-        .hint("request the final URL directly"));
-    }
-    for url in urls {
-        // curl takes a URL without a scheme as http://.
-        let text = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
-        let Ok(parsed) = Url::parse(&text) else { continue };
-        if parsed.scheme() == "http" {
-            http::check_url(&parsed).map_err(|why| Error::usage(format!("tok curl: {why}")))?;
-        }
-    }
-    Ok(())
-}
-
-fn same_origin(url: &str, base: Option<&Url>) -> bool {
-    let (Some(base), Ok(url)) = (base, Url::parse(url)) else { return false };
-    http::same_origin(&url, base)
 }
 
 /// Arguments starting with `/` that are URLs (not an option's value) are joined to the
@@ -269,9 +266,10 @@ struct Options {
     dump: bool,
     /// Hold curl's stdout back (see `HOLD_BACK`), for a request tok may retry.
     hold_back: bool,
-    /// `--no-location`, so that a `location` in the user's `.curlrc` cannot send a
-    /// custom credential header across a redirect.
+    /// `--no-location`: a custom credential header must not cross a redirect.
     no_location: bool,
+    /// curl's `NO_PROXY` (see `curl_hosts::no_proxy_list`).
+    no_proxy: String,
 }
 
 struct Run {
@@ -280,6 +278,18 @@ struct Run {
     dumped: Vec<u8>,
     /// curl's stdout, when held back and all of it fit.
     held: Option<Vec<u8>>,
+}
+
+/// What tok puts first on curl's command line: `-q`, so that no `.curlrc` adds URLs,
+/// redirects or proxies tok has not checked (it must be curl's first argument).
+const CURL_FIRST: &str = "-q";
+
+/// curl's environment: proxies as tok uses them (never for plain HTTP, which tok sends
+/// only to loopback, never for loopback), and none of tok's variables.
+fn curl_environment(command: &mut std::process::Command, no_proxy: &str) {
+    without_tok_variables(command);
+    command.env_remove("http_proxy").env_remove("HTTP_PROXY");
+    command.env("NO_PROXY", no_proxy).env("no_proxy", no_proxy);
 }
 
 /// curl needs none of tok's settings, and a secret in its environment would be readable
@@ -311,7 +321,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     };
     let mut inherited = vec![header_read.as_raw_fd()];
     let mut command = std::process::Command::new(curl);
-    command.arg("-H").arg(format!("@/dev/fd/{}", header_read.as_raw_fd()));
+    command.arg(CURL_FIRST).arg("-H").arg(format!("@/dev/fd/{}", header_read.as_raw_fd()));
     if let Some(w) = &dump_write {
         inherited.push(w.as_raw_fd());
         command.arg("-D").arg(format!("/dev/fd/{}", w.as_raw_fd()));
@@ -320,7 +330,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
         command.arg("--no-location");
     }
     command.args(args);
-    without_tok_variables(&mut command);
+    curl_environment(&mut command, &options.no_proxy);
     // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec; it
     // lets curl inherit the two pipe ends that Rust opened close-on-exec.
     unsafe {
@@ -366,7 +376,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let header_pipe = Pipe::new(true).map_err(fail)?;
     let header_name = header_pipe.name.clone();
     let mut command = std::process::Command::new(curl);
-    command.arg("-H").arg(format!("@{header_name}"));
+    command.arg(CURL_FIRST).arg("-H").arg(format!("@{header_name}"));
     let dump_pipe = if options.dump { Some(Pipe::new(false).map_err(fail)?) } else { None };
     let dump_name = dump_pipe.as_ref().map(|p| p.name.clone());
     if let Some(name) = &dump_name {
@@ -376,7 +386,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
         command.arg("--no-location");
     }
     command.args(args);
-    without_tok_variables(&mut command);
+    curl_environment(&mut command, &options.no_proxy);
     verbose!("curl: running {} with the header on {header_name}", curl.display());
     let headers = headers.to_string();
     let writer = std::thread::spawn(move || header_pipe.serve(headers.as_bytes()));
@@ -437,25 +447,6 @@ mod tests {
         let input = strings(&["/p"]);
         let err = resolve_urls(&input, &curl_args::scan(&input), None, "n3xt").unwrap_err();
         assert!(err.to_string().contains("n3xt documents no API host"), "{err}");
-    }
-
-    #[test]
-    fn destinations_table() {
-        let check = |args: &[&str], api_key: bool| {
-            let args = strings(args);
-            let scan = curl_args::scan(&args);
-            check_destinations(&scan, &scan.urls(&args), api_key).map_err(|e| e.exit_code())
-        };
-        assert_eq!(check(&["-L", "https://a.example/x"], false), Ok(()));
-        assert_eq!(check(&["-L", "https://a.example/x"], true), Err(2));
-        assert_eq!(check(&["-sSL", "https://a.example/x"], true), Err(2));
-        assert_eq!(check(&["--location-trusted", "https://a.example/x"], false), Err(2));
-        assert_eq!(check(&["http://a.example/x"], false), Err(2));
-        assert_eq!(check(&["a.example/x"], false), Err(2));
-        assert_eq!(check(&["http://127.0.0.1:8080/x", "http://localhost/y"], false), Ok(()));
-        assert!(same_origin("https://a.example/x?y", Some(&Url::parse("https://a.example").unwrap())));
-        assert!(!same_origin("https://a.example:8443/x", Some(&Url::parse("https://a.example").unwrap())));
-        assert!(!same_origin("http://a.example/x", Some(&Url::parse("https://a.example").unwrap())));
     }
 
     #[test]

@@ -21,90 +21,155 @@ pub enum Role {
     Value,
 }
 
+/// A file curl reads a request body or headers from (`-` is stdin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The option as written (`-d`, `--data-binary`).
+    pub option: String,
+    pub path: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Scan {
     pub roles: Vec<Role>,
-    /// `-L` / `--location` (curl follows redirects).
-    pub location: bool,
+    /// The first option curl does not have, as written.
+    pub unknown: Option<String>,
+    /// The first option that makes curl follow redirects (`-L`, `--location`, `--follow`,
+    /// `--location-trusted`), anywhere in the command, as written.
+    pub follows: Option<String>,
     /// `--location-trusted` (curl sends credentials to every host it is redirected to).
     pub location_trusted: bool,
     /// The last `-D` / `--dump-header` value.
     pub dump_header: Option<String>,
     /// Every `-H` / `--header` value.
     pub headers: Vec<String>,
-    /// A request body (or curl config) read from stdin: it cannot be sent a second time.
-    pub body_from_stdin: bool,
+    /// How many `--next` (`-:`): each starts another set of requests.
+    pub nexts: usize,
+    /// `-g` / `--globoff`: `[]` and `{}` in URLs are not globs.
+    pub globoff: bool,
+    /// `-K` / `--config`, as written: a file of more options and URLs.
+    pub config: Option<String>,
+    /// Options that pick a proxy or move the connection to another address, as written.
+    pub routing: Vec<String>,
+    /// Files read for bodies and headers.
+    pub inputs: Vec<Input>,
+    /// Every `-T` value (a glob may name several files, one request each).
+    pub uploads: Vec<String>,
 }
+
+/// What a long option is to curl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Value,
+    Boolean,
+    Plain,
+}
+
+fn kind(name: &str) -> Option<Kind> {
+    if curl_options::LONG.contains(&name) {
+        Some(Kind::Value)
+    } else if curl_options::BOOLEAN.contains(&name) {
+        Some(Kind::Boolean)
+    } else if curl_options::PLAIN.contains(&name) {
+        Some(Kind::Plain)
+    } else {
+        None
+    }
+}
+
+/// Options whose value is a proxy, or another address to connect to for a URL's host.
+const ROUTING: &[&str] = &[
+    "proxy",
+    "preproxy",
+    "proxy1.0",
+    "socks4",
+    "socks4a",
+    "socks5",
+    "socks5-hostname",
+    "noproxy",
+    "connect-to",
+    "resolve",
+    "unix-socket",
+    "abstract-unix-socket",
+];
 
 pub fn scan(args: &[String]) -> Scan {
     let mut scan = Scan::default();
-    // The option whose value the next argument is.
-    let mut pending: Option<String> = None;
+    // The option whose value the next argument is: its long name and how it was written.
+    let mut pending: Option<(String, String)> = None;
     let mut options_ended = false;
     for arg in args {
         if options_ended {
             scan.roles.push(Role::Url);
             continue;
         }
+        if let Some((option, written)) = pending.take() {
+            scan.roles.push(if option == "url" { Role::Url } else { Role::Value });
+            scan.saw_value(&option, &written, arg);
+            continue;
+        }
         // `--` ends the options: every later argument is a URL (curl 8.16 and later).
-        if arg == "--" && pending.is_none() {
+        if arg == "--" {
             options_ended = true;
             scan.roles.push(Role::Option);
             continue;
         }
-        if let Some(option) = pending.take() {
-            scan.roles.push(if option == "url" { Role::Url } else { Role::Value });
-            scan.saw_value(&option, arg);
-            continue;
-        }
-        if let Some(long) = arg.strip_prefix("--").filter(|l| !l.is_empty()) {
-            let (name, inline) = match long.split_once('=') {
+        if let Some(long) = arg.strip_prefix("--") {
+            scan.roles.push(Role::Option);
+            let (written, inline) = match long.split_once('=') {
                 Some((name, value)) => (name, Some(value)),
                 None => (long, None),
             };
-            // `--expand-data` is `--data` with variables expanded.
-            let name = name.strip_prefix("expand-").unwrap_or(name);
-            match name {
-                "location" => scan.location = true,
-                "location-trusted" => scan.location_trusted = true,
-                // `--no-location` turns it off again, as curl reads it.
-                "no-location" => scan.location = false,
-                _ => {}
+            // As curl reads it: `--no-NAME` turns a boolean off; `--expand-NAME` is NAME
+            // with variables expanded in its value.
+            let (name, on, expand) = match (written.strip_prefix("no-"), written.strip_prefix("expand-")) {
+                (Some(name), _) => (name, false, false),
+                (None, Some(name)) => (name, true, true),
+                (None, None) => (written, true, false),
+            };
+            let known = match kind(name) {
+                Some(Kind::Boolean) => !expand,
+                Some(Kind::Plain) => on && !expand,
+                Some(Kind::Value) => on,
+                None => false,
+            };
+            if !known {
+                scan.unknown.get_or_insert_with(|| format!("--{written}"));
+                continue;
             }
-            let takes_value = name == "url" || curl_options::LONG.contains(&name);
-            match (takes_value, inline) {
-                (true, Some(value)) => {
-                    scan.roles.push(if name == "url" {
-                        Role::InlineUrl(2 + name.len() + 1)
-                    } else {
-                        Role::Option
-                    });
-                    scan.saw_value(name, value);
+            if kind(name) == Some(Kind::Value) {
+                match inline {
+                    Some(value) => {
+                        if name == "url" {
+                            *scan.roles.last_mut().expect("pushed above") =
+                                Role::InlineUrl(arg.len() - value.len());
+                        }
+                        scan.saw_value(name, &format!("--{written}"), value);
+                    }
+                    None => pending = Some((name.to_string(), format!("--{written}"))),
                 }
-                (true, None) => {
-                    scan.roles.push(Role::Option);
-                    pending = Some(name.to_string());
-                }
-                (false, _) => scan.roles.push(Role::Option),
+            } else {
+                scan.saw_flag(name, &format!("--{written}"), on);
             }
             continue;
         }
-        if let Some(bundle) = arg.strip_prefix('-').filter(|b| !b.is_empty() && !arg.starts_with("--")) {
+        if let Some(bundle) = arg.strip_prefix('-').filter(|b| !b.is_empty()) {
             scan.roles.push(Role::Option);
             for (at, flag) in bundle.char_indices() {
-                if curl_options::SHORT.contains(flag) {
+                let Some(&(_, name)) = curl_options::SHORT.iter().find(|(c, _)| *c == flag) else {
+                    scan.unknown.get_or_insert_with(|| format!("-{flag}"));
+                    break;
+                };
+                if kind(name) == Some(Kind::Value) {
                     let rest = &bundle[at + flag.len_utf8()..];
-                    let name = short_name(flag);
                     if rest.is_empty() {
-                        pending = Some(name.to_string());
+                        pending = Some((name.to_string(), format!("-{flag}")));
                     } else {
-                        scan.saw_value(name, rest);
+                        scan.saw_value(name, &format!("-{flag}"), rest);
                     }
                     break;
                 }
-                if flag == 'L' {
-                    scan.location = true;
-                }
+                scan.saw_flag(name, &format!("-{flag}"), true);
             }
             continue;
         }
@@ -113,33 +178,73 @@ pub fn scan(args: &[String]) -> Scan {
     scan
 }
 
-/// The long name of the short options tok looks at.
-fn short_name(flag: char) -> &'static str {
-    match flag {
-        'D' => "dump-header",
-        'H' => "header",
-        'd' => "data",
-        'F' => "form",
-        'T' => "upload-file",
-        'K' => "config",
-        _ => "-",
-    }
-}
-
 impl Scan {
-    fn saw_value(&mut self, option: &str, value: &str) {
+    fn saw_flag(&mut self, name: &str, written: &str, on: bool) {
+        match name {
+            "location" | "follow" | "location-trusted" if on => {
+                self.follows.get_or_insert_with(|| written.to_string());
+                self.location_trusted |= name == "location-trusted";
+            }
+            "next" => self.nexts += 1,
+            "globoff" => self.globoff = on,
+            _ => {}
+        }
+    }
+
+    fn saw_value(&mut self, option: &str, written: &str, value: &str) {
+        let mut input = |path: &str| {
+            self.inputs.push(Input { option: written.to_string(), path: path.to_string() });
+        };
         match option {
             "dump-header" => self.dump_header = Some(value.to_string()),
-            "header" => self.headers.push(value.to_string()),
-            "upload-file" | "config" if value == "-" => self.body_from_stdin = true,
-            // `@-` reads stdin; so do `name@-` (urlencode) and `name=@-` / `name=<-` (form).
-            "data" | "data-ascii" | "data-binary" | "data-urlencode" | "json" | "form" | "url-query"
-                if value.starts_with("@-")
-                    || (value.contains("@-") && !value.starts_with('@'))
-                    || value.contains("=<-") =>
-            {
-                self.body_from_stdin = true
+            "header" | "proxy-header" => {
+                if let Some(path) = value.strip_prefix('@') {
+                    input(path);
+                }
+                if option == "header" {
+                    self.headers.push(value.to_string());
+                }
             }
+            "data" | "data-ascii" | "data-binary" | "json" => {
+                if let Some(path) = value.strip_prefix('@') {
+                    input(path);
+                }
+            }
+            // `@file`, `name@file`, `=content`, `name=content`: the first of `@` and `=`
+            // decides; `--url-query` may start with `+` (no encoding).
+            "data-urlencode" | "url-query" | "variable" => {
+                let value =
+                    if option == "url-query" { value.strip_prefix('+').unwrap_or(value) } else { value };
+                if let Some(at) = value.find(['@', '=']).filter(|&at| value.as_bytes()[at] == b'@') {
+                    input(&value[at + 1..]);
+                }
+            }
+            // `name=@file`, `name=<file`, `name=@a,b` (several files), `;headers=@file`.
+            // A quoted name with a `;` in it splits into pieces that are no files: no retry.
+            "form" => {
+                for (i, part) in value.split(';').enumerate() {
+                    let content = match part.split_once('=') {
+                        Some((_, content)) if i == 0 => content,
+                        Some(("headers", content)) => content,
+                        _ => continue,
+                    };
+                    if let Some(files) = content.strip_prefix(['@', '<']) {
+                        for path in files.split(',') {
+                            input(path.trim_matches('"'));
+                        }
+                    }
+                }
+            }
+            "upload-file" => {
+                self.uploads.push(value.to_string());
+                input(value);
+            }
+            // A value without `=` is a cookie file.
+            "cookie" if !value.contains('=') && !value.is_empty() => input(value),
+            "config" => {
+                self.config.get_or_insert_with(|| written.to_string());
+            }
+            _ if ROUTING.contains(&option) => self.routing.push(written.to_string()),
             _ => {}
         }
     }
@@ -161,6 +266,42 @@ impl Scan {
         self.headers
             .iter()
             .any(|h| h.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name)))
+    }
+
+    /// Why sending this command a second time would not repeat one request exactly, if
+    /// it would not. `is_regular` says whether a path names a regular file: what curl
+    /// reads from anything else (stdin, a pipe, a directory) is gone after one reading.
+    pub fn why_not_replayable(&self, urls: &[&str], is_regular: impl Fn(&str) -> bool) -> Option<String> {
+        let globbed = |text: &str| text.contains(['[', '{']);
+        if urls.len() != 1 || self.nexts > 0 {
+            return Some(format!(
+                "it makes more than one request ({} URLs{}): tok repeats one request, never requests that may have succeeded",
+                urls.len(),
+                if self.nexts > 0 { ", --next" } else { "" }
+            ));
+        }
+        // The authority is checked apart (no brackets but an IPv6 literal's).
+        let after_authority = urls[0]
+            .split_once("://")
+            .map_or(urls[0], |(_, rest)| rest.find(['/', '?', '#']).map_or("", |at| &rest[at..]));
+        if !self.globoff && globbed(after_authority) {
+            return Some(
+                "its URL has [] or {}, a glob of several requests to curl (-g turns globbing off)".into(),
+            );
+        }
+        if self.uploads.len() > 1 || self.uploads.iter().any(|u| globbed(u)) {
+            return Some("it uploads several files (-T), one request each".into());
+        }
+        self.inputs.iter().find(|i| i.path == "-" || !is_regular(&i.path)).map(|i| {
+            if i.path == "-" {
+                format!("{} reads stdin, which curl can read only once", i.option)
+            } else {
+                format!(
+                    "{} reads {}, which is not a regular file and may not give the same bytes twice",
+                    i.option, i.path
+                )
+            }
+        })
     }
 }
 
@@ -201,39 +342,118 @@ mod tests {
     #[test]
     fn facts_table() {
         let s = scan(&strings(&["-sSL", "-H", "NPS-Trace-UUID: 1", "-D", "a", "--dump-header=b", "/p"]));
-        assert!(s.location && !s.location_trusted);
+        assert!(s.follows.as_deref() == Some("-L") && !s.location_trusted && s.unknown.is_none());
         assert!(s.sets_header("nps-trace-uuid") && !s.sets_header("authorization"));
         assert_eq!(s.dump_header.as_deref(), Some("b"));
         // A value is not a flag: `-o L` is an output file named L, not -L.
         let s = scan(&strings(&["-o", "-L", "-H-L: x", "/p"]));
-        assert!(!s.location, "{s:?}");
+        assert!(s.follows.is_none(), "{s:?}");
         assert!(scan(&strings(&["--location-trusted"])).location_trusted);
-        assert!(!scan(&strings(&["-L", "--no-location"])).location);
-        // Bodies from stdin cannot be sent twice; from files and the command line they can.
-        for stdin in [
-            &["-d", "@-"][..],
-            &["-sd@-"],
-            &["--data-binary", "@-"],
-            &["--json=@-"],
-            &["-F", "f=@-"],
-            &["-T", "-"],
-            &["--data-urlencode", "q@-"],
-            &["-K", "-"],
+        assert!(scan(&strings(&["--no-location", "/p"])).follows.is_none());
+        // Any redirect-following option anywhere counts, whatever follows it.
+        for follows in [
+            &["-L", "--no-location", "/p"][..],
+            &["/p", "--next", "--no-location", "-L", "/q"],
+            &["/p", "-:", "-sL", "/q"],
+            &["--follow", "/p"],
+            &["--location=x", "/p"],
+            &["-vL", "/p"],
         ] {
-            assert!(scan(&strings(stdin)).body_from_stdin, "{stdin:?}");
-        }
-        for replayable in [
-            &["-d", "@body.json"][..],
-            &["-d", "a=1"],
-            &["-T", "file"],
-            &["-o", "-"],
-            &["-D", "-"],
-            &["-F", "f=@photo.png"],
-        ] {
-            assert!(!scan(&strings(replayable)).body_from_stdin, "{replayable:?}");
+            assert!(scan(&strings(follows)).follows.is_some(), "{follows:?}");
         }
         let args = strings(&["--url=https://a.example/x", "-d", "/not", "https://b.example/y"]);
         assert_eq!(scan(&args).urls(&args), ["https://a.example/x", "https://b.example/y"]);
+        let s =
+            scan(&strings(&["-K", "c", "-x", "p:1", "--socks5=h:1", "--resolve", "a:1:b", "--noproxy", "*"]));
+        assert_eq!(s.config.as_deref(), Some("-K"));
+        assert_eq!(s.routing, ["-x", "--socks5", "--resolve", "--noproxy"]);
+    }
+
+    #[test]
+    fn unknown_options_are_named_as_written() {
+        let unknown = |args: &[&str]| scan(&strings(args)).unknown;
+        assert_eq!(unknown(&["--min-ttl", "5m", "/x"]).as_deref(), Some("--min-ttl"));
+        assert_eq!(unknown(&["--min-ttl=5m", "/x"]).as_deref(), Some("--min-ttl"));
+        assert_eq!(unknown(&["-sW", "/x"]).as_deref(), Some("-W"));
+        assert_eq!(
+            unknown(&["--no-output", "x"]).as_deref(),
+            Some("--no-output"),
+            "--no- takes booleans only"
+        );
+        assert_eq!(unknown(&["--no-next"]).as_deref(), Some("--no-next"), "nor plain flags");
+        assert_eq!(unknown(&["--expand-silent"]).as_deref(), Some("--expand-silent"));
+        assert_eq!(unknown(&["--Verbose"]).as_deref(), Some("--Verbose"), "names are exact");
+        assert_eq!(unknown(&["--verb"]).as_deref(), Some("--verb"), "no prefixes since curl 8");
+        for fine in [
+            &["--no-progress-meter", "--no-buffer", "-N", "--expand-data", "x", "/p"][..],
+            &["--http1.1", "--tlsv1.2", "-#", "-:", "--next", "-0", "/p"],
+            &["--", "--min-ttl"],
+            &["-d", "--min-ttl", "/p"],
+        ] {
+            assert_eq!(unknown(fine), None, "{fine:?}");
+        }
+    }
+
+    #[test]
+    fn replayable_table() {
+        // Paths named "regular" are regular files here; every other path is not.
+        let why = |args: &[&str]| {
+            let args = strings(args);
+            let s = scan(&args);
+            s.why_not_replayable(&s.urls(&args), |p| p.starts_with("regular"))
+        };
+        for once in [
+            &["-d", "a=1", "https://a.example/p"][..],
+            &["-d", "@regular.json", "https://a.example/p"],
+            &["--data-binary=@regular", "https://a.example/p"],
+            &["--data-urlencode", "q=a@b", "https://a.example/p"],
+            &["--data-urlencode", "name@regular", "https://a.example/p"],
+            &["-F", "f=@regular.png;type=image/png", "-F", "e=a@b.example", "https://a.example/p"],
+            &["-T", "regular", "https://a.example/p"],
+            &["-H", "@regular", "-H", "X: a@b", "https://a.example/p"],
+            &["-b", "k=v", "-o", "-", "-D", "-", "https://a.example/p"],
+            &["-g", "https://a.example/p?filter[uuid]=1"],
+            &["https://[::1]:8443/p"],
+        ] {
+            assert_eq!(why(once), None, "{once:?}");
+        }
+        let table: &[(&[&str], &str)] = &[
+            (&["https://a.example/p", "https://a.example/q"], "more than one request"),
+            (&["--url", "https://a.example/p", "--url=https://a.example/q"], "more than one request"),
+            (&["-X", "POST", "https://a.example/p", "--next", "-X", "GET"], "--next"),
+            (&["https://a.example/p/[1-2]"], "glob"),
+            (&["https://a.example/{a,b}"], "glob"),
+            (&["-T", "{regular,regular2}", "https://a.example/p"], "several files"),
+            (&["-T", "regular", "-T", "regular", "https://a.example/p"], "several files"),
+            (&["-d", "@-", "https://a.example/p"], "-d reads stdin"),
+            (&["-sd@-", "https://a.example/p"], "-d reads stdin"),
+            (
+                &["--data-binary", "@/dev/stdin", "https://a.example/p"],
+                "/dev/stdin, which is not a regular file",
+            ),
+            (&["-d", "@/dev/fd/63", "https://a.example/p"], "not a regular file"),
+            (&["--json", "@-", "https://a.example/p"], "--json reads stdin"),
+            (&["--json=@-", "https://a.example/p"], "--json reads stdin"),
+            (&["-T", "/dev/stdin", "https://a.example/p"], "not a regular file"),
+            (&["-T", ".", "https://a.example/p"], "not a regular file"),
+            (&["-T", "-", "https://a.example/p"], "-T reads stdin"),
+            (&["-H", "@-", "https://a.example/p"], "-H reads stdin"),
+            (&["-H", "@/dev/fd/3", "https://a.example/p"], "not a regular file"),
+            (&["--proxy-header", "@-", "https://a.example/p"], "reads stdin"),
+            (&["-F", "f=@/dev/stdin", "https://a.example/p"], "not a regular file"),
+            (&["-F", "f=<-", "https://a.example/p"], "-F reads stdin"),
+            (&["-F", "f=@regular,/dev/stdin", "https://a.example/p"], "not a regular file"),
+            (&["-F", "f=x;headers=@-", "https://a.example/p"], "-F reads stdin"),
+            (&["--data-urlencode", "name@file", "https://a.example/p"], "file, which is not a regular file"),
+            (&["--data-urlencode", "q@-", "https://a.example/p"], "reads stdin"),
+            (&["--url-query", "+@-", "https://a.example/p"], "reads stdin"),
+            (&["--variable", "v@-", "--expand-data", "{{v}}", "https://a.example/p"], "reads stdin"),
+            (&["-b", "-", "https://a.example/p"], "-b reads stdin"),
+        ];
+        for (args, word) in table {
+            let why = why(args).unwrap_or_else(|| panic!("{args:?} is not replayable"));
+            assert!(why.contains(word), "{args:?}: {why}");
+        }
     }
 
     #[test]
@@ -244,14 +464,19 @@ mod tests {
         {
             assert!(curl_options::LONG.contains(&long), "{long}");
         }
-        for long in ["location", "silent", "verbose", "include", "insecure", "compressed"] {
-            assert!(!curl_options::LONG.contains(&long), "{long}");
+        for long in ["location", "silent", "verbose", "include", "insecure", "compressed", "follow"] {
+            assert!(!curl_options::LONG.contains(&long) && curl_options::BOOLEAN.contains(&long), "{long}");
         }
-        for short in ['o', 'D', 'H', 'd', 'X', 'u', 'w', 'T', 'F', 'e'] {
-            assert!(curl_options::SHORT.contains(short), "{short}");
+        for long in ["next", "http2", "tlsv1.3"] {
+            assert!(curl_options::PLAIN.contains(&long), "{long}");
         }
-        for short in ['s', 'S', 'L', 'v', 'i', 'k', 'f'] {
-            assert!(curl_options::SHORT_FLAGS.contains(short), "{short}");
+        let value = |c: char| curl_options::SHORT.iter().find(|(s, _)| *s == c).map(|(_, l)| kind(l));
+        for short in ['o', 'D', 'H', 'd', 'X', 'u', 'w', 'T', 'F', 'e', 'K', 'x', 'b'] {
+            assert_eq!(value(short), Some(Some(Kind::Value)), "{short}");
         }
+        for short in ['s', 'S', 'L', 'v', 'i', 'k', 'f', 'g', ':', 'q', '#'] {
+            assert!(matches!(value(short), Some(Some(Kind::Boolean | Kind::Plain))), "{short}");
+        }
+        assert_eq!(value('W'), None);
     }
 }

@@ -96,6 +96,9 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
     if args.secret_stdin && spec.secrets.is_empty() {
         return Err(Error::usage(format!("{} has no secret: --secret-stdin would read nothing", spec.name)));
     }
+    if let Some(hosts) = profile.get("allow_host") {
+        super::curl_hosts::parse_allowed(hosts).map_err(Error::usage)?;
+    }
     if args.check && spec.ops.check.is_none() {
         let why = if provider::identity(profile).is_ok_and(|i| i.unchecked_login) {
             "its documents offer no call that checks a credential without side effects"

@@ -191,6 +191,7 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
     let settings: Vec<(String, String)> = spec
         .settings
         .iter()
+        .chain(provider::COMMON_SETTINGS)
         .filter(|s| !matches!(s.field, "env" | "base_url" | "token_url"))
         .filter_map(|s| profile.get(s.field).map(|v| (s.field.replace('_', " "), printable(v))))
         .collect();

@@ -10,7 +10,7 @@ mod nexterpay;
 mod oauth2;
 mod spec;
 
-pub use spec::{CurlTouches, Environment, Identity, Need, SecretField, Setting, Spec};
+pub use spec::{COMMON_SETTINGS, CurlTouches, Environment, Identity, Need, SecretField, Setting, Spec};
 
 use crate::error::{Error, Result};
 use crate::http::Http;
@@ -80,7 +80,7 @@ impl Provider {
 
     /// Non-secret settings, as field names (`config.toml` keys, `TOK_<P>_<FIELD>` suffixes).
     pub fn fields(self) -> impl Iterator<Item = &'static str> {
-        self.0.settings.iter().map(|s| s.field)
+        self.0.settings.iter().chain(COMMON_SETTINGS).map(|s| s.field)
     }
 
     pub fn has_field(self, field: &str) -> bool {

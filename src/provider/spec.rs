@@ -38,6 +38,16 @@ pub struct Setting {
     pub placeholder: &'static str,
 }
 
+/// Settings every provider has.
+pub const COMMON_SETTINGS: &[Setting] = &[Setting {
+    field: "allow_host",
+    flag: "--allow-host",
+    help: "more hosts (HOST or HOST:PORT, comma-separated) `tok curl` may send the credential to",
+    need: Need::Optional,
+    prompt: None,
+    placeholder: "files.example.com",
+}];
+
 /// A secret kept in the store; never a flag.
 pub struct SecretField {
     pub field: &'static str,

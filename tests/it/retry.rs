@@ -55,7 +55,7 @@ fn requests_that_cannot_be_sent_twice_are_not_retried() {
     assert!(out.status.success(), "curl's exit code: {}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Unauthorized"));
     assert!(
-        stderr_of(&out).contains("body came from stdin") && stderr_of(&out).contains("tok refresh nexterpay"),
+        stderr_of(&out).contains("-d reads stdin") && stderr_of(&out).contains("tok refresh nexterpay"),
         "{}",
         stderr_of(&out)
     );
@@ -103,4 +103,89 @@ fn twenty_curls_on_a_revoked_token_make_one_refresh() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("France"), "{}", stderr_of(&out));
     }
     assert_eq!(sb.count(CREATE_TOKEN), 2, "the login and one refresh, shared by all twenty");
+}
+
+/// With two URLs, `--next` or a glob, the 401 of one request must not send the others
+/// again: the first POST here succeeded, and a retry of the command would POST it twice.
+#[test]
+fn a_command_of_several_requests_is_never_repeated() {
+    require_curl();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let commands: &[&[&str]] = &[
+        &["-s", "-X", "POST", "/Catalog/GetCountries", "/Catalog/Later"],
+        &["-s", "-X", "POST", "/Catalog/GetCountries", "--next", "-X", "POST", "/Catalog/Later"],
+        &["-s", "-X", "POST", "/Catalog/{GetCountries,Later}"],
+    ];
+    for (done, args) in commands.iter().enumerate() {
+        sb.fault(json!({ "path": "/Catalog/Later", "status": 401, "body": "{\"title\":\"Unauthorized\"}", "times": 1 }));
+        let out = home.tok_with_path().args(["-v", "curl", "nexterpay"]).args(*args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains("will not be retried: it makes more than one request")
+                || stderr_of(&out).contains("glob"),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(sb.count(COUNTRIES), done as u64 + 1, "{args:?}: each request is sent once");
+        assert_eq!(sb.count("POST /Catalog/Later"), done as u64 + 1, "{args:?}");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "no refresh");
+}
+
+/// Bodies and headers curl reads from something other than a regular file (stdin, a
+/// pipe, a directory) are gone after one reading: such a request is not sent twice.
+/// One read from a regular file is.
+#[test]
+fn bodies_and_headers_from_anything_but_a_regular_file_are_not_sent_twice() {
+    require_curl();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    revoke(&sb);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--data-binary", "@/dev/stdin"], "not a regular file"),
+        (&["-d", "@-"], "-d reads stdin"),
+        (&["--json", "@-"], "--json reads stdin"),
+        (&["-T", "/dev/stdin"], "not a regular file"),
+        (&["-T", "."], "not a regular file"),
+        (&["-H", "@-"], "-H reads stdin"),
+        (&["-H", "@/dev/stdin"], "not a regular file"),
+        (&["-F", "f=@/dev/stdin"], "not a regular file"),
+        (&["--data-urlencode", "name@/dev/stdin"], "not a regular file"),
+    ];
+    for (sent, (args, why)) in cases.iter().enumerate() {
+        let out = home
+            .tok_with_path()
+            .args(["-v", "curl", "nexterpay", "-s", "-X", "POST"])
+            .args(*args)
+            .arg("/Catalog/GetCountries")
+            .write_stdin("Idempotency-Key: 7\n")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Unauthorized"),
+            "{args:?}: the 401 passes through"
+        );
+        assert!(stderr_of(&out).contains(why), "{args:?}: -v says why: {}", stderr_of(&out));
+        assert_eq!(sb.count(COUNTRIES), sent as u64 + 1, "{args:?}: sent once");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "no refresh for any");
+
+    // A body from a regular file is read again: the second try sends the same bytes.
+    let body = home.path().join("body.json");
+    std::fs::write(&body, "{\"from\":\"file\"}").unwrap();
+    let before = sb.count(COUNTRIES);
+    let out = home
+        .tok_with_path()
+        .args(["curl", "nexterpay", "-s", "-X", "POST", "-d"])
+        .arg(format!("@{}", body.display()))
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("France"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(COUNTRIES), before + 2, "retried once");
+    assert_eq!(sb.last(COUNTRIES)["body"], "{\"from\":\"file\"}");
 }
