@@ -154,15 +154,24 @@ impl Gateway {
         let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
         let mut note = None;
         let mut used = credential;
+        let method = parts.method.as_str();
         if let Ok(first) = &answer
             && first.status() == StatusCode::UNAUTHORIZED
             && !self.keeper.api_key
         {
             match (replay, self.retry) {
+                _ if self.keeper.is_forbidden(method, &rest) => {
+                    note = Some("401, as with a token just obtained before: passed through".into());
+                }
                 (Some(bytes), true) => match self.keeper.replace(&used).await {
                     Ok(Some(fresh)) => {
                         note = Some("401; new token, sent again".to_string());
                         answer = self.send(&parts.method, &url, &headers, &fresh, bytes.into()).await;
+                        if answer.as_ref().is_ok_and(|a| a.status() == StatusCode::UNAUTHORIZED)
+                            && fresh.untried_replacement()
+                        {
+                            self.keeper.forbid(method, &rest);
+                        }
                         used = fresh;
                     }
                     Ok(None) => {

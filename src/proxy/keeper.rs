@@ -15,10 +15,12 @@
 //! any answer but 401) and is then refused was revoked: it is replaced, however often that
 //! happens. A token obtained to replace a refused one and refused before it ever worked
 //! tells that the request, not the token, is the problem (the account lacks a permission):
-//! the 401 passes through and nothing is fetched, so such requests cost no token request
-//! each. Every refused token is remembered by a fingerprint (a SHA-256 prefix, not the
-//! token), and a token so remembered is never taken from the store again: another tok, or
-//! an old copy, may have left it there.
+//! the 401 passes through and nothing is fetched. Such a request (method and path) is
+//! remembered, and its later 401s pass through too, even once the token has worked
+//! elsewhere: a client alternating it with requests that work costs no token request each.
+//! Every refused token is remembered by a fingerprint (a SHA-256 prefix, not the token),
+//! and a token so remembered is never taken from the store again: another tok, or an old
+//! copy, may have left it there.
 
 use crate::config::Paths;
 use crate::flow::{self, App, Want};
@@ -34,7 +36,8 @@ use std::time::{Duration, Instant};
 
 /// After a failed refresh, the next attempt waits this long (while the token works).
 const RETRY_PAUSE: Duration = Duration::from_secs(5);
-/// Refused tokens remembered; the oldest goes first (it has long expired, as a rule).
+/// Refused tokens (and forbidden requests) remembered; the oldest goes first (a token
+/// has long expired by then, as a rule).
 const REFUSED_KEPT: usize = 64;
 
 type Fingerprint = [u8; 16];
@@ -66,6 +69,11 @@ impl Credential {
         Ok(Credential { name, value, record, worked: AtomicBool::new(false), replacement })
     }
 
+    /// Obtained for a refused token and not yet accepted by the API.
+    pub fn untried_replacement(&self) -> bool {
+        self.replacement && !self.worked.load(Ordering::Relaxed)
+    }
+
     /// The API accepted it (answered other than 401).
     pub fn worked(&self) {
         self.worked.store(true, Ordering::Relaxed);
@@ -83,6 +91,13 @@ impl Credential {
 
 struct Refresh {
     failed: Option<(Instant, String)>,
+}
+
+fn locked(prints: &std::sync::Mutex<Prints>) -> std::sync::MutexGuard<'_, Prints> {
+    match prints.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 /// What is known when the API refuses a token.
@@ -113,11 +128,11 @@ fn judge(seen: &Refusal) -> Verdict {
     }
 }
 
-/// Tokens the API refused, newest last.
+/// Fingerprints of what the API refused, newest last.
 #[derive(Default, Clone)]
-struct Refused(VecDeque<Fingerprint>);
+struct Prints(VecDeque<Fingerprint>);
 
-impl Refused {
+impl Prints {
     fn add(&mut self, token: &str) {
         let print = fingerprint(token);
         if self.0.contains(&print) {
@@ -147,7 +162,9 @@ pub struct Keeper {
     current: RwLock<Arc<Credential>>,
     refresh: tokio::sync::Mutex<Refresh>,
     /// Apart from `refresh`: a 401 is noted without waiting for a refresh under way.
-    refused: std::sync::Mutex<Refused>,
+    refused: std::sync::Mutex<Prints>,
+    /// Requests (method and path) refused with a token just obtained for them.
+    forbidden: std::sync::Mutex<Prints>,
 }
 
 pub struct Setup {
@@ -173,7 +190,8 @@ impl Keeper {
             unverified: AtomicBool::new(setup.unverified),
             current: RwLock::new(Arc::new(credential)),
             refresh: tokio::sync::Mutex::new(Refresh { failed: None }),
-            refused: std::sync::Mutex::new(Refused::default()),
+            refused: std::sync::Mutex::new(Prints::default()),
+            forbidden: std::sync::Mutex::new(Prints::default()),
         })
     }
 
@@ -257,17 +275,21 @@ impl Keeper {
 
     /// The API refused `credential` (it may stay in use: the 401 passed through).
     pub fn refused(&self, credential: &Credential) {
-        match self.refused.lock() {
-            Ok(mut refused) => refused.add(credential.token()),
-            Err(poisoned) => poisoned.into_inner().add(credential.token()),
-        }
+        locked(&self.refused).add(credential.token());
     }
 
-    fn refused_list(&self) -> Refused {
-        match self.refused.lock() {
-            Ok(refused) => refused.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    fn refused_list(&self) -> Prints {
+        locked(&self.refused).clone()
+    }
+
+    /// The API refused this request with a token just obtained for it: its 401s are the
+    /// request's, not the token's.
+    pub fn forbid(&self, method: &str, path: &str) {
+        locked(&self.forbidden).add(&format!("{method} {path}"));
+    }
+
+    pub fn is_forbidden(&self, method: &str, path: &str) -> bool {
+        locked(&self.forbidden).has(&format!("{method} {path}"))
     }
 
     /// A new token from `flow::token` (store, lock, provider), off the async threads: it
@@ -377,7 +399,7 @@ mod tests {
 
     #[test]
     fn refused_tokens_are_remembered_by_fingerprint_and_bounded() {
-        let mut refused = Refused::default();
+        let mut refused = Prints::default();
         for n in 0..REFUSED_KEPT + 1 {
             refused.add(&format!("token-{n}"));
         }
