@@ -537,8 +537,9 @@ pub struct ProxyArgs {
     #[arg(value_parser = profile_name, add = profiles())]
     pub profile: String,
 
-    /// Where to listen: a loopback address and port (port 0 picks a free one)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    /// Where to listen: a port (on 127.0.0.1), or a loopback address and port such as
+    /// localhost:8700 or [::1]:8700 (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", value_parser = crate::proxy::listen_address)]
     pub listen: std::net::SocketAddr,
 
     /// Allow a --listen address that is not loopback: anyone who can reach it and knows the

@@ -6,7 +6,7 @@
 //! can be answered by refreshing once and sending the same request again, as `tok curl`
 //! does. A longer body is streamed, and its 401 passes through.
 
-use super::gate::{self, Route};
+use super::gate::{self, Route, Unwelcome};
 use super::headers;
 use super::keeper::{Credential, Keeper};
 use crate::http;
@@ -17,6 +17,7 @@ use hyper::body::{Body as _, Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use reqwest::Url;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,8 @@ pub struct Gateway {
     pub capability: String,
     /// The base URL clients use, for `Location` rewriting.
     pub public: String,
+    /// Where it listens: the `Host` and `Origin` it answers (`address`).
+    pub listen: SocketAddr,
     pub profile: String,
     pub trace_uuid: bool,
     /// The response header that carries newer tokens (NetDirector V1).
@@ -56,9 +59,12 @@ impl Gateway {
         let started = Instant::now();
         let method = request.method().clone();
         let (response, shown) = match gate::route(&method, request.uri(), &self.capability) {
-            Route::Connect => (
-                problem(StatusCode::METHOD_NOT_ALLOWED, "tok proxy is no forward proxy: CONNECT is refused"),
-                "(CONNECT)".to_string(),
+            Route::Refused => (
+                problem(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("tok proxy is no forward proxy and echoes nothing: {method} is refused"),
+                ),
+                format!("({method})"),
             ),
             Route::NotOrigin => (
                 problem(
@@ -67,16 +73,35 @@ impl Gateway {
                 ),
                 "(a URL)".to_string(),
             ),
-            // Nothing of the path is shown: it may be a near miss of the capability.
-            Route::Unknown => {
-                (problem(StatusCode::NOT_FOUND, "tok proxy: no such path"), "(no capability)".into())
-            }
-            Route::Forward(rest) => {
-                let shown = shown_path(&rest);
-                (self.forward(request, rest).await, shown)
-            }
+            route => match gate::admit(request.headers(), self.listen) {
+                Err(Unwelcome::Host) => (
+                    problem(
+                        StatusCode::MISDIRECTED_REQUEST,
+                        &format!("tok proxy answers requests to {} or localhost only (Host)", self.listen),
+                    ),
+                    "(another Host)".to_string(),
+                ),
+                Err(Unwelcome::CrossSite(header)) => (
+                    problem(
+                        StatusCode::FORBIDDEN,
+                        &format!("tok proxy serves programs, not other web pages ({header})"),
+                    ),
+                    "(from another page)".to_string(),
+                ),
+                // Nothing of the path is shown: it may be a near miss of the capability.
+                Ok(()) => match route {
+                    Route::Forward(rest) => {
+                        let shown = shown_path(&rest);
+                        (self.forward(request, rest).await, shown)
+                    }
+                    _ => {
+                        (problem(StatusCode::NOT_FOUND, "tok proxy: no such path"), "(no capability)".into())
+                    }
+                },
+            },
         };
-        let (response, outcome) = response;
+        let (mut response, outcome) = response;
+        headers::add_own(response.headers_mut());
         let ms = started.elapsed().as_millis();
         let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
         let (method, shown) = (crate::secret::outside(&method), crate::secret::outside(&shown));
@@ -129,17 +154,30 @@ impl Gateway {
         };
         let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
         let mut note = None;
+        let mut used = credential;
+        let method = parts.method.as_str();
         if let Ok(first) = &answer
             && first.status() == StatusCode::UNAUTHORIZED
             && !self.keeper.api_key
         {
             match (replay, self.retry) {
-                (Some(bytes), true) => match self.keeper.replace(&credential).await {
+                _ if self.keeper.is_forbidden(method, &rest) => {
+                    note = Some("401, as with a token just obtained before: passed through".into());
+                }
+                (Some(bytes), true) => match self.keeper.replace(&used).await {
                     Ok(Some(fresh)) => {
                         note = Some("401; new token, sent again".to_string());
                         answer = self.send(&parts.method, &url, &headers, &fresh, bytes.into()).await;
+                        if answer.as_ref().is_ok_and(|a| a.status() == StatusCode::UNAUTHORIZED)
+                            && fresh.untried_replacement()
+                        {
+                            self.keeper.forbid(method, &rest);
+                        }
+                        used = fresh;
                     }
-                    Ok(None) => note = Some("401 again just after a new token; passed through".into()),
+                    Ok(None) => {
+                        note = Some("401 with a token just obtained: passed through (a permission?)".into());
+                    }
                     Err(why) => note = Some(format!("401, and no new token: {why}")),
                 },
                 (None, true) => {
@@ -149,8 +187,9 @@ impl Gateway {
                     ));
                     // The next request gets a new token, whatever happens to this one.
                     let keeper = Arc::clone(&self.keeper);
+                    let refused = Arc::clone(&used);
                     tokio::spawn(async move {
-                        let _ = keeper.replace(&credential).await;
+                        let _ = keeper.replace(&refused).await;
                     });
                 }
                 (_, false) => note = Some("401 passed through (--no-retry)".into()),
@@ -158,7 +197,12 @@ impl Gateway {
         }
         match answer {
             Ok(answer) => {
-                let response = self.respond(answer);
+                if answer.status() == StatusCode::UNAUTHORIZED {
+                    self.keeper.refused(&used);
+                } else {
+                    used.worked();
+                }
+                let response = self.respond(answer).await;
                 let status = response.status();
                 (response, Outcome { status, note })
             }
@@ -189,11 +233,11 @@ impl Gateway {
         self.client.request(method.clone(), url.clone()).headers(headers).body(body).send().await
     }
 
-    fn respond(&self, answer: reqwest::Response) -> Response<Body> {
+    async fn respond(&self, answer: reqwest::Response) -> Response<Body> {
         if let Some(name) = self.watch_header
             && let Some(value) = answer.headers().get(name)
         {
-            self.keeper.offer(value);
+            self.keeper.adopt(value).await;
         }
         if answer.status().is_success() {
             self.keeper.proven();

@@ -7,9 +7,23 @@
 //! how much of a guess was right.
 //!
 //! The gateway forwards to one API only: absolute-form targets (`GET http://other/`)
-//! and CONNECT, which would make it an open proxy to any host, are refused.
+//! and CONNECT, which would make it an open proxy to any host, are refused. So are TRACE
+//! and TRACK: an API that echoes them would hand the client the request as sent, Bearer
+//! token included.
+//!
+//! It serves the programs of the user who started it, not web pages: a browser visiting
+//! any site can send requests to 127.0.0.1. `admit` refuses a `Host` that does not name
+//! the gateway (DNS rebinding, see `address`) and requests a browser marks as coming from
+//! another page: an `Origin` not the gateway's own, or `Sec-Fetch-Site` other than
+//! `same-origin` or `none` (typed into the address bar). `same-site` is refused too: every
+//! port of 127.0.0.1 is the same site, so a page served by any local program is it. With
+//! no CORS permission in any answer, a preflight (OPTIONS with `Origin`) from another page
+//! meets the same refusal, and the browser sends nothing after it.
 
+use super::address;
+use hyper::header::{self, HeaderMap};
 use hyper::{Method, Uri};
+use std::net::SocketAddr;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route {
@@ -19,12 +33,22 @@ pub enum Route {
     Unknown,
     /// An absolute-form or authority-form target: the client takes this for a forward proxy.
     NotOrigin,
-    Connect,
+    /// CONNECT, TRACE, TRACK: 405.
+    Refused,
+}
+
+/// Why a request with a well-formed target is not served.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unwelcome {
+    /// 421: the `Host` does not name the gateway.
+    Host,
+    /// 403: a browser says another page sent it; the header that says so.
+    CrossSite(&'static str),
 }
 
 pub fn route(method: &Method, uri: &Uri, capability: &str) -> Route {
-    if method == Method::CONNECT {
-        return Route::Connect;
+    if method == Method::CONNECT || method == Method::TRACE || method.as_str().eq_ignore_ascii_case("TRACK") {
+        return Route::Refused;
     }
     if uri.scheme().is_some() || uri.authority().is_some() {
         return Route::NotOrigin;
@@ -38,6 +62,30 @@ pub fn route(method: &Method, uri: &Uri, capability: &str) -> Route {
         return Route::Unknown;
     }
     Route::Forward(rest.to_string())
+}
+
+/// Whether the gateway listening on `listen` serves a request with these headers.
+pub fn admit(headers: &HeaderMap, listen: SocketAddr) -> Result<(), Unwelcome> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host.to_str().ok(),
+        _ => None,
+    };
+    if !host.is_some_and(|h| address::names_gateway(h, listen)) {
+        return Err(Unwelcome::Host);
+    }
+    for origin in headers.get_all(header::ORIGIN) {
+        if !origin.to_str().is_ok_and(|o| address::is_own_origin(o, listen)) {
+            return Err(Unwelcome::CrossSite("Origin"));
+        }
+    }
+    for site in headers.get_all("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("").trim();
+        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+            return Err(Unwelcome::CrossSite("Sec-Fetch-Site"));
+        }
+    }
+    Ok(())
 }
 
 /// Equality whose time depends on the length only (which is no secret: every capability
@@ -76,12 +124,52 @@ mod tests {
             ("OPTIONS", "*", Route::Unknown),
             ("GET", "http://api.example.com/Abc_-123/x", Route::NotOrigin),
             ("GET", "http://127.0.0.1:1/", Route::NotOrigin),
-            ("CONNECT", "api.example.com:443", Route::Connect),
+            ("CONNECT", "api.example.com:443", Route::Refused),
+            ("TRACE", "/Abc_-123/x", Route::Refused),
+            ("TRACK", "/Abc_-123/x", Route::Refused),
+            ("track", "/Abc_-123/x", Route::Refused),
         ];
         for (method, target, want) in table {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let uri: Uri = target.parse().unwrap();
             assert_eq!(route(&method, &uri, cap), want, "{method} {target}");
+        }
+    }
+
+    #[test]
+    fn admit_table() {
+        use hyper::header::{HeaderName, HeaderValue};
+        let listen: SocketAddr = "127.0.0.1:8700".parse().unwrap();
+        let host = ("host", "127.0.0.1:8700");
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let table: &[(Headers, Result<(), Unwelcome>)] = &[
+            (&[host], Ok(())),
+            (&[("host", "localhost:8700")], Ok(())),
+            (&[host, ("origin", "http://127.0.0.1:8700"), ("sec-fetch-site", "same-origin")], Ok(())),
+            (&[host, ("origin", "http://localhost:8700")], Ok(())),
+            (&[host, ("sec-fetch-site", "none")], Ok(())),
+            (&[], Err(Unwelcome::Host)),
+            (&[("host", "evil.example:8700")], Err(Unwelcome::Host)),
+            (&[("host", "127.0.0.1:8701")], Err(Unwelcome::Host)),
+            (&[host, ("host", "evil.example:8700")], Err(Unwelcome::Host)),
+            (&[host, ("origin", "http://evil.example")], Err(Unwelcome::CrossSite("Origin"))),
+            (&[host, ("origin", "http://127.0.0.1:3000")], Err(Unwelcome::CrossSite("Origin"))),
+            (&[host, ("origin", "null")], Err(Unwelcome::CrossSite("Origin"))),
+            (
+                &[host, ("origin", "http://127.0.0.1:8700"), ("origin", "http://evil.example")],
+                Err(Unwelcome::CrossSite("Origin")),
+            ),
+            (&[host, ("sec-fetch-site", "cross-site")], Err(Unwelcome::CrossSite("Sec-Fetch-Site"))),
+            (&[host, ("sec-fetch-site", "same-site")], Err(Unwelcome::CrossSite("Sec-Fetch-Site"))),
+            (&[host, ("sec-fetch-site", "")], Err(Unwelcome::CrossSite("Sec-Fetch-Site"))),
+        ];
+        for (pairs, want) in table {
+            let mut headers = HeaderMap::new();
+            for (k, v) in *pairs {
+                headers
+                    .append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            }
+            assert_eq!(&admit(&headers, listen), want, "{pairs:?}");
         }
     }
 

@@ -7,6 +7,13 @@
 //! back: the point of the gateway is that clients never hold the credential. A
 //! `Location` into the API is rewritten to the gateway, so that a client following it
 //! stays authenticated instead of going around.
+//!
+//! A browser may be a client too, so nothing that would let other pages in passes:
+//! `Referer` (which carries the capability) and `Origin` stay behind, every answer says
+//! `Referrer-Policy: no-referrer` (the upstream's own policy goes), and the upstream's CORS
+//! permissions (`Access-Control-*`) go. An upstream's cookies are scoped to the capability's
+//! path with no `Domain`: browsers send a cookie for 127.0.0.1 to every port of it, so a
+//! cookie left at `Path=/` would reach every other local program.
 
 use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
@@ -58,18 +65,85 @@ pub fn to_upstream(from: &HeaderMap, credential: &HeaderName) -> HeaderMap {
             || name == header::EXPECT
             || name == header::CONTENT_LENGTH
             || name == header::AUTHORIZATION
+            || name == header::REFERER
+            || name == header::ORIGIN
             || name == credential
     })
 }
 
 /// The API's headers as the client gets them.
 pub fn to_client(from: &HeaderMap, kept_back: Option<&str>, upstream: &Url, public: &str) -> HeaderMap {
-    let mut out = copy(from, |name| kept_back.is_some_and(|k| name.as_str().eq_ignore_ascii_case(k)));
+    let mut out = copy(from, |name| {
+        kept_back.is_some_and(|k| name.as_str().eq_ignore_ascii_case(k))
+            || name.as_str().starts_with("access-control-")
+            || name == header::REFERRER_POLICY
+            || name == header::SET_COOKIE
+            || name.as_str() == "set-cookie2"
+    });
+    let capability_path = public_path(public).unwrap_or("/");
+    for cookie in from.get_all(header::SET_COOKIE) {
+        if let Ok(text) = cookie.to_str()
+            && let Ok(value) = HeaderValue::from_str(&scope_cookie(text, upstream, capability_path))
+        {
+            out.append(header::SET_COOKIE, value);
+        }
+    }
     if let Some(location) = out.get(header::LOCATION).and_then(|v| v.to_str().ok())
         && let Some(moved) = rewrite_location(location, upstream, public)
         && let Ok(value) = HeaderValue::from_str(&moved)
     {
         out.insert(header::LOCATION, value);
+    }
+    out
+}
+
+/// What every answer says, the gateway's own included: the capability is in every URL, so
+/// no page may pass one on as a `Referer`.
+pub fn add_own(headers: &mut HeaderMap) {
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+/// The path part of the gateway's base URL: `/<capability>`.
+fn public_path(public: &str) -> Option<&str> {
+    let after = public.find("://")? + 3;
+    public[after..].find('/').map(|at| &public[after + at..])
+}
+
+/// A `Set-Cookie` value with its `Path` moved under the capability's (`/v1/orders` of an
+/// upstream at `/v1` becomes `/<capability>/orders`; a path outside the upstream's, or none,
+/// becomes `/<capability>`) and without `Domain`. Other attributes stay as they are.
+fn scope_cookie(text: &str, upstream: &Url, capability_path: &str) -> String {
+    let mut parts = text.split(';');
+    let pair = parts.next().unwrap_or("").trim();
+    let prefix = upstream.path().trim_end_matches('/');
+    let mut path = None;
+    let mut kept = Vec::new();
+    for attribute in parts {
+        let attribute = attribute.trim();
+        let name = attribute.split('=').next().unwrap_or("").trim();
+        if name.eq_ignore_ascii_case("domain") {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("path") {
+            // The last `Path` counts (RFC 6265 §5.3 step 7), as in browsers.
+            path = attribute.split_once('=').map(|(_, v)| v.trim().to_string());
+            continue;
+        }
+        if !attribute.is_empty() {
+            kept.push(attribute);
+        }
+    }
+    let within = path
+        .as_deref()
+        .filter(|p| p.starts_with('/'))
+        .and_then(|p| p.strip_prefix(prefix))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .filter(|rest| *rest != "/")
+        .unwrap_or("");
+    let mut out = format!("{pair}; Path={capability_path}{within}");
+    for attribute in kept {
+        out.push_str("; ");
+        out.push_str(attribute);
     }
     out
 }
@@ -148,11 +222,54 @@ mod tests {
             ("connection", "close"),
             ("authentication-token", "eyJ.newer.token"),
             ("set-cookie", "a=1"),
+            ("set-cookie", "b=2; Domain=127.0.0.1; Path=/"),
+            ("set-cookie2", "c=3"),
             ("location", "https://api.example.com/v1/orders/7"),
+            ("access-control-allow-origin", "*"),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("access-control-allow-headers", "authorization"),
+            ("referrer-policy", "unsafe-url"),
         ]);
         let out = to_client(&from, Some("authentication-token"), &upstream, public);
         assert_eq!(names(&out), ["content-length", "content-type", "location", "set-cookie"]);
         assert_eq!(out["location"], "http://127.0.0.1:8700/CAP/orders/7");
+        let cookies: Vec<_> = out.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        assert_eq!(cookies, ["a=1; Path=/CAP", "b=2; Path=/CAP"]);
+    }
+
+    #[test]
+    fn referer_and_origin_stay_behind() {
+        let from = map(&[("referer", "http://127.0.0.1:8700/CAP/page"), ("origin", "http://127.0.0.1:8700")]);
+        assert!(to_upstream(&from, &HeaderName::from_static("authorization")).is_empty());
+        let mut own = HeaderMap::new();
+        add_own(&mut own);
+        assert_eq!(own["referrer-policy"], "no-referrer");
+    }
+
+    #[test]
+    fn cookies_table() {
+        let table = [
+            ("https://api.example.com", "s=1", "s=1; Path=/CAP"),
+            ("https://api.example.com", "s=1; Path=/", "s=1; Path=/CAP"),
+            ("https://api.example.com", "s=1; path=/orders; HttpOnly", "s=1; Path=/CAP/orders; HttpOnly"),
+            ("https://api.example.com/v1/", "s=1; Path=/v1/orders", "s=1; Path=/CAP/orders"),
+            ("https://api.example.com/v1", "s=1; Path=/v1", "s=1; Path=/CAP"),
+            ("https://api.example.com/v1", "s=1; Path=/v2", "s=1; Path=/CAP"),
+            ("https://api.example.com/v1", "s=1; Path=/v1x", "s=1; Path=/CAP"),
+            ("https://api.example.com", "s=1; Path=relative", "s=1; Path=/CAP"),
+            ("https://api.example.com", "s=1; Path=/a; Path=/", "s=1; Path=/CAP"),
+            (
+                "https://api.example.com",
+                "s=1;Domain=.example.com;Secure; SameSite=Lax; Max-Age=60",
+                "s=1; Path=/CAP; Secure; SameSite=Lax; Max-Age=60",
+            ),
+            ("https://api.example.com", "s=1; DOMAIN=127.0.0.1; PATH=/", "s=1; Path=/CAP"),
+            ("https://api.example.com", "s=a;b; Path=/", "s=a; Path=/CAP; b"),
+        ];
+        for (upstream, cookie, want) in table {
+            let upstream = Url::parse(upstream).unwrap();
+            assert_eq!(scope_cookie(cookie, &upstream, "/CAP"), want, "{upstream} {cookie}");
+        }
     }
 
     #[test]

@@ -10,38 +10,73 @@
 //! A refresh that fails while the token still works is not fatal: the old token is used
 //! until it expires, and a new attempt waits `RETRY_PAUSE`, so an outage at the provider
 //! does not put every request behind a timeout.
+//!
+//! A 401 is judged by the token it refused, never by the clock. A token that worked (got
+//! any answer but 401) and is then refused was revoked: it is replaced, however often that
+//! happens. A token obtained to replace a refused one and refused before it ever worked
+//! tells that the request, not the token, is the problem (the account lacks a permission):
+//! the 401 passes through and nothing is fetched. Such a request (method and path) is
+//! remembered, and its later 401s pass through too, even once the token has worked
+//! elsewhere: a client alternating it with requests that work costs no token request each.
+//! Every refused token is remembered by a fingerprint (a SHA-256 prefix, not the token),
+//! and a token so remembered is never taken from the store again: another tok, or an old
+//! copy, may have left it there.
 
 use crate::config::Paths;
 use crate::flow::{self, App, Want};
 use crate::http::Http;
 use crate::profile::Profile;
-use crate::term;
+use crate::term::{self, verbose};
 use crate::token::{self, TokenRecord};
 use hyper::header::{HeaderName, HeaderValue};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// After a failed refresh, the next attempt waits this long (while the token works).
 const RETRY_PAUSE: Duration = Duration::from_secs(5);
-/// A token replaced after a 401 that is refused again this soon is not the problem (the
-/// account may lack a permission): it is not replaced again, and the 401 passes through.
-const REPLACE_PAUSE: Duration = Duration::from_secs(10);
+/// Refused tokens (and forbidden requests) remembered; the oldest goes first (a token
+/// has long expired by then, as a rule).
+const REFUSED_KEPT: usize = 64;
+
+type Fingerprint = [u8; 16];
+
+fn fingerprint(token: &str) -> Fingerprint {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest.as_ref()[..16]);
+    out
+}
 
 pub struct Credential {
     pub name: HeaderName,
     pub value: HeaderValue,
     record: TokenRecord,
+    /// The API answered a request made with it with something other than 401.
+    worked: AtomicBool,
+    /// Obtained because the token before it was refused.
+    replacement: bool,
 }
 
 impl Credential {
-    fn new(record: TokenRecord) -> Result<Credential, String> {
+    fn new(record: TokenRecord, replacement: bool) -> Result<Credential, String> {
         let name = HeaderName::from_bytes(record.header.to_ascii_lowercase().as_bytes())
             .map_err(|_| format!("the header name '{}' is not valid HTTP", record.header))?;
         let mut value = HeaderValue::from_str(&record.header_value())
             .map_err(|_| "the token holds characters HTTP headers do not allow".to_string())?;
         value.set_sensitive(true);
-        Ok(Credential { name, value, record })
+        Ok(Credential { name, value, record, worked: AtomicBool::new(false), replacement })
+    }
+
+    /// Obtained for a refused token and not yet accepted by the API.
+    pub fn untried_replacement(&self) -> bool {
+        self.replacement && !self.worked.load(Ordering::Relaxed)
+    }
+
+    /// The API accepted it (answered other than 401).
+    pub fn worked(&self) {
+        self.worked.store(true, Ordering::Relaxed);
     }
 
     pub fn token(&self) -> &str {
@@ -56,8 +91,62 @@ impl Credential {
 
 struct Refresh {
     failed: Option<(Instant, String)>,
-    /// When a 401 last made tok replace the token, and the token it got.
-    replaced: Option<(Instant, String)>,
+}
+
+fn locked(prints: &std::sync::Mutex<Prints>) -> std::sync::MutexGuard<'_, Prints> {
+    match prints.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// What is known when the API refuses a token.
+struct Refusal {
+    /// No other request replaced it meanwhile.
+    still_current: bool,
+    /// It was obtained to replace a refused token.
+    replacement: bool,
+    /// It got an answer other than 401 before.
+    worked: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Another request replaced it: send again with that one (once, as always).
+    UseCurrent,
+    /// Revoked (it worked), or never tried after a refusal: get another.
+    Replace,
+    /// A replacement refused before it ever worked: the request is the problem.
+    PassThrough,
+}
+
+fn judge(seen: &Refusal) -> Verdict {
+    match seen {
+        Refusal { still_current: false, .. } => Verdict::UseCurrent,
+        Refusal { replacement: true, worked: false, .. } => Verdict::PassThrough,
+        _ => Verdict::Replace,
+    }
+}
+
+/// Fingerprints of what the API refused, newest last.
+#[derive(Default, Clone)]
+struct Prints(VecDeque<Fingerprint>);
+
+impl Prints {
+    fn add(&mut self, token: &str) {
+        let print = fingerprint(token);
+        if self.0.contains(&print) {
+            return;
+        }
+        if self.0.len() == REFUSED_KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back(print);
+    }
+
+    fn has(&self, token: &str) -> bool {
+        self.0.contains(&fingerprint(token))
+    }
 }
 
 pub struct Keeper {
@@ -72,6 +161,10 @@ pub struct Keeper {
     unverified: AtomicBool,
     current: RwLock<Arc<Credential>>,
     refresh: tokio::sync::Mutex<Refresh>,
+    /// Apart from `refresh`: a 401 is noted without waiting for a refresh under way.
+    refused: std::sync::Mutex<Prints>,
+    /// Requests (method and path) refused with a token just obtained for them.
+    forbidden: std::sync::Mutex<Prints>,
 }
 
 pub struct Setup {
@@ -98,7 +191,7 @@ fn retire_replaced(old: &TokenRecord, new: &TokenRecord) {
 
 impl Keeper {
     pub fn new(setup: Setup, first: TokenRecord) -> crate::error::Result<Keeper> {
-        let credential = Credential::new(first).map_err(crate::error::Error::other)?;
+        let credential = Credential::new(first, false).map_err(crate::error::Error::other)?;
         Ok(Keeper {
             profile: setup.profile,
             paths: setup.paths,
@@ -108,7 +201,9 @@ impl Keeper {
             api_key: setup.api_key,
             unverified: AtomicBool::new(setup.unverified),
             current: RwLock::new(Arc::new(credential)),
-            refresh: tokio::sync::Mutex::new(Refresh { failed: None, replaced: None }),
+            refresh: tokio::sync::Mutex::new(Refresh { failed: None }),
+            refused: std::sync::Mutex::new(Prints::default()),
+            forbidden: std::sync::Mutex::new(Prints::default()),
         })
     }
 
@@ -119,8 +214,8 @@ impl Keeper {
         }
     }
 
-    fn install(&self, record: TokenRecord) -> Result<Arc<Credential>, String> {
-        let credential = Arc::new(Credential::new(record)?);
+    fn install(&self, record: TokenRecord, replacement: bool) -> Result<Arc<Credential>, String> {
+        let credential = Arc::new(Credential::new(record, replacement)?);
         let old = match self.current.write() {
             Ok(mut current) => std::mem::replace(&mut *current, Arc::clone(&credential)),
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), Arc::clone(&credential)),
@@ -170,46 +265,71 @@ impl Keeper {
         }
     }
 
-    /// The API refused `rejected` before its expiry: a new credential, unless another
-    /// request replaced it already, or it was itself just replaced after a 401 (`None`:
-    /// pass the 401 through).
+    /// The API refused `rejected` before its expiry: the credential to send the request
+    /// with again, or `None` to pass the 401 through (see the module's note).
     pub async fn replace(self: &Arc<Self>, rejected: &Credential) -> Result<Option<Arc<Credential>>, String> {
         if self.api_key {
             return Ok(None);
         }
-        let mut refresh = self.refresh.lock().await;
+        self.refused(rejected);
+        let _refresh = self.refresh.lock().await;
         let current = self.current();
-        if current.token() != rejected.token() {
-            return Ok(Some(current));
+        let seen = Refusal {
+            still_current: current.token() == rejected.token(),
+            replacement: rejected.replacement,
+            worked: rejected.worked.load(Ordering::Relaxed),
+        };
+        match judge(&seen) {
+            Verdict::UseCurrent => Ok(Some(current)),
+            Verdict::PassThrough => Ok(None),
+            Verdict::Replace => self.fetch(Some(rejected.token().to_string())).await.map(Some),
         }
-        if let Some((at, token)) = &refresh.replaced
-            && at.elapsed() < REPLACE_PAUSE
-            && token == rejected.token()
-        {
-            return Ok(None);
-        }
-        let credential = self.fetch(Some(rejected.token().to_string())).await?;
-        refresh.replaced = Some((Instant::now(), credential.token().to_string()));
-        Ok(Some(credential))
+    }
+
+    /// The API refused `credential` (it may stay in use: the 401 passed through).
+    pub fn refused(&self, credential: &Credential) {
+        locked(&self.refused).add(credential.token());
+    }
+
+    fn refused_list(&self) -> Prints {
+        locked(&self.refused).clone()
+    }
+
+    /// The API refused this request with a token just obtained for it: its 401s are the
+    /// request's, not the token's.
+    pub fn forbid(&self, method: &str, path: &str) {
+        locked(&self.forbidden).add(&format!("{method} {path}"));
+    }
+
+    pub fn is_forbidden(&self, method: &str, path: &str) -> bool {
+        locked(&self.forbidden).has(&format!("{method} {path}"))
     }
 
     /// A new token from `flow::token` (store, lock, provider), off the async threads: it
-    /// blocks on files and on the provider.
+    /// blocks on files and on the provider. One the API refused before is not taken from
+    /// the store: a new one is fetched instead.
     async fn fetch(self: &Arc<Self>, rejected: Option<String>) -> Result<Arc<Credential>, String> {
         let keeper = Arc::clone(self);
+        let refused = self.refused_list();
+        let replacement = rejected.is_some();
         let record = tokio::task::spawn_blocking(move || {
             let app = keeper.app();
             let want = match &rejected {
                 Some(rejected) => Want::Replacing { rejected, min_ttl: keeper.min_ttl },
                 None => Want::Fresh { min_ttl: keeper.min_ttl },
             };
-            flow::token(&app, &keeper.profile, want, false)
+            let record = flow::token(&app, &keeper.profile, want, false)?;
+            if refused.has(record.token.expose()) {
+                verbose!("{}: the stored token was refused before; getting a new one", keeper.profile.name);
+                return flow::token(&app, &keeper.profile, Want::New, false);
+            }
+            Ok(record)
         })
         .await
         .map_err(|_| "the token refresh stopped unexpectedly".to_string())?
         .map_err(|e| e.to_string())?;
         term::note(&format!("proxy: {}: new token, {}", self.profile.name, flow::expiry_text(&record)));
-        self.install(record)
+        self.install(record, replacement)
     }
 
     /// A fresh `App` per refresh: its network budget (3 × `--timeout`) is per command,
@@ -222,35 +342,32 @@ impl Keeper {
         }
     }
 
-    /// NetDirector V1 hands out a newer token in a response header: keep it when it is
-    /// newer and plausible (`flow::adopt`), in the background.
-    pub fn offer(self: &Arc<Self>, value: &HeaderValue) {
+    /// NetDirector V1 hands out a newer token in a response header: kept when it is newer
+    /// and plausible (`flow::adopt`). Awaited before the answer goes on, so that the
+    /// client's next request already has it.
+    pub async fn adopt(self: &Arc<Self>, value: &HeaderValue) {
         let Ok(text) = value.to_str() else { return };
         if text == self.current().token() {
             return;
         }
-        let keeper = Arc::clone(self);
+        let _refresh = self.refresh.lock().await;
+        if text == self.current().token() {
+            return;
+        }
+        let adopter = Arc::clone(self);
         let text = text.to_string();
-        tokio::spawn(async move {
-            let _refresh = keeper.refresh.lock().await;
-            if text == keeper.current().token() {
-                return;
-            }
-            let adopter = Arc::clone(&keeper);
-            let adopted =
-                tokio::task::spawn_blocking(move || flow::adopt(&adopter.app(), &adopter.profile, &text))
-                    .await;
-            match adopted {
-                Ok(Ok(Some(record))) => {
-                    if let Err(why) = keeper.install(record) {
-                        term::warn(&format!("proxy: not using the token from the response: {why}"));
-                    }
+        let adopted =
+            tokio::task::spawn_blocking(move || flow::adopt(&adopter.app(), &adopter.profile, &text)).await;
+        match adopted {
+            Ok(Ok(Some(record))) => {
+                if let Err(why) = self.install(record, false) {
+                    term::warn(&format!("proxy: not using the token from the response: {why}"));
                 }
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => term::warn(&format!("proxy: the token from the response was not kept: {e}")),
-                Err(_) => {}
             }
-        });
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => term::warn(&format!("proxy: the token from the response was not kept: {e}")),
+            Err(_) => {}
+        }
     }
 
     /// A request made with the credential succeeded: a profile whose login could not
@@ -265,5 +382,44 @@ impl Keeper {
                 term::warn(&format!("proxy: could not mark {} as verified: {e}", keeper.profile.name));
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_table() {
+        let r = |still_current, replacement, worked| Refusal { still_current, replacement, worked };
+        let table = [
+            // A token that worked and is refused: revoked, however recent its predecessor.
+            (r(true, false, true), Verdict::Replace),
+            (r(true, true, true), Verdict::Replace),
+            // The first token, never tried before (it may have been revoked while tok slept).
+            (r(true, false, false), Verdict::Replace),
+            // A replacement refused at once: a permission, not the token.
+            (r(true, true, false), Verdict::PassThrough),
+            // Replaced meanwhile by another request.
+            (r(false, false, true), Verdict::UseCurrent),
+            (r(false, true, false), Verdict::UseCurrent),
+        ];
+        for (seen, want) in table {
+            let shown = (seen.still_current, seen.replacement, seen.worked);
+            assert_eq!(judge(&seen), want, "{shown:?}");
+        }
+    }
+
+    #[test]
+    fn refused_tokens_are_remembered_by_fingerprint_and_bounded() {
+        let mut refused = Prints::default();
+        for n in 0..REFUSED_KEPT + 1 {
+            refused.add(&format!("token-{n}"));
+        }
+        refused.add("token-64");
+        assert_eq!(refused.0.len(), REFUSED_KEPT);
+        assert!(!refused.has("token-0"), "the oldest went first");
+        assert!(refused.has("token-1") && refused.has(&format!("token-{REFUSED_KEPT}")));
+        assert!(!refused.has("token-x"));
     }
 }

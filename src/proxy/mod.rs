@@ -6,12 +6,18 @@
 //! profile's credential, kept fresh by the usual policy and shared with every other tok
 //! through the store and the profile's lock.
 //!
-//! `gate` decides who may use it (the capability in the URL, no forward proxying),
-//! `headers` what passes between client and API, `keeper` holds the credential, and
+//! `gate` decides who may use it (the capability in the URL, no forward proxying, no
+//! other web pages; `address` names the gateway), `headers` what passes between client and API, `keeper` holds the credential, and
 //! `forward` carries one request. This file checks the settings, gets the first token,
 //! serves, and stops on SIGINT or SIGTERM: in-flight requests finish, for up to
 //! `--timeout`.
+//!
+//! Connections cost nothing to open and need no capability, so silent ones must not
+//! keep others out: a request's head has `HEAD_WITHIN` to arrive (so does the next one on
+//! a kept-alive connection), and when every slot is taken a new connection takes the slot
+//! of the oldest one that has no request under way.
 
+mod address;
 mod forward;
 mod gate;
 mod headers;
@@ -27,14 +33,24 @@ use crate::term;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use reqwest::Url;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// Connections served at once; more wait to be accepted. Each may hold a request body of
-/// up to `forward::REPLAY_LIMIT`, so this also bounds the memory bodies take.
+pub use address::listen_address;
+
+/// Connections served at once. Each may hold a request body of up to
+/// `forward::REPLAY_LIMIT`, so this also bounds the memory bodies take.
 const MAX_CONNECTIONS: usize = 256;
+/// The time a request's line and headers have to arrive, from the connection's start or
+/// the end of the answer before: whatever `--timeout` is, a client that says nothing
+/// holds a slot this long at most.
+const HEAD_WITHIN: Duration = Duration::from_secs(5);
 
 pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     let profile = crate::cmd::existing_profile(app, &args.profile)?;
@@ -75,6 +91,7 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
         upstream: upstream.clone(),
         capability: capability.clone(),
         public: public.clone(),
+        listen: address,
         profile: profile.name.clone(),
         trace_uuid: touches.trace_uuid,
         watch_header: touches.watch_header,
@@ -157,6 +174,12 @@ fn check_listen(address: SocketAddr, allow_remote: bool) -> Result<()> {
     Ok(())
 }
 
+/// A connection being served: how many of its requests are under way, and how to end it.
+struct Open {
+    busy: Arc<AtomicUsize>,
+    abort: tokio::task::AbortHandle,
+}
+
 /// Serves until SIGINT or SIGTERM, then lets requests under way finish for up to `grace`
 /// (a second signal stops at once). Returns how many connections were served.
 async fn serve(
@@ -167,38 +190,54 @@ async fn serve(
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| Error::other(format!("cannot listen: {e}")))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    // Told when a connection has no request under way any more.
+    let idle = Arc::new(tokio::sync::Notify::new());
+    // In the order they were accepted, so the oldest idle one goes first.
+    let mut open: BTreeMap<u64, Open> = BTreeMap::new();
     let mut connections = tokio::task::JoinSet::new();
     let mut served = 0u64;
     let stop = stop_signal();
     tokio::pin!(stop);
-    loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => slot,
-            () = &mut stop => break,
-        };
-        let Ok(slot) = slot else { break };
-        tokio::select! {
+    'serve: loop {
+        let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    served += 1;
-                    let _ = stream.set_nodelay(true);
-                    let gateway = Arc::clone(&gateway);
-                    let stop = stop_rx.clone();
-                    connections.spawn(async move {
-                        connection(stream, gateway, stop).await;
-                        drop(slot);
-                    });
-                }
+                Ok((stream, _)) => stream,
                 // Out of file descriptors, say: wait a little rather than spin.
                 Err(e) => {
                     term::warn(&format!("proxy: cannot accept a connection: {e}"));
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
                 }
             },
+            Some(ended) = connections.join_next_with_id() => {
+                forget(&mut open, ended);
+                continue;
+            }
             () = &mut stop => break,
+        };
+        while open.len() >= MAX_CONNECTIONS {
+            let oldest_idle = open.iter().find(|(_, c)| c.busy.load(Ordering::Acquire) == 0).map(|(k, _)| *k);
+            if let Some(key) = oldest_idle {
+                // One thread runs every connection, so it cannot start a request meanwhile.
+                if let Some(evicted) = open.remove(&key) {
+                    evicted.abort.abort();
+                }
+                break;
+            }
+            tokio::select! {
+                Some(ended) = connections.join_next_with_id() => forget(&mut open, ended),
+                () = idle.notified() => {}
+                () = &mut stop => break 'serve,
+            }
         }
-        while connections.try_join_next().is_some() {}
+        served += 1;
+        let _ = stream.set_nodelay(true);
+        let busy = Arc::new(AtomicUsize::new(0));
+        let tracker = Tracker { busy: Arc::clone(&busy), idle: Arc::clone(&idle) };
+        let gateway = Arc::clone(&gateway);
+        let stop = stop_rx.clone();
+        let abort = connections.spawn(connection(stream, gateway, tracker, stop));
+        open.insert(served, Open { busy, abort });
     }
     drop(listener);
     let _ = stop_tx.send(true);
@@ -219,19 +258,85 @@ async fn serve(
     Ok(served)
 }
 
+/// A connection task ended (or was ended): its slot is free.
+fn forget(
+    open: &mut BTreeMap<u64, Open>,
+    ended: std::result::Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    let id = match ended {
+        Ok((id, ())) => id,
+        Err(e) => e.id(),
+    };
+    open.retain(|_, c| c.abort.id() != id);
+}
+
+/// Counts a connection's requests under way, from the head read to the answer's last byte.
+#[derive(Clone)]
+struct Tracker {
+    busy: Arc<AtomicUsize>,
+    idle: Arc<tokio::sync::Notify>,
+}
+
+struct UnderWay(Tracker);
+
+impl Tracker {
+    fn start(&self) -> UnderWay {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        UnderWay(self.clone())
+    }
+}
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        if self.0.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_one();
+        }
+    }
+}
+
+/// An answer's body that keeps its request counted as under way until hyper drops it.
+struct Tracked {
+    body: forward::Body,
+    _under_way: UnderWay,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = <forward::Body as hyper::body::Body>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 async fn connection(
     stream: tokio::net::TcpStream,
     gateway: Arc<forward::Gateway>,
+    tracker: Tracker,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let timeout = gateway.timeout;
     let service = hyper::service::service_fn(move |request| {
         let gateway = Arc::clone(&gateway);
-        async move { Ok::<_, std::convert::Infallible>(gateway.handle(request).await) }
+        let under_way = tracker.start();
+        async move {
+            let response = gateway.handle(request).await;
+            Ok::<_, std::convert::Infallible>(response.map(|body| Tracked { body, _under_way: under_way }))
+        }
     });
     let mut builder = http1::Builder::new();
-    // A client that sends its headers slower than this is cut off (slowloris).
-    builder.timer(TokioTimer::new()).header_read_timeout(timeout);
+    // Also cuts off a client that sends its headers slowly (slowloris).
+    builder.timer(TokioTimer::new()).header_read_timeout(HEAD_WITHIN);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {

@@ -155,7 +155,6 @@ fn requests_get_the_profiles_credential_and_nothing_of_the_clients() {
     let response = client()
         .post(proxy.url("/echo/a/b?x=1&y=%20two"))
         .header("Authorization", "Bearer client-own")
-        .header("Host", "evil.example")
         .header("Connection", "X-Hop")
         .header("X-Hop", "1")
         .header("X-Custom", "kept")
@@ -274,6 +273,76 @@ fn a_revoked_token_is_replaced_once_for_twenty_requests_at_once() {
     assert_ne!(home.print("nexterpay"), old, "the new token is in the store for every other tok");
     let (_, stderr) = proxy.stop();
     assert!(stderr.contains("401; new token, sent again"), "{stderr}");
+}
+
+#[test]
+fn several_revocations_in_a_row_are_each_replaced_at_once() {
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
+    let http = client();
+    for round in 1..=4u64 {
+        revoke(&sb);
+        let response = http.post(proxy.url("/echo/pay")).body("{}").send().unwrap();
+        assert_eq!(response.status(), 200, "revocation {round}");
+        assert_eq!(sb.count(CREATE_TOKEN), 1 + round, "one new token per revocation");
+    }
+    let (_, stderr) = proxy.stop();
+    assert_eq!(stderr.matches("401; new token, sent again").count(), 4, "{stderr}");
+}
+
+#[test]
+fn a_401_for_a_token_just_obtained_costs_one_token_request_not_a_loop() {
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
+    // Refused whatever the token: the account lacks a permission for this path.
+    sb.fault(
+        json!({ "path": "/echo/forbidden", "status": 401, "body": "{\"error\": \"insufficient_scope\"}" }),
+    );
+    let http = client();
+    for _ in 0..5 {
+        let response = http.post(proxy.url("/echo/forbidden")).body("{}").send().unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.text().unwrap(), "{\"error\": \"insufficient_scope\"}", "the API's own answer");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "the login's and exactly one more");
+    assert_eq!(sb.count("POST /echo/forbidden"), 6, "one request sent again, once");
+    // The token it got is kept: the other paths work with it.
+    assert_eq!(http.post(proxy.url("/echo/fine")).body("{}").send().unwrap().status(), 200);
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    // The path stays refused after the token worked elsewhere: still no token request.
+    for _ in 0..3 {
+        assert_eq!(http.post(proxy.url("/echo/forbidden")).body("{}").send().unwrap().status(), 401);
+        assert_eq!(http.post(proxy.url("/echo/fine")).body("{}").send().unwrap().status(), 200);
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "alternating with working requests costs no token either");
+    let (_, stderr) = proxy.stop();
+    assert_eq!(stderr.matches("401; new token, sent again").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("401, as with a token just obtained before: passed through").count(),
+        7,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_refused_token_left_in_the_store_is_not_taken_again() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let first = home.print("nexterpay");
+    let with_first = std::fs::read(home.store_file("nexterpay")).unwrap();
+    let proxy = Proxy::start(&home, &["nexterpay"]);
+    let http = client();
+    assert_eq!(http.post(proxy.url("/echo/a")).body("{}").send().unwrap().status(), 200);
+    revoke(&sb);
+    assert_eq!(http.post(proxy.url("/echo/b")).body("{}").send().unwrap().status(), 200);
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    // An old copy puts the refused token back (a restored backup, another tok's stale write).
+    std::fs::write(home.store_file("nexterpay"), &with_first).unwrap();
+    assert_eq!(home.print("nexterpay"), first);
+    revoke(&sb);
+    let response = http.post(proxy.url("/echo/c")).body("{}").send().unwrap();
+    assert_eq!(response.status(), 200, "a new token, not the refused one from the store");
+    assert_eq!(sb.count(CREATE_TOKEN), 3);
+    assert_ne!(home.print("nexterpay"), first);
 }
 
 #[test]
@@ -408,8 +477,9 @@ fn upstream_down_is_502_slow_is_504_and_the_gateway_stays_up() {
     let stalled = raw(
         slow.port(),
         format!(
-            "POST /{}/echo/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc",
-            slow.capability()
+            "POST /{}/echo/stalled HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc",
+            slow.capability(),
+            slow.port()
         )
         .as_bytes(),
     );
@@ -432,8 +502,8 @@ fn malformed_requests_and_vanishing_clients_do_not_take_it_down() {
     let smuggled = raw(
         port,
         format!(
-            "POST /{}/echo/framing HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\
-             Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            "POST /{}/echo/framing HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 40\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
             proxy.capability()
         )
         .as_bytes(),
@@ -449,7 +519,7 @@ fn malformed_requests_and_vanishing_clients_do_not_take_it_down() {
     {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let head = format!(
-            "POST /{}/echo/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n0123456789",
+            "POST /{}/echo/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 1048576\r\n\r\n0123456789",
             proxy.capability()
         );
         stream.write_all(head.as_bytes()).unwrap();
@@ -556,6 +626,156 @@ fn api_keys_nelnet_trace_ids_and_netdirector_v1_tokens() {
         let (_, stderr) = v1.stop();
         assert_ne!(home.print("checkout"), before, "the newer token is in the store: {stderr}");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn netdirector_v1_the_next_request_has_the_token_of_the_answer_before() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.v1_login(&sb);
+    let proxy = Proxy::start(&home, &["checkout"]);
+    let http = client();
+    let url = proxy.url(&format!("/api/transaction?uuid={TRANSACTION}"));
+    let mut sent = Vec::new();
+    for _ in 0..5 {
+        assert_eq!(http.get(&url).send().unwrap().status(), 200);
+        sent.push(sb.last("GET /api/transaction")["headers"]["authorization"].as_str().unwrap().to_string());
+    }
+    // Every answer carries a newer token, adopted before the answer reaches the client.
+    for pair in sent.windows(2) {
+        assert_ne!(pair[0], pair[1], "a request went out with the token an earlier answer replaced");
+    }
+}
+
+/// A request to the gateway as a browser page could make it: `headers` on top of the
+/// right Host, unless they name one.
+fn as_page(proxy: &Proxy, method: &str, path: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client().request(method, proxy.url(path));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.send().unwrap()
+}
+
+#[test]
+fn web_pages_cannot_use_it_or_learn_the_capability() {
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
+    let port = proxy.port();
+    let own = format!("http://127.0.0.1:{port}");
+    let elsewhere = format!("evil.example:{port}");
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let refused: &[(&str, Headers, u16)] = &[
+        // DNS rebinding: the page's own name, resolved to 127.0.0.1.
+        ("GET", &[("Host", &elsewhere)], 421),
+        ("GET", &[("Host", "127.0.0.1:1")], 421),
+        ("GET", &[("Origin", "http://evil.example")], 403),
+        // Another local program's page: the same site, another origin.
+        ("GET", &[("Origin", "http://127.0.0.1:3000")], 403),
+        ("POST", &[("Origin", "null")], 403),
+        ("GET", &[("Sec-Fetch-Site", "cross-site")], 403),
+        ("GET", &[("Sec-Fetch-Site", "same-site")], 403),
+        // A preflight gets no permission: the browser sends nothing after it.
+        ("OPTIONS", &[("Origin", "http://evil.example"), ("Access-Control-Request-Method", "POST")], 403),
+        // An echo would hand back the request as sent, token included.
+        ("TRACE", &[], 405),
+        ("TRACK", &[], 405),
+    ];
+    for (method, headers, want) in refused {
+        let response = as_page(&proxy, method, "/echo/page", headers);
+        assert_eq!(response.status(), *want, "{method} {headers:?}");
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        assert!(response.headers().get("access-control-allow-origin").is_none());
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
+    assert_eq!(echo_count(&sb), 0, "nothing reached the API");
+    // The gateway's own pages may call it; Referer and Origin stay behind.
+    let referer = proxy.url("/app/index.html");
+    let allowed: &[&[(&str, &str)]] = &[
+        &[("Host", &format!("localhost:{port}"))],
+        &[("Origin", &own), ("Referer", &referer), ("Sec-Fetch-Site", "same-origin")],
+        &[("Sec-Fetch-Site", "none")],
+    ];
+    for headers in allowed {
+        let response = as_page(&proxy, "POST", "/echo/page", headers);
+        assert_eq!(response.status(), 200, "{headers:?}");
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        let seen = json_of(response);
+        assert!(
+            seen["headers"].get("referer").is_none() && seen["headers"].get("origin").is_none(),
+            "{seen}"
+        );
+    }
+    // The API's cookies are the capability's; its CORS and referrer policy go.
+    sb.fault(json!({ "path": "/echo/login", "status": 200, "body": "{}", "headers": {
+        "Set-Cookie": "sid=abc; Domain=127.0.0.1; Path=/; HttpOnly",
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Credentials": "true",
+        "Referrer-Policy": "unsafe-url",
+    }}));
+    let response = as_page(&proxy, "GET", "/echo/login", &[]);
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["set-cookie"], format!("sid=abc; Path=/{}; HttpOnly", proxy.capability()));
+    assert_eq!(headers.get_all("referrer-policy").iter().collect::<Vec<_>>(), ["no-referrer"]);
+    assert!(!headers.keys().any(|k| k.as_str().starts_with("access-control-")), "{headers:?}");
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("GET (another Host) -> 421"), "{stderr}");
+    assert!(stderr.contains("TRACE (TRACE) -> 405"), "{stderr}");
+}
+
+#[test]
+fn three_hundred_silent_connections_do_not_keep_a_request_out() {
+    let (_sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
+    let port = proxy.port();
+    // Connections that never send a byte, and some that stop inside their headers.
+    let silent: Vec<TcpStream> = (0..300)
+        .map(|i| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            if i % 3 == 0 {
+                stream.write_all(b"GET /").unwrap();
+            }
+            stream
+        })
+        .collect();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Under the 5 s a silent connection may take: room must come from closing one.
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(4)).build().unwrap();
+    let started = std::time::Instant::now();
+    let response = http.get(proxy.url("/echo/after")).send();
+    assert_eq!(response.map(|r| r.status().as_u16()).ok(), Some(200), "after {:?}", started.elapsed());
+    // Room was made by closing silent ones, not by serving more than 256 at once.
+    let closed = silent
+        .iter()
+        .filter(|stream| {
+            let mut stream: &TcpStream = stream;
+            stream.set_nonblocking(true).unwrap();
+            matches!(stream.read(&mut [0u8; 1]), Ok(0))
+        })
+        .count();
+    assert!(closed > 300 - 256, "{closed} closed");
+    drop(silent);
+    let (status, stderr) = proxy.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn listen_takes_a_bare_port_or_localhost() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    for form in ["{port}", "localhost:{port}"] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = form.replace("{port}", &port.to_string());
+        let proxy = Proxy::start(&home, &["nexterpay", "--listen", &listen]);
+        assert!(proxy.base.starts_with(&format!("http://127.0.0.1:{port}/")), "{listen}: {}", proxy.base);
+        let via_localhost = proxy.url("/echo/x").replace("127.0.0.1", "localhost");
+        assert_eq!(client().get(via_localhost).send().unwrap().status(), 200, "{listen}");
+    }
+    let out = home.tok().args(["proxy", "nexterpay", "--listen", "localhost"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("expected a port (8700)"), "{}", stderr_of(&out));
 }
 
 #[test]
