@@ -27,7 +27,6 @@ use crate::term;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use reqwest::Url;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,12 +88,7 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::other(format!("cannot start the proxy's runtime: {e}")))?;
     term::mask_in_ci(&capability);
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{public}")
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))?;
-    }
+    term::stdout(format!("{public}\n").as_bytes())?;
     term::note(&format!(
         "proxy: {} -> {} on {address}; Ctrl-C stops it",
         profile.name,
