@@ -130,11 +130,14 @@ fn unknown(
     };
     let tok_cmd = if in_sub { format!("tok {}", cmd.get_name()) } else { "tok".into() };
     if typed.starts_with('-') && typed != "-" && typed != "--" {
-        let name = option_name(&typed);
-        let Some(name) = name else {
+        // clap names `-p` for `-pSECRET`: judge the word as typed.
+        let word = culprit(e.kind(), root, words).and_then(|i| words.get(i)).unwrap_or(&typed);
+        let curl_tip = (cmd.get_name() == "curl" && in_sub)
+            .then(|| "curl's own options go after the profile: tok curl <PROFILE> -s /path".to_string());
+        let Some(name) = option_name(word) else {
             return Explained {
                 message: format!("an unexpected option for `{tok_cmd}` (not repeated: it could be a secret)"),
-                tips: vec![if_secret(cmd)],
+                tips: curl_tip.into_iter().chain([if_secret(cmd)]).collect(),
                 ..Default::default()
             };
         };
@@ -148,10 +151,7 @@ fn unknown(
                 ..Default::default()
             };
         }
-        let mut tips = Vec::new();
-        if cmd.get_name() == "curl" && in_sub {
-            tips.push("curl's own options go after the profile: tok curl <PROFILE> -s /path".into());
-        }
+        let mut tips: Vec<String> = curl_tip.into_iter().collect();
         // `tok print p --json`: the value of one of the command's options, as a flag.
         let bare = name.trim_start_matches('-');
         for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
@@ -233,9 +233,9 @@ fn culprit(kind: ErrorKind, root: &clap::Command, words: &[String]) -> Option<us
     })
 }
 
-/// `--name` of `--name=value`, `-x` of `-xVALUE`; `None` when the word is not one of
-/// tok's option spellings (lower-case letters, digits and dashes), which tok would not
-/// repeat.
+/// `--name` of `--name=value`, `-x` of `-x`; `None` when the word is not spelt as an
+/// option of tok's could be (lower-case letters, digits and dashes; a short one alone),
+/// which tok would not repeat: `-pSECRET` is not `-p`.
 fn option_name(word: &str) -> Option<String> {
     if let Some(long) = word.strip_prefix("--") {
         let name = long.split('=').next().unwrap_or(long);
@@ -244,8 +244,9 @@ fn option_name(word: &str) -> Option<String> {
             && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         return plain.then(|| format!("--{name}"));
     }
-    let short = word.strip_prefix('-')?.chars().next()?;
-    short.is_ascii_alphanumeric().then(|| format!("-{short}"))
+    let mut chars = word.strip_prefix('-')?.chars();
+    let short = chars.next()?;
+    (short.is_ascii_alphanumeric() && chars.next().is_none()).then(|| format!("-{short}"))
 }
 
 fn takes_value(cmd: &clap::Command, root: &clap::Command, flag: &str) -> bool {
@@ -349,7 +350,8 @@ mod tests {
             (&["print", "p", "--min-ttl", "pw1"], "invalid value for `--min-ttl`: not a duration"),
             (&["print", "P.W1"], "invalid value for `<PROFILE>`"),
             (&["pw1"], "tok has no such command"),
-            (&["print", "p", "-Xpw1"], "`tok print` has no option `-X`"),
+            (&["print", "p", "-Xpw1"], "an unexpected option for `tok print`"),
+            (&["print", "p", "-X"], "`tok print` has no option `-X`"),
         ];
         for (line, says) in cases {
             let e = explained(line);
@@ -399,7 +401,7 @@ mod tests {
             ("--secret-stdin=demo", Some("--secret-stdin")),
             ("--sk_live_51H8", None),
             ("--Hunter2", None),
-            ("-pSECRET", Some("-p")),
+            ("-pSECRET", None),
             ("-s", Some("-s")),
             ("-!x", None),
             ("plain", None),

@@ -56,7 +56,8 @@ fn no_usage_error_repeats_a_value_typed_in_the_wrong_place() {
         (&["print", "nexterpay", "--format", "Hunter2pw"], "Hunter2pw", "`--format`"),
         (&["login", "x", "--provider", "Hunter2pw"], "Hunter2pw", "`--provider`"),
         (&["logout", "--all=Hunter2pw"], "Hunter2pw", "`--all` takes no value"),
-        (&["print", "nexterpay", "-pHunter2pw"], "Hunter2pw", "`-p`"),
+        (&["print", "nexterpay", "-pHunter2pw"], "Hunter2pw", "unexpected option"),
+        (&["print", "nexterpay", "-xunter2pw"], "xunter2pw", "unexpected option"),
         (&["print", "nexterpay", "--Hunter2pw"], "Hunter2pw", "unexpected option"),
         (&["print", "nexterpay", "--sk_live_51H8x"], "sk_live_51H8x", "unexpected option"),
         (&["sign", "--key-file", "k", "--key-env", "Hunter2pw"], "Hunter2pw", "cannot be used with"),
@@ -109,6 +110,8 @@ fn usage_errors_point_the_right_way() {
     let home = Home::new();
     let cases: &[(&[&str], &str)] = &[
         (&["curl", "-s", "nexterpay", "/x"], "curl's own options go after the profile"),
+        (&["curl", "-sS", "nexterpay", "/x"], "curl's own options go after the profile"),
+        (&["curl", "--data", "x", "nexterpay", "/x"], "curl's own options go after the profile"),
         (&["print", "nexterpay", "--json"], "did you mean `--format json`?"),
         (&["print", "nexterpay", "--header"], "did you mean `--format header`?"),
         (&["print", "nexterpay", "--format", "JSON"], "did you mean `json`?"),
