@@ -19,7 +19,8 @@ use std::time::Duration;
         fetches a first token; `tok print <PROFILE>` prints a valid token and nothing else, \
         refreshing it only when it is close to expiry.",
     after_help = "Exit codes: 0 ok, 1 other error, 2 usage, 3 not logged in or credentials missing, \
-        4 rejected by the provider, 5 network or server failure, 6 secret store unavailable.",
+        4 rejected by the provider, 5 network or server failure, 6 secret store unavailable, \
+        141 stdout closed early.",
     max_term_width = 100
 )]
 pub struct Cli {
@@ -120,8 +121,28 @@ fn profiles() -> ArgValueCandidates {
     ArgValueCandidates::new(crate::cmd::profile_candidates)
 }
 
+/// Never repeats the name: a secret typed one place too early lands here.
 fn profile_name(s: &str) -> Result<String, String> {
-    profile::validate_name(s)
+    profile::validate_name(s).map_err(|_| {
+        "a profile name has at most 64 lower-case letters, digits, '.', '_' and '-', \
+         and starts with a letter or digit"
+            .into()
+    })
+}
+
+/// `--key-env`'s variable: a name, checked here so that a key given in its place is
+/// refused without being repeated.
+fn variable_name(s: &str) -> Result<String, String> {
+    let mut chars = s.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("give the name of the environment variable that holds the key (letters, digits and _), \
+             not the key"
+            .into())
+    }
 }
 
 /// The provider names, listed in `--help` and completions; a typo gets clap's "did you
@@ -359,7 +380,7 @@ pub struct SignArgs {
     pub key_file: Option<PathBuf>,
 
     /// Read the key from this environment variable
-    #[arg(long, value_name = "VAR", conflicts_with = "key_stdin")]
+    #[arg(long, value_name = "VAR", value_parser = variable_name, conflicts_with = "key_stdin")]
     pub key_env: Option<String>,
 
     /// Read the key from stdin (one trailing newline is dropped)
@@ -429,7 +450,7 @@ pub struct InspectArgs {
     pub key_file: Option<PathBuf>,
 
     /// The verification key from this environment variable
-    #[arg(long, value_name = "VAR", requires = "verify")]
+    #[arg(long, value_name = "VAR", value_parser = variable_name, requires = "verify")]
     pub key_env: Option<String>,
 
     /// Accept only this algorithm (the key's family is enforced either way)
@@ -474,6 +495,12 @@ pub fn is_tok_curl_option(option: &str) -> bool {
     TOK_CURL_OPTIONS.iter().any(|(o, _)| *o == option)
 }
 
+/// tok's options before `curl`'s profile, and whether each takes a value (completions
+/// skip over them).
+pub fn tok_curl_options() -> impl Iterator<Item = (&'static str, bool)> {
+    TOK_CURL_OPTIONS.iter().copied()
+}
+
 /// `tok [OPTIONS] curl [OPTIONS] PROFILE [CURL ARGS...]`: splits off everything after
 /// the profile, so that no curl option (`-v`, `-h`, `--min-ttl`...) is ever read as
 /// tok's. clap sees the command line up to the profile; the rest goes to curl as it is.
@@ -514,7 +541,7 @@ pub fn split_curl_args(args: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The profiles whose tokens the command gets, comma-separated
-    #[arg(value_parser = profile_name, value_delimiter = ',', required = true, add = profiles())]
+    #[arg(value_parser = profile_name, value_delimiter = ',', action = clap::ArgAction::Set, num_args = 1, required = true, add = profiles(), value_name = "PROFILE[,PROFILE...]")]
     pub profiles: Vec<String>,
 
     /// Refresh first when a token has less than this left (or 10 % of its lifetime)
@@ -526,8 +553,9 @@ pub struct ExecArgs {
     #[arg(long, value_name = "NAME")]
     pub var: Option<String>,
 
-    /// The command and its arguments, after --
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// The command and its arguments; everything from CMD on is the command's, as with
+    /// `aws-vault exec` (put -- before a CMD that starts with -)
+    #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
 }
 

@@ -20,6 +20,9 @@ pub enum Kind {
     Network = 5,
     /// The secret store is unavailable or failed.
     Store = 6,
+    /// Whoever read stdout went away (EPIPE): 128 + SIGPIPE, what a shell reports for a
+    /// program the signal ended, since tok ignores the signal to end quietly instead.
+    StdoutClosed = 141,
 }
 
 #[derive(Debug)]
@@ -52,6 +55,9 @@ impl Error {
     }
     pub fn store(message: impl Into<String>) -> Error {
         Error::new(Kind::Store, message)
+    }
+    pub fn stdout_closed() -> Error {
+        Error::new(Kind::StdoutClosed, "stdout was closed")
     }
 
     /// A second line telling the user what to do about it.

@@ -126,8 +126,8 @@ pub fn prompt_line(label: &str) -> Result<Option<String>> {
     if !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    eprint!("{label}: ");
-    let _ = std::io::stderr().flush();
+    // A closed stderr loses the prompt, not the run.
+    let _ = write!(std::io::stderr(), "{label}: ").and_then(|()| std::io::stderr().flush());
     let mut line = String::new();
     std::io::stdin()
         .lock()

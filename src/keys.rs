@@ -47,7 +47,8 @@ impl KeySource {
                 .map_err(|e| Error::other(format!("cannot read the key file {}: {e}", path.display()))),
             KeySource::Env(var) => match std::env::var_os(var) {
                 Some(value) if !value.is_empty() => Ok(value.into_encoded_bytes()),
-                _ => Err(Error::usage(format!("the variable {var} holding the key is not set"))),
+                // Not named: what was given as a name may be the key itself.
+                _ => Err(Error::usage("the variable --key-env names is not set, or empty")),
             },
             KeySource::Stdin => {
                 let mut bytes = Vec::new();

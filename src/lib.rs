@@ -29,6 +29,7 @@ pub mod term;
 #[cfg(test)]
 mod testgen;
 mod token;
+pub mod usage;
 #[cfg(windows)]
 mod winsec;
 

@@ -33,26 +33,25 @@ fn parse() -> tok::cli::Cli {
     cli
 }
 
-/// clap's help and version as clap prints them; its errors in tok's own style: a
-/// `tok: error:` line, clap's tips, and the command's plain usage (clap's would list the
-/// options set from the environment, as if typed).
+/// clap's help and version as clap prints them; its errors in tok's own style and words
+/// (`usage::explain`, which never repeats what was typed): a `tok: error:` line, tips,
+/// and the command's plain usage (clap's would list the options set from the
+/// environment, as if typed). A closed stream never panics: a closed stdout is 141, as
+/// everywhere in tok; a closed stderr loses the message, not the exit code.
 fn exit(e: clap::Error, command: &clap::Command, words: &[String]) -> ! {
     use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        e.exit()
+    use std::io::Write;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let printed = e.print().and_then(|()| std::io::stdout().flush());
+        let closed = printed.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        std::process::exit(if closed { 141 } else { 0 })
     }
-    let rendered = e.render().to_string();
-    let mut lines =
-        rendered.lines().filter(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"));
-    let first = lines.next().unwrap_or("invalid command line");
-    tok::term::error(&tok::error::Error::usage(first.strip_prefix("error: ").unwrap_or(first)));
-    let rest: Vec<&str> = lines.collect();
-    let rest = rest.join("\n");
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        std::process::exit(2)
+    }
+    let explained = tok::usage::explain(&e, command, words);
+    tok::term::error(&tok::error::Error::usage(explained.message));
     let sub = words.iter().skip(1).find_map(|w| command.find_subcommand(w));
     let usage = match sub {
         Some(sub) => sub.clone().bin_name(format!("tok {}", sub.get_name())).render_usage().to_string(),
@@ -62,6 +61,11 @@ fn exit(e: clap::Error, command: &clap::Command, words: &[String]) -> ! {
         Some(sub) => format!("tok {} --help", sub.get_name()),
         None => "tok --help".into(),
     };
-    eprintln!("{}\n\n{usage}\n\nFor more information, try '{help}'.", rest.trim_end());
+    let mut tips: String = explained.tips.iter().map(|t| format!("  tip: {t}\n")).collect();
+    if !explained.detail.is_empty() {
+        tips = format!("{}\n{tips}", explained.detail);
+    }
+    let text = format!("{tips}\n{usage}\n\nFor more information, try '{help}'.\n");
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
     std::process::exit(2)
 }

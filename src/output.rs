@@ -62,7 +62,9 @@ fn valid_var(name: &str) -> Result<&str> {
     let mut chars = name.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok { Ok(name) } else { Err(Error::usage(format!("'{name}' is not a valid shell variable name"))) }
+    // Not repeated: a token pasted where the name goes must not reach a log.
+    let why = "the variable name given is not one a shell takes (letters, digits and _, not first a digit)";
+    if ok { Ok(name) } else { Err(Error::usage(why)) }
 }
 
 /// Tokens are printable ASCII but may hold `$`, `'` or `;`: single-quote them for `eval`.

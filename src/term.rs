@@ -64,7 +64,21 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Writes the data asked for to stdout, all of it or an error. A reader that stopped
+/// reading (`tok print p | true`, `| head -1`) is [`Error::stdout_closed`]: tok ends
+/// quietly with 141, as a program the SIGPIPE ended would, without blaming itself.
+pub fn stdout(bytes: &[u8]) -> crate::error::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Error::stdout_closed(),
+        _ => Error::other(format!("cannot write to stdout: {e}")),
+    })
+}
+
 pub fn error(e: &Error) {
+    if e.kind() == crate::error::Kind::StdoutClosed {
+        return;
+    }
     line(&paint("1;31", "error: "), &e.to_string());
     if let Some(hint) = e.hint_text() {
         line(&paint("1;36", "hint: "), hint);

@@ -27,16 +27,65 @@ pub const SHELLS: &[(&str, &str, &str)] = &[
 /// Answers a completion request (tok run by a registration script with `COMPLETE` set)
 /// and exits; does nothing otherwise. Cheap when not completing: one variable lookup.
 pub fn answer_if_asked() {
-    clap_complete::CompleteEnv::with_factory(full_command).var(VAR).complete();
+    if std::env::var_os(VAR).is_none() {
+        return;
+    }
+    let factory = if completing_curl_args() { curl_command } else { full_command };
+    clap_complete::CompleteEnv::with_factory(factory).var(VAR).complete();
+}
+
+/// Whether the word being completed comes after `tok curl`'s profile, where every word
+/// is curl's. The registration scripts call `tok -- tok WORDS...`, with the word's index
+/// in `_CLAP_COMPLETE_INDEX` (bash, zsh, elvish) or last (fish, PowerShell).
+fn completing_curl_args() -> bool {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip_while(|a| a != "--").skip(1).collect();
+    let index = std::env::var("_CLAP_COMPLETE_INDEX").ok().and_then(|i| i.parse().ok());
+    after_curl_profile(args, index)
+}
+
+fn after_curl_profile(words: Vec<std::ffi::OsString>, index: Option<usize>) -> bool {
+    let index = index.unwrap_or(words.len().saturating_sub(1)).min(words.len());
+    let before: Vec<_> = words.into_iter().take(index).collect();
+    // The same split as a real run's: the profile is in `before` when curl has a rest.
+    crate::cli::split_curl_args(before).1.is_some()
+}
+
+/// The tree for completing a curl argument: `curl PROFILE CURL-ARGS`, where the only
+/// candidates are curl's long options. None of tok's options is offered there, since
+/// none would be read as tok's; tok's own options before `curl` are only skipped over.
+fn curl_command() -> clap::Command {
+    use clap::{Arg, ArgAction, Command};
+    let curl_args = Arg::new("curl_args")
+        .num_args(0..)
+        .trailing_var_arg(true)
+        .allow_hyphen_values(true)
+        .add(clap_complete::ArgValueCompleter::new(curl_option_candidates));
+    let curl = Command::new("curl").disable_help_flag(true).arg(Arg::new("profile")).arg(curl_args);
+    let mut root = Command::new("tok").disable_help_flag(true).disable_version_flag(true).subcommand(curl);
+    for (option, takes_value) in crate::cli::tok_curl_options() {
+        if let Some(long) = option.strip_prefix("--") {
+            let action = if takes_value { ArgAction::Set } else { ArgAction::SetTrue };
+            root = root.arg(Arg::new(long).long(long).action(action).hide(true));
+        }
+    }
+    root.disable_help_subcommand(true)
+}
+
+/// curl's long options that start with `current`, from the table tok parses curl's
+/// arguments with.
+fn curl_option_candidates(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
+    let Some(current) = current.to_str().filter(|c| c.starts_with('-')) else { return Vec::new() };
+    super::curl_options::LONG
+        .iter()
+        .map(|name| format!("--{name}"))
+        .filter(|option| option.starts_with(current))
+        .map(clap_complete::CompletionCandidate::new)
+        .collect()
 }
 
 pub fn completions(args: &CompletionsArgs) -> Result<()> {
     match (&args.shell, &args.dir) {
-        (Some(shell), None) => {
-            let script = registration(shell)?;
-            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
-                .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
-        }
+        (Some(shell), None) => crate::term::stdout(&registration(shell)?),
         (None, Some(dir)) => write_all(dir),
         _ => Err(Error::usage("give a shell (bash, zsh, fish, powershell, elvish) or --dir DIR")),
     }
@@ -95,6 +144,10 @@ pub fn profile_candidates() -> Vec<clap_complete::CompletionCandidate> {
 pub fn login_candidates() -> Vec<clap_complete::CompletionCandidate> {
     let mut candidates = profile_candidates();
     for provider in crate::provider::Provider::all() {
+        // A profile named after its provider is listed once.
+        if candidates.iter().any(|c| c.get_value() == provider.name()) {
+            continue;
+        }
         candidates.push(
             clap_complete::CompletionCandidate::new(provider.name()).help(Some(provider.spec().title.into())),
         );
@@ -105,6 +158,24 @@ pub fn login_candidates() -> Vec<clap_complete::CompletionCandidate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn curl_arguments_are_the_words_after_the_profile() {
+        let cases: &[(&str, Option<usize>, bool)] = &[
+            ("tok curl p --", None, true),
+            ("tok curl p -s --da", None, true),
+            ("tok --store file curl --min-ttl 5m p -", None, true),
+            ("tok curl p", None, false),
+            ("tok curl --min-ttl", None, false),
+            ("tok curl p -s /x", Some(2), false),
+            ("tok curl p -s /x", Some(3), true),
+            ("tok print p --", None, false),
+        ];
+        for (line, index, expected) in cases {
+            let words = line.split(' ').map(Into::into).collect();
+            assert_eq!(after_curl_profile(words, *index), *expected, "{line} at {index:?}");
+        }
+    }
 
     /// The committed scripts are what this build writes. Run with
     /// `TOK_UPDATE_COMPLETIONS=1 cargo test completions` to rewrite them.

@@ -150,11 +150,7 @@ fn exit_code(code: i32) -> ExitCode {
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(bytes)
 }
 
 /// Reads curl's stdout while it runs: into memory up to `HOLD_BACK` (`Some` when all of it

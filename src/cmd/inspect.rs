@@ -8,7 +8,7 @@ use crate::output::rfc3339;
 use crate::term;
 use crate::token::{self, TokenRecord};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
+use std::io::Read;
 
 const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
 
@@ -88,10 +88,7 @@ fn read_stdin() -> Result<String> {
 }
 
 fn write(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(text.as_bytes())
 }
 
 /// A NumericDate as RFC 3339 UTC, fractions kept to the microsecond (an f64 holds no more).

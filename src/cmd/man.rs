@@ -2,12 +2,11 @@
 //! specs, so it cannot drift from `--help`: every command with its options, the
 //! environment, files, exit codes and examples.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::provider::Provider;
 
 pub fn man() -> Result<()> {
-    std::io::Write::write_all(&mut std::io::stdout().lock(), &page())
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(&page())
 }
 
 /// The man page, in roff.
@@ -176,6 +175,9 @@ Network or server failure: unreachable, timeout, 5xx, 429, a redirect, an untrus
 .TP
 6
 The secret store is unavailable or failed.
+.TP
+141
+stdout was closed before tok wrote all of it (128 + SIGPIPE, as a shell reports for cat or grep). A closed stderr does not change the exit code.
 .PP
 tok curl exits with curl's own code (which overlaps these; tok's own failures print "tok: error:").
 "#;

@@ -41,10 +41,7 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
         }
         None => text,
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(stdout.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(stdout.as_bytes())
 }
 
 /// `--github-env NAME`: the variable name and the `$GITHUB_ENV` file, checked up front.

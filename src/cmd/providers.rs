@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::profile::{closest, env_name};
 use crate::provider::{Need, Provider};
 use serde_json::{Value, json};
-use std::io::Write;
 
 pub fn providers(args: &ProvidersArgs) -> Result<()> {
     let text = match &args.name {
@@ -22,8 +21,7 @@ pub fn providers(args: &ProvidersArgs) -> Result<()> {
             if args.json { format!("{}\n", to_json(provider)) } else { detail(provider) }
         }
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(text.as_bytes())
 }
 
 fn list() -> String {

@@ -5,7 +5,7 @@ use crate::keys::{self, KeySource};
 use crate::term;
 use crate::token;
 use serde_json::{Map, Value};
-use std::io::{Read, Write};
+use std::io::Read;
 
 pub fn sign(app: &App, args: &SignArgs) -> Result<()> {
     let jwt = match &args.profile {
@@ -138,10 +138,7 @@ fn parse_time(text: &str) -> Result<i64> {
 }
 
 fn write_line(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(format!("{text}\n").as_bytes())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use crate::cli::StatusArgs;
 use crate::config::ConfigFile;
 use crate::duration;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Kind, Result};
 use crate::flow::App;
 use crate::output::rfc3339;
 use crate::profile::{self, Profile, env_name, env_value};
@@ -13,7 +13,6 @@ use crate::store::Store;
 use crate::term::printable;
 use crate::token::{self, TokenRecord};
 use serde_json::{Value, json};
-use std::io::Write;
 
 struct Row {
     profile: String,
@@ -84,8 +83,7 @@ fn row_state(app: &App, profile: &Profile, now: i64) -> Result<(&'static str, Op
 }
 
 fn write(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+    crate::term::stdout(text.as_bytes())
 }
 
 fn expires(record: &TokenRecord, now: i64) -> String {

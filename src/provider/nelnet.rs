@@ -135,7 +135,7 @@ impl Params {
         let base = http::base_url(profile.get("base_url").unwrap_or(host))?;
         let ttl = match profile.get("ttl") {
             None => DEFAULT_TTL,
-            Some(text) => duration::parse(text).map_err(Error::usage)?.as_secs(),
+            Some(text) => duration::parse(text).map_err(|e| Error::usage(format!("ttl: {e}")))?.as_secs(),
         };
         if ttl == 0 {
             return Err(Error::usage("a Nelnet token needs a TTL of at least one second"));

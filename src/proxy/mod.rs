@@ -34,7 +34,6 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use reqwest::Url;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -106,12 +105,7 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::other(format!("cannot start the proxy's runtime: {e}")))?;
     term::mask_in_ci(&capability);
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{public}")
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))?;
-    }
+    term::stdout(format!("{public}\n").as_bytes())?;
     term::note(&format!(
         "proxy: {} -> {} on {address}; Ctrl-C stops it",
         profile.name,

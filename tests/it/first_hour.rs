@@ -329,8 +329,8 @@ fn command_line_errors_have_one_style() {
     let out = home.tok().env("TOK_TIMEOUT", "5s").args(["print", "--formt", "x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
-    assert!(err.starts_with("tok: error: unexpected argument '--formt' found"), "{err}");
-    assert!(err.contains("tip: a similar argument exists: '--format'"), "{err}");
+    assert!(err.starts_with("tok: error: `tok print` has no option `--formt`"), "{err}");
+    assert!(err.contains("tip: did you mean `--format`?"), "{err}");
     assert!(err.contains("Usage: tok print [OPTIONS] <PROFILE>"), "{err}");
     assert!(!err.contains("--store <STORE>") && !err.contains("--timeout <DUR>"), "{err}");
     assert!(out.stdout.is_empty());

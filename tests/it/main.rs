@@ -49,5 +49,6 @@ mod proxy;
 mod retry;
 mod scrub;
 mod store;
+mod usage;
 #[cfg(windows)]
 mod windows;
