@@ -75,8 +75,10 @@ fn curl_command() -> clap::Command {
 /// arguments with.
 fn curl_option_candidates(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
     let Some(current) = current.to_str().filter(|c| c.starts_with('-')) else { return Vec::new() };
-    super::curl_options::LONG
-        .iter()
+    use super::curl_options::{BOOLEAN, LONG, PLAIN};
+    LONG.iter()
+        .chain(BOOLEAN)
+        .chain(PLAIN)
         .map(|name| format!("--{name}"))
         .filter(|option| option.starts_with(current))
         .map(clap_complete::CompletionCandidate::new)

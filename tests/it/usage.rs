@@ -198,7 +198,8 @@ fn after_curls_profile_the_shell_completes_curls_options() {
         &["tok", "--store", "file", "curl", "--min-ttl", "5m", "nexterpay", "--"],
     ] {
         let candidates = complete(&home, words);
-        for curl in ["--data", "--header", "--output", "--cookie"] {
+        // Value-taking, boolean and plain options alike: curl's whole table.
+        for curl in ["--data", "--header", "--output", "--cookie", "--silent", "--location", "--http1.1"] {
             assert!(candidates.iter().any(|c| c == curl), "{words:?}: {curl} in {candidates:?}");
         }
         for tok in ["--min-ttl", "--no-retry", "--store", "--timeout"] {
