@@ -12,6 +12,8 @@ pub fn sign(app: &App, args: &SignArgs) -> Result<()> {
         Some(name) => profile_token(app, name, args)?,
         None => own_token(args)?,
     };
+    // A signed JWT is a credential like any token tok hands out.
+    term::mask_in_ci(&jwt);
     write_line(&jwt)
 }
 

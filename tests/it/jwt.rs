@@ -331,3 +331,27 @@ fn nelnet_warns_about_long_lifetimes_and_the_stand_in_enforces_limits() {
         "beyond the key's limit"
     );
 }
+
+/// In GitHub Actions a JWT `tok sign` prints is masked first, like every token tok hands
+/// out: the runner hides it in later log lines; stdout stays the token alone.
+#[test]
+fn github_actions_masks_signed_tokens() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    assert!(nelnet_login(&home, &sb, &[]).status.success());
+    let own = ["sign", "--alg", "RS256", "--ttl", "1m", "--key-file"];
+    let private = fixture("rsa-private.pem");
+    for args in [vec!["sign", "nelnet"], own.iter().copied().chain([private.to_str().unwrap()]).collect()] {
+        let out = home.tok().env("GITHUB_ACTIONS", "true").args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        let token = String::from_utf8(out.stdout.clone()).unwrap();
+        assert_eq!(token.lines().count(), 1, "stdout is the token alone");
+        assert!(
+            stderr_of(&out).starts_with(&format!("::add-mask::{}\n", token.trim())),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+        let out = home.tok().env("GITHUB_ACTIONS", "false").args(&args).output().unwrap();
+        assert!(!stderr_of(&out).contains("::add-mask::"), "{}", stderr_of(&out));
+    }
+}
