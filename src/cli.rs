@@ -345,7 +345,7 @@ pub struct SignArgs {
 
     /// Signing algorithm (any case). Without it the private key decides (RS256, ES256/384, EdDSA);
     /// HS256/384/512 take a shared secret and are used only when given
-    #[arg(long, value_name = "ALG", value_parser = crate::keys::alg_parser())]
+    #[arg(long, value_name = "ALG", ignore_case = true, value_parser = crate::keys::alg_parser())]
     pub alg: Option<String>,
 
     /// Read the key from this file
@@ -428,7 +428,7 @@ pub struct InspectArgs {
     pub key_env: Option<String>,
 
     /// Accept only this algorithm (any case); HMAC tokens verify only with --alg HS*
-    #[arg(long, value_name = "ALG", requires = "verify", value_parser = crate::keys::alg_parser())]
+    #[arg(long, value_name = "ALG", requires = "verify", ignore_case = true, value_parser = crate::keys::alg_parser())]
     pub alg: Option<String>,
 }
 

@@ -332,6 +332,51 @@ fn nelnet_warns_about_long_lifetimes_and_the_stand_in_enforces_limits() {
     );
 }
 
+/// `--alg` in any case, for sign and inspect: `hs256` is HS256, `eddsa` EdDSA.
+#[test]
+fn alg_is_accepted_in_any_case() {
+    let home = Home::new();
+    let key = rfc_key_file(&home);
+    let key = key.to_str().unwrap();
+    let out =
+        run(&home, &["inspect", "-", "--verify", "--alg", "hs256", "--key-file", key], Some(RFC7515_TOKEN));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("signature verified (HS256)"), "{}", stderr_of(&out));
+    for (typed, alg, key) in [
+        ("hs512", "HS512", key.to_string()),
+        ("eddsa", "EdDSA", fixture("ed25519-private.pem").display().to_string()),
+    ] {
+        let out = run(&home, &["sign", "--alg", typed, "--ttl", "1m", "--key-file", &key], None);
+        assert!(out.status.success(), "{typed}: {}", stderr_of(&out));
+        let token = String::from_utf8(out.stdout).unwrap();
+        let header = token.split('.').next().unwrap();
+        let header: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap())
+                .unwrap();
+        assert_eq!(header["alg"], alg, "{typed}");
+    }
+    let out = run(&home, &["sign", "--alg", "hs999", "--key-file", key], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("HS256"), "lists the names: {}", stderr_of(&out));
+}
+
+/// `tok print`'s output pipes into `tok inspect -` in each format that carries the
+/// token on its own: the token, the header line, the JSON.
+#[test]
+fn inspect_reads_what_print_writes() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    for format in ["token", "header", "json"] {
+        let printed = home.tok().args(["print", "nexterpay", "--format", format]).output().unwrap();
+        assert!(printed.status.success(), "{}", stderr_of(&printed));
+        let out = home.tok().args(["inspect", "-", "--json"]).write_stdin(printed.stdout).output().unwrap();
+        assert!(out.status.success(), "{format}: {}", stderr_of(&out));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["payload"]["sub"], USER, "{format}");
+    }
+}
+
 /// In GitHub Actions a JWT `tok sign` prints is masked first, like every token tok hands
 /// out: the runner hides it in later log lines; stdout stays the token alone.
 #[test]
