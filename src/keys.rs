@@ -420,7 +420,7 @@ fn select<'k>(
             && let Some(other) = &one.alg
         {
             return Err(format!(
-                "the token's alg {name}, and {what} for alg {}",
+                "the token says alg {name}, and {what} for alg {} only",
                 crate::term::printable(other)
             ));
         }
