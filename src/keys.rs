@@ -551,6 +551,49 @@ mod tests {
         assert!(err.contains("-pubout"), "{err}");
     }
 
+    /// Reading and using key bytes never panics, however they are broken: mutated PEM,
+    /// DER, base64 and JWKs, each read key then used to verify with every algorithm of
+    /// its family (jsonwebtoken slices Ed25519 keys, so a short one would panic there).
+    #[test]
+    fn property_no_key_bytes_panic() {
+        use crate::testgen::XorShift;
+        let hs =
+            sign(Algorithm::HS256, None, &serde_json::json!({}), &EncodingKey::from_secret(b"k")).unwrap();
+        let token = jwt::decode(&hs).unwrap();
+        let mut seeds: Vec<Vec<u8>> = Vec::new();
+        for file in
+            ["rsa-public.pem", "rsa-cert.pem", "ec-public.pem", "ec-sec1-private.pem", "ed25519-public.pem"]
+        {
+            let pem = fixture(file);
+            let block = pem::parse_many(&pem).unwrap().pop().unwrap();
+            use base64::Engine;
+            seeds.push(base64::engine::general_purpose::STANDARD.encode(block.contents()).into_bytes());
+            seeds.push(block.into_contents());
+            seeds.push(pem);
+        }
+        seeds.push(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#.to_vec());
+        let algs = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA];
+        let mut rng = XorShift(0x6b65_7973_5eed_0018);
+        let source = KeySource::Env("UNUSED".into());
+        for _ in 0..4_000 {
+            let seed = &seeds[rng.below(seeds.len())];
+            let input = rng.mutate(seed);
+            if let Read::Keys { keys, .. } = read::read(&input) {
+                for key in &keys {
+                    if let Ok(decoding) = decoding(key) {
+                        for alg in algs.into_iter().filter(|a| Family::of(*a) == key.family) {
+                            let _ = check(&token, alg, &decoding);
+                        }
+                    }
+                }
+            }
+            let _ = encoding_key(None, &input, &source);
+        }
+        for _ in 0..4_000 {
+            let _ = read::read(&rng.bytes(200));
+        }
+    }
+
     #[test]
     fn sign_key_decides_the_algorithm_and_hmac_needs_asking() {
         let cases: [(&str, Option<Algorithm>, Result<Algorithm, &str>); 7] = [
