@@ -90,11 +90,13 @@ fn own_token(args: &SignArgs) -> Result<String> {
         claims.insert("exp".into(), Value::from(at));
     }
 
+    // The key first: a refused key is the one message, not a warning about a token that
+    // will not be made.
+    let bytes = source.read()?;
+    let (alg, key) = keys::encoding_key(alg, &bytes, &source)?;
     if !claims.contains_key("exp") {
         term::warn("the token has no exp and never expires; give --ttl or --exp unless that is the intent");
     }
-    let bytes = source.read()?;
-    let (alg, key) = keys::encoding_key(alg, &bytes, &source)?;
     keys::sign(alg, args.kid.as_deref(), &Value::Object(claims), &key)
 }
 

@@ -132,6 +132,8 @@ fn sign_refuses_a_pem_key_as_an_hmac_secret() {
             assert_eq!(out.status.code(), Some(2), "{file} {alg}");
             assert!(out.stdout.is_empty());
             assert!(stderr_of(&out).contains("never used as an HMAC secret"), "{}", stderr_of(&out));
+            // The refusal is the one message: no warning about the token not made.
+            assert!(!stderr_of(&out).contains("never expires"), "{}", stderr_of(&out));
         }
     }
     // There is no default algorithm: without --alg a private key signs with its own
