@@ -370,9 +370,9 @@ pub struct SignArgs {
     #[arg(value_parser = profile_name, add = profiles())]
     pub profile: Option<String>,
 
-    /// Signing algorithm [default: HS256]: HS* take raw key bytes; RS*, PS*, ES256/384 and EdDSA a
-    /// PEM private key of their own family
-    #[arg(long, value_name = "ALG", value_parser = clap::builder::PossibleValuesParser::new(crate::keys::ALGORITHMS))]
+    /// Signing algorithm (any case). Without it the private key decides (RS256, ES256/384, EdDSA);
+    /// HS256/384/512 take a shared secret and are used only when given
+    #[arg(long, value_name = "ALG", ignore_case = true, value_parser = crate::keys::alg_parser())]
     pub alg: Option<String>,
 
     /// Read the key from this file
@@ -445,7 +445,8 @@ pub struct InspectArgs {
     #[arg(long)]
     pub verify: bool,
 
-    /// The verification key: raw bytes for HMAC, a PEM public key otherwise
+    /// The verification key: a public key (PEM, DER, base64), certificate, JWK or JWK set;
+    /// a shared secret only with --alg HS256/384/512
     #[arg(long, value_name = "FILE", requires = "verify", conflicts_with = "key_env")]
     pub key_file: Option<PathBuf>,
 
@@ -453,8 +454,8 @@ pub struct InspectArgs {
     #[arg(long, value_name = "VAR", value_parser = variable_name, requires = "verify")]
     pub key_env: Option<String>,
 
-    /// Accept only this algorithm (the key's family is enforced either way)
-    #[arg(long, value_name = "ALG", requires = "verify", value_parser = clap::builder::PossibleValuesParser::new(crate::keys::ALGORITHMS))]
+    /// Accept only this algorithm (any case); HMAC tokens verify only with --alg HS*
+    #[arg(long, value_name = "ALG", requires = "verify", ignore_case = true, value_parser = crate::keys::alg_parser())]
     pub alg: Option<String>,
 }
 

@@ -98,6 +98,31 @@ impl Jwt {
     pub fn alg(&self) -> &str {
         self.header.get("alg").and_then(Value::as_str).unwrap_or("")
     }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.header.get("kid").and_then(Value::as_str)
+    }
+
+    /// RFC 7515 §4.1.11: header parameters named in `crit` must be understood by the
+    /// verifier, or the token is invalid. tok understands no extension (`b64` of RFC 7797
+    /// would change what the signature covers), so any `crit` fails verification, and so
+    /// does a malformed one.
+    pub fn critical(&self) -> Result<(), String> {
+        let Some(crit) = self.header.get("crit") else { return Ok(()) };
+        let names: Option<Vec<&str>> = crit.as_array().and_then(|a| a.iter().map(Value::as_str).collect());
+        match names {
+            Some(names) if !names.is_empty() => {
+                let names: Vec<String> =
+                    names.iter().map(|n| format!("\"{}\"", crate::term::printable(n))).collect();
+                Err(format!(
+                    "the token's header marks {} as critical (crit), and tok understands no header \
+                     extension: a verifier must then refuse the token (RFC 7515 §4.1.11)",
+                    names.join(", ")
+                ))
+            }
+            _ => Err("the token's crit header is not a list of parameter names (RFC 7515 §4.1.11)".into()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +221,26 @@ mod tests {
         // Large and deeply nested inputs fail cleanly too.
         check(&"a".repeat(5_000_000));
         check(&format!("{}.{}.", enc(r#"{"alg":"x"}"#), enc(&"[".repeat(100_000))));
+    }
+
+    #[test]
+    fn crit_table() {
+        let cases: [(&str, Option<&str>); 6] = [
+            (r#"{"alg":"RS256"}"#, None),
+            (r#"{"alg":"RS256","crit":["exp"],"exp":1}"#, Some("\"exp\" as critical")),
+            (r#"{"alg":"RS256","crit":["b64"],"b64":false}"#, Some("\"b64\" as critical")),
+            (r#"{"alg":"RS256","crit":[]}"#, Some("not a list")),
+            (r#"{"alg":"RS256","crit":"b64"}"#, Some("not a list")),
+            (r#"{"alg":"RS256","crit":[1]}"#, Some("not a list")),
+        ];
+        for (header, want) in cases {
+            let jwt = decode(&format!("{}.{}.", enc(header), enc("{}"))).unwrap();
+            match (jwt.critical(), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(piece)) => assert!(e.contains(piece) && e.contains("7515"), "{header}: {e}"),
+                (got, _) => panic!("{header}: {got:?}"),
+            }
+        }
     }
 
     #[test]

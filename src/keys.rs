@@ -1,20 +1,24 @@
 //! Signing and verifying JWTs with jsonwebtoken: algorithm names, and keys from a
 //! file, a variable or stdin — never from argv.
 //!
-//! The key decides the algorithm family, never the token. A token's header is written
-//! by whoever made the token, so trusting its `alg` lets a forger pick HS256 and use the
-//! bytes of a public key (which everybody has) as the HMAC secret. So every key is
-//! classified first, from its bytes alone: anything that looks like a key format (PEM of
-//! any label, DER holding a key, a JWK) is asymmetric or unusable, and never an HMAC
-//! secret; only bytes that are none of these are. A token (or a `--alg` pin) whose
-//! algorithm is not of the key's family is refused before any signature check.
+//! The key decides, and bytes never decide HMAC. A token's header is written by whoever
+//! made the token, so trusting its `alg` lets a forger pick HS256 and use the bytes of a
+//! public key (which everybody has) as the HMAC secret. So HMAC happens only when the
+//! user asks for it with `--alg HS256|HS384|HS512`, and even then never with bytes that
+//! read as a key in any encoding (`read`). Otherwise the key must read as a public key
+//! (or a certificate, a JWK, a JWK set), and the token's `alg` must be of its family,
+//! before any signature check. Guessing from bytes is what let new encodings of a public
+//! key (base64 DER, UTF-16 PEM...) slip through as "secrets"; asking the user does not.
+
+mod asn1;
+mod read;
 
 use crate::error::{Error, Result};
 use crate::jwt::Jwt;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use read::{Key, Material, Read};
 use serde_json::Value;
-use std::fmt;
-use std::io::Read;
+use std::io::Read as _;
 use std::path::PathBuf;
 
 pub const ALGORITHMS: &[&str] = &[
@@ -22,14 +26,29 @@ pub const ALGORITHMS: &[&str] = &[
     "EdDSA",
 ];
 
+/// A token's `alg`, by its exact name: RFC 7515 §4.1.1 makes it case-sensitive.
 pub fn algorithm(name: &str) -> Result<Algorithm> {
     if !ALGORITHMS.contains(&name) {
         return Err(Error::usage(format!(
-            "unsupported algorithm '{name}' (supported: {})",
+            "unsupported algorithm '{}' (supported: {})",
+            crate::secret::outside(name),
             ALGORITHMS.join(", ")
         )));
     }
-    name.parse().map_err(|_| Error::usage(format!("unsupported algorithm '{name}'")))
+    name.parse()
+        .map_err(|_| Error::usage(format!("unsupported algorithm '{}'", crate::secret::outside(name))))
+}
+
+/// `--alg` as typed (`hs256`, `eddsa`), as its canonical name: clap matches it without
+/// case (`ignore_case`) and hands over the user's spelling.
+fn canonical_alg(name: String) -> String {
+    ALGORITHMS.iter().find(|a| a.eq_ignore_ascii_case(&name)).map_or(name, |a| a.to_string())
+}
+
+/// The parser of `--alg`: the names listed in help and completions, any case accepted.
+pub fn alg_parser() -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(ALGORITHMS).map(canonical_alg)
 }
 
 /// Where a key comes from.
@@ -97,6 +116,15 @@ pub enum Curve {
     Other,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Public,
+    Private,
+    Certificate,
+    /// A symmetric key written as a key (a JWK of kty `oct`).
+    Secret,
+}
+
 impl Family {
     fn of(alg: Algorithm) -> Family {
         match alg {
@@ -118,246 +146,22 @@ impl Family {
             Family::Ed => "an Ed25519 key",
         }
     }
-}
 
-/// What the bytes of a key turned out to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyShape {
-    /// Not any key format: usable only as an HMAC secret.
-    Secret,
-    /// A PEM or DER key of a known family.
-    Asymmetric { family: Family, role: Role, format: &'static str },
-    /// Looks like a key, but tok cannot use it (encrypted, OpenSSH, JWK, unknown curve...).
-    Unusable(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Public,
-    Private,
-    Certificate,
-}
-
-impl fmt::Display for KeyShape {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The algorithm `tok sign` uses for a private key when `--alg` is not given.
+    fn default_alg(self) -> Option<Algorithm> {
         match self {
-            KeyShape::Secret => f.write_str("raw bytes (an HMAC secret)"),
-            KeyShape::Asymmetric { family, role, format } => {
-                let family = match family {
-                    Family::Hmac => "HMAC",
-                    Family::Rsa => "RSA",
-                    Family::Ec(Curve::P256) => "EC P-256",
-                    Family::Ec(Curve::P384) => "EC P-384",
-                    Family::Ec(Curve::Other) => "EC (unsupported curve)",
-                    Family::Ed => "Ed25519",
-                };
-                let role = match role {
-                    Role::Public => "public key",
-                    Role::Private => "private key",
-                    Role::Certificate => "certificate",
-                };
-                write!(f, "an {family} {role} ({format})")
-            }
-            KeyShape::Unusable(what) => f.write_str(what),
+            Family::Rsa => Some(Algorithm::RS256),
+            Family::Ec(Curve::P256) => Some(Algorithm::ES256),
+            Family::Ec(Curve::P384) => Some(Algorithm::ES384),
+            Family::Ed => Some(Algorithm::EdDSA),
+            Family::Ec(Curve::Other) | Family::Hmac => None,
         }
     }
 }
 
-// DER encodings of the object identifiers that name key types and curves.
-const OID_RSA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const OID_RSA_PSS: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
-const OID_EC: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-const OID_P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
-const OID_ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
-const OID_ED448: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x71];
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The key family named inside DER (SPKI, PKCS#8, a certificate's SPKI, SEC1).
-fn der_family(der: &[u8]) -> Option<Family> {
-    if contains(der, OID_EC) || contains(der, OID_P256) || contains(der, OID_P384) {
-        let curve = if contains(der, OID_P256) {
-            Curve::P256
-        } else if contains(der, OID_P384) {
-            Curve::P384
-        } else {
-            Curve::Other
-        };
-        return Some(Family::Ec(curve));
-    }
-    if contains(der, OID_ED25519) {
-        return Some(Family::Ed);
-    }
-    if contains(der, OID_RSA) || contains(der, OID_RSA_PSS) {
-        return Some(Family::Rsa);
-    }
-    None
-}
-
-/// A DER SEQUENCE whose length covers exactly the input: how a binary key file starts.
-fn is_der_sequence(bytes: &[u8]) -> bool {
-    if bytes.len() < 2 || bytes[0] != 0x30 {
-        return false;
-    }
-    let (len, header) = match bytes[1] {
-        n if n < 0x80 => (n as usize, 2),
-        0x81 if bytes.len() > 2 => (bytes[2] as usize, 3),
-        0x82 if bytes.len() > 3 => (((bytes[2] as usize) << 8) | bytes[3] as usize, 4),
-        _ => return false,
-    };
-    header + len == bytes.len()
-}
-
-/// Classifies a key from its bytes alone.
-pub fn classify(bytes: &[u8]) -> KeyShape {
-    if contains(bytes, b"-----BEGIN ") {
-        return classify_pem(bytes);
-    }
-    if is_der_sequence(bytes) && (der_family(bytes).is_some() || contains(bytes, OID_ED448)) {
-        return KeyShape::Unusable(
-            "a binary (DER) key; convert it to PEM: openssl pkey -inform DER -in KEY -out key.pem".into(),
-        );
-    }
-    let trimmed = String::from_utf8_lossy(bytes);
-    let trimmed = trimmed.trim_start();
-    if trimmed.starts_with('{') && trimmed.contains("\"kty\"") {
-        return KeyShape::Unusable("a JSON Web Key, which tok does not read; use a PEM key".into());
-    }
-    if trimmed.starts_with("ssh-") || trimmed.starts_with("ecdsa-sha2-") {
-        return KeyShape::Unusable(
-            "an OpenSSH public key; convert it to PEM: ssh-keygen -e -m PKCS8 -f KEY.pub".into(),
-        );
-    }
-    KeyShape::Secret
-}
-
-/// The key block of a PEM file: `openssl ecparam -genkey` writes an `EC PARAMETERS`
-/// block before the key, and a bundle may hold more than one block.
-fn key_block(bytes: &[u8]) -> Result<pem::Pem, String> {
-    let blocks = pem::parse_many(bytes).map_err(|e| format!("a PEM file tok cannot read ({e})"))?;
-    blocks
-        .into_iter()
-        .find(|b| b.tag() != "EC PARAMETERS")
-        .ok_or_else(|| "a PEM file with EC parameters but no key".to_string())
-}
-
-fn classify_pem(bytes: &[u8]) -> KeyShape {
-    let pem = match key_block(bytes) {
-        Ok(pem) => pem,
-        Err(why) => return KeyShape::Unusable(why),
-    };
-    let der = pem.contents();
-    let asymmetric = |role, format| match der_family(der) {
-        Some(family) => KeyShape::Asymmetric { family, role, format },
-        None => KeyShape::Unusable(format!("a PEM {} of a key type tok does not support", pem.tag())),
-    };
-    match pem.tag() {
-        "RSA PRIVATE KEY" => {
-            KeyShape::Asymmetric { family: Family::Rsa, role: Role::Private, format: "PKCS#1" }
-        }
-        "RSA PUBLIC KEY" => {
-            KeyShape::Asymmetric { family: Family::Rsa, role: Role::Public, format: "PKCS#1" }
-        }
-        "EC PRIVATE KEY" => {
-            let curve = match der_family(der) {
-                Some(Family::Ec(curve)) => curve,
-                _ => Curve::Other,
-            };
-            KeyShape::Asymmetric { family: Family::Ec(curve), role: Role::Private, format: "SEC1" }
-        }
-        "EC PUBLIC KEY" => asymmetric(Role::Public, "SEC1"),
-        "PRIVATE KEY" => asymmetric(Role::Private, "PKCS#8"),
-        "PUBLIC KEY" => asymmetric(Role::Public, "SPKI"),
-        "CERTIFICATE" => asymmetric(Role::Certificate, "X.509"),
-        "ENCRYPTED PRIVATE KEY" => KeyShape::Unusable(
-            "an encrypted private key; decrypt it first: openssl pkey -in KEY -out key.pem".into(),
-        ),
-        "OPENSSH PRIVATE KEY" => KeyShape::Unusable(
-            "an OpenSSH private key; convert it: ssh-keygen -p -m PKCS8 -f KEY (on a copy)".into(),
-        ),
-        other => KeyShape::Unusable(format!(
-            "a PEM '{}', which is no key tok can use",
-            crate::secret::outside(other)
-        )),
-    }
-}
-
-/// The key for signing with `alg`. Wrong keys are usage errors (exit 2): the command
-/// line named a key that cannot do what it asks.
-pub fn encoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<EncodingKey> {
-    let want = Family::of(alg);
-    let shape = classify(bytes);
-    let refuse = |why: String| {
-        Error::usage(format!("cannot sign {alg:?} with the key from {}: {why}", source.describe()))
-    };
-    match (&shape, want) {
-        (KeyShape::Secret, Family::Hmac) => return Ok(EncodingKey::from_secret(bytes)),
-        (KeyShape::Secret, _) => {
-            return Err(refuse(format!("{alg:?} needs {} in PEM, and this is {shape}", want.needs())));
-        }
-        (_, Family::Hmac) => {
-            return Err(refuse(format!(
-                "it is {shape}, and a key in a key format is never used as an HMAC secret; \
-                 sign with the key's own algorithm (RS256, ES256, EdDSA...)"
-            )));
-        }
-        (KeyShape::Unusable(why), _) => return Err(refuse(why.clone())),
-        (KeyShape::Asymmetric { family, role, .. }, _) => {
-            if *family == Family::Ec(Curve::Other) && matches!(want, Family::Ec(_)) {
-                return Err(refuse(format!(
-                    "{shape}: ES256 takes P-256 and ES384 P-384 keys; make one with \
-                     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem"
-                )));
-            }
-            if *family != want {
-                return Err(refuse(format!("{alg:?} needs {}, and this is {shape}", want.needs())));
-            }
-            if *role != Role::Private {
-                return Err(refuse(format!("this is {shape}; signing needs the private key")));
-            }
-        }
-    }
-    let key = match (&shape, want) {
-        // SEC1 (`openssl ecparam -genkey`) is PKCS#8 without the wrapper jsonwebtoken wants.
-        (KeyShape::Asymmetric { format: "SEC1", .. }, Family::Ec(curve)) => {
-            let sec1 = key_block(bytes).map_err(refuse)?.into_contents();
-            Ok(EncodingKey::from_ec_der(&sec1_to_pkcs8(&sec1, curve)))
-        }
-        (_, Family::Rsa) => EncodingKey::from_rsa_pem(bytes),
-        (_, Family::Ec(_)) => EncodingKey::from_ec_pem(bytes),
-        (_, Family::Ed) => EncodingKey::from_ed_pem(bytes),
-        (_, Family::Hmac) => unreachable!("HMAC keys returned above"),
-    };
-    key.map_err(|e| {
-        refuse(format!(
-            "{shape} that cannot be loaded ({e}); rewrite it as PKCS#8: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem"
-        ))
-    })
-}
-
-/// Wraps a SEC1 `ECPrivateKey` in PKCS#8 (RFC 5208): version 0, the algorithm
-/// (id-ecPublicKey with the curve), and the SEC1 key as an OCTET STRING.
-fn sec1_to_pkcs8(sec1: &[u8], curve: Curve) -> Vec<u8> {
-    let curve_oid = if curve == Curve::P384 { OID_P384 } else { OID_P256 };
-    let algorithm = der(0x30, &[OID_EC, curve_oid].concat());
-    der(0x30, &[&[0x02, 0x01, 0x00][..], &algorithm, &der(0x04, sec1)].concat())
-}
-
-/// One DER element: tag, definite length, content.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    match len {
-        0..=0x7f => out.push(len as u8),
-        0x80..=0xff => out.extend([0x81, len as u8]),
-        _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
-    }
-    out.extend_from_slice(content);
-    out
-}
+const NEVER_HMAC: &str = "a key in a key format is never used as an HMAC secret";
+const UNSUPPORTED_CURVE: &str = "ES256 takes P-256 and ES384 P-384 keys; make one with \
+     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem";
 
 /// The HMAC hash output size: shorter keys weaken the MAC (RFC 7518 §3.2).
 pub fn hmac_min_len(alg: Algorithm) -> Option<usize> {
@@ -369,17 +173,119 @@ pub fn hmac_min_len(alg: Algorithm) -> Option<usize> {
     }
 }
 
+/// The algorithm and key for `tok sign`. `alg` is the user's `--alg`; without it the key
+/// decides (RS256, ES256/ES384 or EdDSA for a private key of that family), and HMAC is
+/// never chosen for the user. Wrong keys are usage errors (exit 2): the command line
+/// named a key that cannot do what it asks.
+pub fn encoding_key(
+    alg: Option<Algorithm>,
+    bytes: &[u8],
+    source: &KeySource,
+) -> Result<(Algorithm, EncodingKey)> {
+    let named = alg.map(|a| format!(" {a:?}")).unwrap_or_default();
+    let refuse = |why: String| {
+        Error::usage(format!("cannot sign{named} with the key from {}: {why}", source.describe()))
+    };
+    let found = read::read(bytes);
+    if let Some(alg) = alg.filter(|a| Family::of(*a) == Family::Hmac) {
+        let secret = match found {
+            Read::NotAKey(_) => bytes.to_vec(),
+            Read::Keys { keys, set: false, .. } if keys[0].family == Family::Hmac => {
+                oct_secret(&keys[0]).map_err(refuse)?
+            }
+            Read::Keys { keys, set, .. } => {
+                let what = if set { "a JWK set".to_string() } else { keys[0].to_string() };
+                return Err(refuse(format!(
+                    "it is {what}, and {NEVER_HMAC}; sign with the key's own algorithm (RS256, ES256, EdDSA...)"
+                )));
+            }
+            Read::Unusable(why) => return Err(refuse(format!("it is {why}, and {NEVER_HMAC}"))),
+        };
+        if let Some(min) = hmac_min_len(alg).filter(|min| secret.len() < *min) {
+            crate::term::warn(&format!(
+                "the {alg:?} key is {} bytes; keys shorter than the hash output ({min} bytes) are weak",
+                secret.len()
+            ));
+        }
+        return Ok((alg, EncodingKey::from_secret(&secret)));
+    }
+    let key = match found {
+        Read::NotAKey(what) => {
+            return Err(refuse(match alg {
+                Some(alg) => {
+                    format!("{alg:?} needs {} in PEM or DER, and this is {what}", Family::of(alg).needs())
+                }
+                None => format!(
+                    "it is {what}, not a private key; tok signs with a shared secret only when told: \
+                     --alg HS256 (or HS384, HS512)"
+                ),
+            }));
+        }
+        Read::Unusable(why) => return Err(refuse(why)),
+        Read::Keys { set: true, .. } => {
+            return Err(refuse("it is a JWK set; sign with one private key in PEM or DER".into()));
+        }
+        Read::Keys { mut keys, .. } => keys.remove(0),
+    };
+    if key.family == Family::Hmac {
+        return Err(refuse(format!("it is {key}; give --alg HS256 (or HS384, HS512) to sign with it")));
+    }
+    let Material::Der(der) = &key.material else {
+        return Err(refuse(format!("it is {key}; tok signs with private keys in PEM or DER")));
+    };
+    if key.family == Family::Ec(Curve::Other) {
+        return Err(refuse(format!("{key}: {UNSUPPORTED_CURVE}")));
+    }
+    let alg = match alg.or(key.family.default_alg()) {
+        Some(alg) => alg,
+        None => return Err(refuse(format!("it is {key}, which no algorithm tok knows signs with"))),
+    };
+    let want = Family::of(alg);
+    if key.family != want {
+        let alg = format!("{alg:?}");
+        return Err(refuse(format!("{alg} needs {}, and this is {key}", want.needs())));
+    }
+    if key.role != Role::Private {
+        return Err(refuse(format!("this is {key}; signing needs the private key")));
+    }
+    let encoding = match want {
+        Family::Rsa => EncodingKey::from_rsa_der(der),
+        Family::Ec(_) => EncodingKey::from_ec_der(der),
+        _ => EncodingKey::from_ed_der(der),
+    };
+    Ok((alg, encoding))
+}
+
+/// The secret of a JWK of kty `oct`.
+fn oct_secret(key: &Key) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    match &key.material {
+        Material::Jwk(jwk) => match &jwk.algorithm {
+            jsonwebtoken::jwk::AlgorithmParameters::OctetKey(p) => {
+                crate::jwt::B64URL.decode(&p.value).map_err(|_| format!("{key} whose k is not base64url"))
+            }
+            _ => Err(format!("{key} is no oct JWK")),
+        },
+        Material::Der(_) => Err(format!("{key} is no oct JWK")),
+    }
+}
+
 /// Signs `claims` with the standard header `{typ, alg}` (plus `kid` when given).
 pub fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) -> Result<String> {
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_string);
-    jsonwebtoken::encode(&header, claims, key).map_err(|e| Error::other(format!("cannot sign: {e}")))
+    jsonwebtoken::encode(&header, claims, key).map_err(|e| {
+        Error::usage(format!(
+            "cannot sign: {e}; if the key is valid, rewrite it as PKCS#8: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem"
+        ))
+    })
 }
 
 /// Checks a decoded token's signature with the key from `source`. `Ok(false)` is a
 /// signature that does not match; every refusal before the check (unsigned, unknown
-/// algorithm, an algorithm not of the key's family or not the pinned one, an unusable
-/// key) is an `Err` with exit 4, naming what the token said and what the key is.
+/// algorithm, `crit` extensions, an HMAC token without an HMAC `--alg`, a key that does
+/// not read as a key or is not of the token's family, a pin the token does not match)
+/// is an `Err` with exit 4, naming what the token said and what the key is.
 pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result<bool> {
     let name = token.alg();
     if name.eq_ignore_ascii_case("none") {
@@ -392,73 +298,161 @@ pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result
     {
         return Err(Error::rejected(format!("the token says alg {alg:?}, but --alg pins {pin:?}")));
     }
+    token.critical().map_err(Error::rejected)?;
     let bytes = source.read()?;
-    let key = decoding_key(alg, &bytes, source)?;
-    Ok(jsonwebtoken::crypto::verify(&token.signature, token.signing_input.as_bytes(), &key, alg)
-        .unwrap_or(false))
-}
-
-fn decoding_key(alg: Algorithm, bytes: &[u8], source: &KeySource) -> Result<DecodingKey> {
-    let want = Family::of(alg);
-    let shape = classify(bytes);
     let refuse = |why: String| {
         Error::rejected(format!("refusing to verify {alg:?} with the key from {}: {why}", source.describe()))
     };
-    match (&shape, want) {
-        (KeyShape::Secret, Family::Hmac) => return Ok(DecodingKey::from_secret(bytes)),
-        (KeyShape::Secret, _) => {
+    let want = Family::of(alg);
+    let hmac = want == Family::Hmac;
+    let (keys, set, skipped) = match read::read(&bytes) {
+        Read::NotAKey(_) if hmac && pin.is_some() => {
+            return check(token, alg, &DecodingKey::from_secret(&bytes)).map_err(refuse);
+        }
+        Read::NotAKey(what) if hmac => {
             return Err(refuse(format!(
-                "the token's alg {alg:?} needs {}, and the key is {shape}",
+                "the token's alg {alg:?} is HMAC, which tok verifies only when told: pass --alg {alg:?} \
+                 with the shared secret as the key (the key is {what})"
+            )));
+        }
+        Read::NotAKey(what) => {
+            return Err(refuse(format!(
+                "the token's alg {alg:?} needs {}, and the key is not one tok can read: it is {what}. \
+                 tok verifies with public keys (PEM, DER or base64 DER; SPKI or PKCS#1), X.509 \
+                 certificates, JWKs and JWK sets; with a shared secret only under --alg HS256, HS384 or HS512",
                 want.needs()
             )));
         }
-        (KeyShape::Unusable(why), _) => return Err(refuse(why.clone())),
-        (KeyShape::Asymmetric { family, role, .. }, _) => {
-            if want == Family::Hmac {
-                return Err(refuse(format!(
-                    "the token's alg {alg:?} is HMAC, and the key is {shape}: a key in a key \
-                     format is never used as an HMAC secret (this is how tokens are forged)"
-                )));
+        Read::Unusable(why) if hmac => {
+            return Err(refuse(format!(
+                "the token's alg {alg:?} is HMAC, and the key is {why}: {NEVER_HMAC} (this is how tokens are forged)"
+            )));
+        }
+        Read::Unusable(why) => return Err(refuse(why)),
+        Read::Keys { keys, set, skipped } => (keys, set, skipped),
+    };
+    let candidates = select(&keys, set, &skipped, token.kid(), alg, pin.is_some()).map_err(refuse)?;
+    let mut unusable = None;
+    for key in &candidates {
+        match decoding(key).and_then(|k| check(token, alg, &k)) {
+            Ok(true) => {
+                crate::term::verbose!("verified with {key}");
+                return Ok(true);
             }
-            if *family != want {
-                return Err(refuse(format!(
-                    "the token's alg {alg:?} needs {}, and the key is {shape}",
-                    want.needs()
-                )));
-            }
-            match role {
-                Role::Private => {
-                    return Err(refuse(format!(
-                        "the key is {shape}; verify with the public key: openssl pkey -in KEY -pubout"
-                    )));
-                }
-                Role::Certificate => {
-                    return Err(refuse(format!(
-                        "the key is {shape}; verify with its public key: openssl x509 -in CERT -pubkey -noout"
-                    )));
-                }
-                Role::Public => {}
-            }
+            Ok(false) => {}
+            Err(e) => unusable = Some(format!("the key is {key} that cannot be used: {e}")),
         }
     }
-    let key = match want {
-        Family::Rsa => DecodingKey::from_rsa_pem(bytes),
-        Family::Ec(_) => DecodingKey::from_ec_pem(bytes),
-        Family::Ed | Family::Hmac => DecodingKey::from_ed_pem(bytes),
-    };
-    key.map_err(|e| refuse(format!("{shape} that jsonwebtoken cannot load: {e}")))
+    // One key that cannot be used says why; of several, it is enough that none matched.
+    match unusable {
+        Some(why) if candidates.len() == 1 => Err(refuse(why)),
+        _ => Ok(false),
+    }
 }
 
-/// jsonwebtoken's family for a family tok classified, for the tests below.
-#[cfg(test)]
-fn jwt_family(f: Family) -> jsonwebtoken::AlgorithmFamily {
-    use jsonwebtoken::AlgorithmFamily;
-    match f {
-        Family::Hmac => AlgorithmFamily::Hmac,
-        Family::Rsa => AlgorithmFamily::Rsa,
-        Family::Ec(_) => AlgorithmFamily::Ec,
-        Family::Ed => AlgorithmFamily::Ed,
+fn check(token: &Jwt, alg: Algorithm, key: &DecodingKey) -> Result<bool, String> {
+    jsonwebtoken::crypto::verify(&token.signature, token.signing_input.as_bytes(), key, alg)
+        .map_err(|e| e.to_string())
+}
+
+fn decoding(key: &Key) -> Result<DecodingKey, String> {
+    match &key.material {
+        Material::Jwk(jwk) => DecodingKey::from_jwk(jwk).map_err(|e| e.to_string()),
+        Material::Der(der) => Ok(match key.family {
+            Family::Rsa => DecodingKey::from_rsa_der(der),
+            Family::Ec(_) => DecodingKey::from_ec_der(der),
+            Family::Ed => DecodingKey::from_ed_der(der),
+            Family::Hmac => return Err("no DER holds an HMAC key".into()),
+        }),
     }
+}
+
+/// The keys worth trying for a token with `alg` (and `kid`). In a JWK set the token's
+/// `kid` picks the keys; a token without one is tried against every key of the set
+/// whose family (and JWK `alg`, when the key names one) fits, as no key of another
+/// family can verify it. Private keys are not verification keys.
+fn select<'k>(
+    keys: &'k [Key],
+    set: bool,
+    skipped: &[String],
+    kid: Option<&str>,
+    alg: Algorithm,
+    hmac_asked: bool,
+) -> Result<Vec<&'k Key>, String> {
+    let also =
+        if skipped.is_empty() { String::new() } else { format!(" (tok skipped: {})", skipped.join("; ")) };
+    let pool: Vec<&Key> = match kid {
+        Some(kid) if set => {
+            let named: Vec<&Key> = keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).collect();
+            if named.is_empty() {
+                let kids: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| k.kid.as_deref())
+                    .map(|k| format!("\"{}\"", crate::secret::outside(k)))
+                    .collect();
+                return Err(format!(
+                    "the token's kid \"{}\" names no key of the JWK set (its kids: {}){also}",
+                    crate::secret::outside(kid),
+                    if kids.is_empty() { "none".into() } else { kids.join(", ") }
+                ));
+            }
+            named
+        }
+        _ => keys.iter().collect(),
+    };
+    if pool.is_empty() {
+        return Err(format!("the JWK set holds no key tok can use{also}"));
+    }
+    let want = Family::of(alg);
+    let name = format!("{alg:?}");
+    let fitting: Vec<&Key> = pool
+        .iter()
+        .copied()
+        .filter(|k| k.family == want && k.alg.as_deref().is_none_or(|a| a == name))
+        .collect();
+    if fitting.is_empty() {
+        let what = match pool.as_slice() {
+            [one] => format!("the key is {one}"),
+            many => {
+                format!("the keys are {}", many.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "))
+            }
+        };
+        if want == Family::Hmac {
+            return Err(format!(
+                "the token's alg {name} is HMAC, and {what}: {NEVER_HMAC} (this is how tokens are forged)"
+            ));
+        }
+        if let [one] = pool.as_slice()
+            && one.family == want
+            && let Some(other) = &one.alg
+        {
+            return Err(format!(
+                "the token says alg {name}, and {what} for alg {} only",
+                crate::term::printable(other)
+            ));
+        }
+        if pool.iter().any(|k| k.family == Family::Ec(Curve::Other)) && matches!(want, Family::Ec(_)) {
+            return Err(format!(
+                "the token's alg {name} needs {}, and {what}: {UNSUPPORTED_CURVE}",
+                want.needs()
+            ));
+        }
+        return Err(format!("the token's alg {name} needs {}, and {what}", want.needs()));
+    }
+    if want == Family::Hmac && !hmac_asked {
+        return Err(format!(
+            "the token's alg {name} is HMAC, which tok verifies only when told: pass --alg {name}"
+        ));
+    }
+    let public: Vec<&Key> = fitting.iter().copied().filter(|k| k.role != Role::Private).collect();
+    if public.is_empty() {
+        let fix = match fitting[0].material {
+            Material::Jwk(_) => "verify with the public JWK (without d, p, q, dp, dq, qi)",
+            Material::Der(_) => "verify with the public key: openssl pkey -in KEY -pubout",
+        };
+        return Err(format!("the key is {}; {fix}", fitting[0]));
+    }
+    Ok(public)
 }
 
 #[cfg(test)]
@@ -470,19 +464,29 @@ mod tests {
         std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
 
+    fn temp_key(bytes: &[u8]) -> (KeySource, PathBuf) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("tok-keys-{}-{n}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        (KeySource::File(path.clone()), path)
+    }
+
     #[test]
-    fn hmac_round_trip_and_tampering() {
+    fn hmac_verifies_only_when_asked() {
         let alg = algorithm("HS512").unwrap();
         let key = EncodingKey::from_secret(b"k");
         let token = sign(alg, Some("key-1"), &serde_json::json!({ "sub": "x" }), &key).unwrap();
         let decoded = jwt::decode(&token).unwrap();
         assert_eq!(decoded.header["typ"], "JWT");
         assert_eq!(decoded.header["kid"], "key-1");
-        let path = std::env::temp_dir().join(format!("tok-keys-{}", std::process::id()));
-        std::fs::write(&path, b"k").unwrap();
-        assert!(verify(&decoded, &KeySource::File(path.clone()), None).unwrap());
+        let (source, path) = temp_key(b"k");
+        assert!(verify(&decoded, &source, Some(alg)).unwrap());
+        let err = verify(&decoded, &source, None).unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert!(err.to_string().contains("only when told: pass --alg HS512"), "{err}");
         std::fs::write(&path, b"other").unwrap();
-        assert!(!verify(&decoded, &KeySource::File(path.clone()), None).unwrap());
+        assert!(!verify(&decoded, &source, Some(alg)).unwrap());
         std::fs::remove_file(path).unwrap();
     }
 
@@ -491,42 +495,145 @@ mod tests {
         assert!(algorithm("HS256").is_ok());
         assert!(algorithm("EdDSA").is_ok());
         assert_eq!(algorithm("none").unwrap_err().exit_code(), 2);
+        // A token's alg is case-sensitive; the user's --alg is made canonical first.
         assert_eq!(algorithm("hs256").unwrap_err().exit_code(), 2);
+        for (typed, canonical) in
+            [("hs256", "HS256"), ("Hs512", "HS512"), ("eddsa", "EdDSA"), ("ES384", "ES384")]
+        {
+            assert_eq!(canonical_alg(typed.into()), canonical);
+        }
+        assert_eq!(canonical_alg("nope".into()), "nope");
+    }
+
+    fn key(family: Family, role: Role, kid: Option<&str>, alg: Option<&str>) -> Key {
+        Key {
+            family,
+            role,
+            format: "JWK".into(),
+            kid: kid.map(str::to_string),
+            alg: alg.map(str::to_string),
+            material: Material::Der(Vec::new()),
+        }
     }
 
     #[test]
-    fn classification_table() {
-        use jsonwebtoken::AlgorithmFamily;
-        let table: [(&str, Option<(AlgorithmFamily, Role)>); 6] = [
-            ("rsa-private.pem", Some((AlgorithmFamily::Rsa, Role::Private))),
-            ("rsa-public.pem", Some((AlgorithmFamily::Rsa, Role::Public))),
-            ("ec-private.pem", Some((AlgorithmFamily::Ec, Role::Private))),
-            ("ec-public.pem", Some((AlgorithmFamily::Ec, Role::Public))),
-            ("ed25519-private.pem", Some((AlgorithmFamily::Ed, Role::Private))),
-            ("ed25519-public.pem", Some((AlgorithmFamily::Ed, Role::Public))),
+    fn selection_table() {
+        use Family::*;
+        let p256 = Ec(Curve::P256);
+        let set = [
+            key(Rsa, Role::Public, Some("r1"), Some("RS256")),
+            key(Rsa, Role::Public, Some("r2"), None),
+            key(p256, Role::Public, Some("e1"), None),
+            key(Hmac, Role::Secret, Some("h1"), None),
         ];
-        for (file, want) in table {
-            let got = match classify(&fixture(file)) {
-                KeyShape::Asymmetric { family, role, .. } => Some((jwt_family(family), role)),
-                other => panic!("{file}: {other:?}"),
-            };
-            assert_eq!(got, want, "{file}");
-        }
-        let raw: [&[u8]; 4] = [b"k", b"a long shared secret with spaces", b"\x30\x03abc", b"{\"k\":1}"];
-        for bytes in raw {
-            assert_eq!(classify(bytes), KeyShape::Secret, "{bytes:?}");
-        }
-        let unusable: [&[u8]; 4] = [
-            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
-            b"-----BEGIN garbage",
-            b"{\"kty\":\"oct\",\"k\":\"AAAA\"}",
-            b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI user@host",
+        // (kid, alg, HMAC asked, Ok(kids tried) or a piece of the refusal)
+        type Row = (Option<&'static str>, Algorithm, bool, Result<&'static [&'static str], &'static str>);
+        let table: [Row; 10] = [
+            (Some("r1"), Algorithm::RS256, false, Ok(&["r1"])),
+            (Some("r2"), Algorithm::PS256, false, Ok(&["r2"])),
+            (Some("r1"), Algorithm::PS256, false, Err("for alg RS256")),
+            (Some("e1"), Algorithm::RS256, false, Err("needs an RSA key, and the key is an EC P-256")),
+            (Some("zz"), Algorithm::RS256, false, Err("kid \"zz\" names no key")),
+            (None, Algorithm::RS256, false, Ok(&["r1", "r2"])),
+            (None, Algorithm::ES256, false, Ok(&["e1"])),
+            (None, Algorithm::ES384, false, Err("needs an EC P-384 key, and the keys are")),
+            (None, Algorithm::HS256, false, Err("only when told")),
+            (Some("r1"), Algorithm::HS256, true, Err("never used as an HMAC secret")),
         ];
-        for bytes in unusable {
-            assert!(matches!(classify(bytes), KeyShape::Unusable(_)), "{bytes:?}");
+        for (kid, alg, asked, want) in table {
+            let got = select(&set, true, &[], kid, alg, asked)
+                .map(|keys| keys.iter().map(|k| k.kid.clone().unwrap()).collect::<Vec<_>>());
+            match (got, want) {
+                (Ok(kids), Ok(want)) => assert_eq!(kids, want, "{kid:?} {alg:?}"),
+                (Err(e), Err(piece)) => assert!(e.contains(piece), "{kid:?} {alg:?}: {e}"),
+                (got, want) => panic!("{kid:?} {alg:?}: {got:?}, want {want:?}"),
+            }
         }
-        // The DER inside a PEM public key is still a key, never a secret.
-        let der = pem::parse(fixture("rsa-public.pem")).unwrap().into_contents();
-        assert!(matches!(classify(&der), KeyShape::Unusable(why) if why.contains("DER")));
+        assert!(select(&set, true, &[], None, Algorithm::HS256, true).is_ok());
+        // One key (not a set): the token's kid does not pick; the family still decides.
+        let one = [key(Ed, Role::Public, Some("other"), None)];
+        assert!(select(&one, false, &[], Some("mine"), Algorithm::EdDSA, false).is_ok());
+        let private = [key(Rsa, Role::Private, None, None)];
+        let err = select(&private, false, &[], None, Algorithm::RS256, false).unwrap_err();
+        assert!(err.contains("-pubout"), "{err}");
+    }
+
+    /// Reading and using key bytes never panics, however they are broken: mutated PEM,
+    /// DER, base64 and JWKs, each read key then used to verify with every algorithm of
+    /// its family (jsonwebtoken slices Ed25519 keys, so a short one would panic there).
+    #[test]
+    fn property_no_key_bytes_panic() {
+        use crate::testgen::XorShift;
+        let hs =
+            sign(Algorithm::HS256, None, &serde_json::json!({}), &EncodingKey::from_secret(b"k")).unwrap();
+        let token = jwt::decode(&hs).unwrap();
+        let mut seeds: Vec<Vec<u8>> = Vec::new();
+        for file in
+            ["rsa-public.pem", "rsa-cert.pem", "ec-public.pem", "ec-sec1-private.pem", "ed25519-public.pem"]
+        {
+            let pem = fixture(file);
+            let block = pem::parse_many(&pem).unwrap().pop().unwrap();
+            use base64::Engine;
+            seeds.push(base64::engine::general_purpose::STANDARD.encode(block.contents()).into_bytes());
+            seeds.push(block.into_contents());
+            seeds.push(pem);
+        }
+        seeds.push(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#.to_vec());
+        let algs = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA];
+        let mut rng = XorShift(0x6b65_7973_5eed_0018);
+        let source = KeySource::Env("UNUSED".into());
+        for _ in 0..4_000 {
+            let seed = &seeds[rng.below(seeds.len())];
+            let input = rng.mutate(seed);
+            if let Read::Keys { keys, .. } = read::read(&input) {
+                for key in &keys {
+                    if let Ok(decoding) = decoding(key) {
+                        for alg in algs.into_iter().filter(|a| Family::of(*a) == key.family) {
+                            let _ = check(&token, alg, &decoding);
+                        }
+                    }
+                }
+            }
+            let _ = encoding_key(None, &input, &source);
+        }
+        for _ in 0..4_000 {
+            let _ = read::read(&rng.bytes(200));
+        }
+    }
+
+    #[test]
+    fn sign_key_decides_the_algorithm_and_hmac_needs_asking() {
+        let cases: [(&str, Option<Algorithm>, Result<Algorithm, &str>); 7] = [
+            ("rsa-private.pem", None, Ok(Algorithm::RS256)),
+            ("ec-private.pem", None, Ok(Algorithm::ES256)),
+            ("ec384-private.pem", None, Ok(Algorithm::ES384)),
+            ("ed25519-private.pem", None, Ok(Algorithm::EdDSA)),
+            ("rsa-public.pem", None, Err("signing needs the private key")),
+            ("rsa-private.pem", Some(Algorithm::HS256), Err("never used as an HMAC secret")),
+            ("ec-k256-private.pem", None, Err("unsupported curve")),
+        ];
+        for (file, alg, want) in cases {
+            let (source, path) = temp_key(&fixture(file));
+            let got = encoding_key(alg, &fixture(file), &source).map(|(alg, _)| alg);
+            std::fs::remove_file(path).unwrap();
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{file}"),
+                (Err(e), Err(piece)) => {
+                    assert_eq!(e.exit_code(), 2);
+                    assert!(e.to_string().contains(piece), "{file}: {e}")
+                }
+                (got, want) => panic!("{file}: {:?}, want {want:?}", got.map_err(|e| e.to_string())),
+            }
+        }
+        let source = KeySource::Env("UNUSED".into());
+        let err = encoding_key(None, b"a shared secret", &source).unwrap_err();
+        assert!(err.to_string().contains("only when told: --alg HS256"), "{err}");
+        assert_eq!(
+            encoding_key(Some(Algorithm::HS384), b"a shared secret", &source).unwrap().0,
+            Algorithm::HS384
+        );
+        let oct = br#"{"kty":"oct","k":"c2VjcmV0"}"#;
+        assert!(encoding_key(Some(Algorithm::HS256), oct, &source).is_ok());
+        assert!(encoding_key(None, oct, &source).is_err());
     }
 }

@@ -14,8 +14,8 @@ const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
 
 pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
     let (text, stored) = match (&args.token, &args.profile) {
-        (Some(dash), _) if dash == "-" => (read_stdin()?, None),
-        (Some(token), _) => (token.trim().to_string(), None),
+        (Some(dash), _) if dash == "-" => (token_of(&read_stdin()?), None),
+        (Some(token), _) => (token_of(token), None),
         (None, Some(name)) => {
             let profile = super::existing_profile(app, name)?;
             if crate::provider::identity(&profile)?.api_key {
@@ -85,6 +85,36 @@ fn read_stdin() -> Result<String> {
         .map_err(|e| Error::other(format!("cannot read stdin: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| Error::other("not a JWT: stdin is not text"))?;
     Ok(text.trim().to_string())
+}
+
+/// The token in what `tok print` writes, so its output pipes straight in: a bare token,
+/// a header line (`Authorization: Bearer <jwt>`, `--format header`), or the JSON of
+/// `--format json` (its `token`; an OAuth2 token response's `access_token` too).
+fn token_of(text: &str) -> String {
+    let text = text.trim().trim_start_matches('\u{feff}').trim();
+    if text.starts_with('{') {
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
+            let field = ["token", "access_token"].iter().find_map(|f| map.get(*f).and_then(Value::as_str));
+            if let Some(token) = field {
+                return token.trim().to_string();
+            }
+        }
+        return text.to_string();
+    }
+    // A header's name is a token of RFC 9110 characters, and no JWT holds a colon.
+    let value = match text.split_once(':') {
+        Some((name, value))
+            if !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) =>
+        {
+            value.trim()
+        }
+        _ => text,
+    };
+    match value.split_once(char::is_whitespace) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim().to_string(),
+        _ => value.to_string(),
+    }
 }
 
 fn write(text: &str) -> Result<()> {
@@ -177,6 +207,33 @@ fn opaque(record: &TokenRecord, as_json: bool, now: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_of_what_print_writes() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.e30.c2ln";
+        let cases = [
+            jwt.to_string(),
+            format!("  {jwt}\n"),
+            format!("Authorization: Bearer {jwt}\n"),
+            format!("authorization:bearer  {jwt}"),
+            format!("Authorization: bearer {jwt}\r\n"),
+            format!("authentication-token: {jwt}"),
+            format!("Bearer {jwt}"),
+            format!(
+                "{}\n",
+                json!({ "token": jwt, "header": format!("Authorization: Bearer {jwt}"), "expires_in": 5 })
+            ),
+            json!({ "access_token": jwt, "token_type": "Bearer" }).to_string(),
+            format!("\u{feff}{jwt}"),
+        ];
+        for input in cases {
+            assert_eq!(token_of(&input), jwt, "{input:?}");
+        }
+        // What is none of these stays as it is, for the decoder to explain.
+        for input in ["{\"tok\": 1}", "a.b", "{nope"] {
+            assert_eq!(token_of(input), input);
+        }
+    }
 
     #[test]
     fn relative_wording() {

@@ -12,6 +12,8 @@ pub fn sign(app: &App, args: &SignArgs) -> Result<()> {
         Some(name) => profile_token(app, name, args)?,
         None => own_token(args)?,
     };
+    // A signed JWT is a credential like any token tok hands out.
+    term::mask_in_ci(&jwt);
     write_line(&jwt)
 }
 
@@ -42,7 +44,8 @@ fn profile_token(app: &App, name: &str, args: &SignArgs) -> Result<String> {
 }
 
 fn own_token(args: &SignArgs) -> Result<String> {
-    let alg = keys::algorithm(args.alg.as_deref().unwrap_or("HS256"))?;
+    // No default algorithm: the key decides, and HMAC only when asked for (keys.rs).
+    let alg = args.alg.as_deref().map(keys::algorithm).transpose()?;
     let source = match (&args.key_file, &args.key_env, args.key_stdin) {
         (Some(path), _, _) => KeySource::File(path.clone()),
         (_, Some(var), _) => KeySource::Env(var.clone()),
@@ -87,19 +90,13 @@ fn own_token(args: &SignArgs) -> Result<String> {
         claims.insert("exp".into(), Value::from(at));
     }
 
+    // The key first: a refused key is the one message, not a warning about a token that
+    // will not be made.
+    let bytes = source.read()?;
+    let (alg, key) = keys::encoding_key(alg, &bytes, &source)?;
     if !claims.contains_key("exp") {
         term::warn("the token has no exp and never expires; give --ttl or --exp unless that is the intent");
     }
-    let bytes = source.read()?;
-    if let Some(min) = keys::hmac_min_len(alg)
-        && bytes.len() < min
-    {
-        term::warn(&format!(
-            "the {alg:?} key is {} bytes; keys shorter than the hash output ({min} bytes) are weak",
-            bytes.len()
-        ));
-    }
-    let key = keys::encoding_key(alg, &bytes, &source)?;
     keys::sign(alg, args.kid.as_deref(), &Value::Object(claims), &key)
 }
 

@@ -53,7 +53,7 @@ fn a_profile_remembers_its_store() {
     plain_tok(&home).env("TOK_STORE", "bogus").args(["completions", "bash"]).assert().success();
     plain_tok(&home)
         .env("TOK_STORE", "bogus")
-        .args(["sign", "--key-env", "HOME", "--ttl", "1m"])
+        .args(["sign", "--alg", "HS256", "--key-env", "HOME", "--ttl", "1m"])
         .assert()
         .success();
     let out = plain_tok(&home).env("TOK_STORE", "bogus").args(["print", "nexterpay"]).output().unwrap();

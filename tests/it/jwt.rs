@@ -38,7 +38,7 @@ fn rfc7515_example_decodes_dates_and_verifies() {
     let key = rfc_key_file(&home);
     let out = run(
         &home,
-        &["inspect", "-", "--verify", "--key-file", key.to_str().unwrap()],
+        &["inspect", "-", "--verify", "--alg", "HS256", "--key-file", key.to_str().unwrap()],
         Some(&format!("  {RFC7515_TOKEN}\n")),
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -59,7 +59,9 @@ fn rfc7515_example_decodes_dates_and_verifies() {
 
     // Expiry does not change the exit code; a wrong key does.
     std::fs::write(&key, b"not the key").unwrap();
-    let out = run(&home, &["inspect", RFC7515_TOKEN, "--verify", "--key-file", key.to_str().unwrap()], None);
+    let verify =
+        ["inspect", RFC7515_TOKEN, "--verify", "--alg", "HS256", "--key-file", key.to_str().unwrap()];
+    let out = run(&home, &verify, None);
     assert_eq!(out.status.code(), Some(4));
     assert!(stderr_of(&out).contains("does not match"), "{}", stderr_of(&out));
 }
@@ -102,11 +104,12 @@ fn sign_inspect_verify_round_trips_for_every_algorithm() {
         );
         assert!(out.status.success(), "{alg}: {}", stderr_of(&out));
         let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        let out = run(
-            &home,
-            &["inspect", "-", "--json", "--verify", "--key-file", public.to_str().unwrap()],
-            Some(&token),
-        );
+        let mut verify = vec!["inspect", "-", "--json", "--verify", "--key-file", public.to_str().unwrap()];
+        // HMAC only when asked for; the other algorithms verify by the key alone.
+        if alg.starts_with("HS") {
+            verify.extend(["--alg", alg]);
+        }
+        let out = run(&home, &verify, Some(&token));
         assert!(out.status.success(), "{alg}: {}", stderr_of(&out));
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["header"]["alg"], alg);
@@ -327,4 +330,73 @@ fn nelnet_warns_about_long_lifetimes_and_the_stand_in_enforces_limits() {
         401,
         "beyond the key's limit"
     );
+}
+
+/// `--alg` in any case, for sign and inspect: `hs256` is HS256, `eddsa` EdDSA.
+#[test]
+fn alg_is_accepted_in_any_case() {
+    let home = Home::new();
+    let key = rfc_key_file(&home);
+    let key = key.to_str().unwrap();
+    let out =
+        run(&home, &["inspect", "-", "--verify", "--alg", "hs256", "--key-file", key], Some(RFC7515_TOKEN));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("signature verified (HS256)"), "{}", stderr_of(&out));
+    for (typed, alg, key) in [
+        ("hs512", "HS512", key.to_string()),
+        ("eddsa", "EdDSA", fixture("ed25519-private.pem").display().to_string()),
+    ] {
+        let out = run(&home, &["sign", "--alg", typed, "--ttl", "1m", "--key-file", &key], None);
+        assert!(out.status.success(), "{typed}: {}", stderr_of(&out));
+        let token = String::from_utf8(out.stdout).unwrap();
+        let header = token.split('.').next().unwrap();
+        let header: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap())
+                .unwrap();
+        assert_eq!(header["alg"], alg, "{typed}");
+    }
+    let out = run(&home, &["sign", "--alg", "hs999", "--key-file", key], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("HS256"), "lists the names: {}", stderr_of(&out));
+}
+
+/// `tok print`'s output pipes into `tok inspect -` in each format that carries the
+/// token on its own: the token, the header line, the JSON.
+#[test]
+fn inspect_reads_what_print_writes() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    for format in ["token", "header", "json"] {
+        let printed = home.tok().args(["print", "nexterpay", "--format", format]).output().unwrap();
+        assert!(printed.status.success(), "{}", stderr_of(&printed));
+        let out = home.tok().args(["inspect", "-", "--json"]).write_stdin(printed.stdout).output().unwrap();
+        assert!(out.status.success(), "{format}: {}", stderr_of(&out));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["payload"]["sub"], USER, "{format}");
+    }
+}
+
+/// In GitHub Actions a JWT `tok sign` prints is masked first, like every token tok hands
+/// out: the runner hides it in later log lines; stdout stays the token alone.
+#[test]
+fn github_actions_masks_signed_tokens() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    assert!(nelnet_login(&home, &sb, &[]).status.success());
+    let own = ["sign", "--alg", "RS256", "--ttl", "1m", "--key-file"];
+    let private = fixture("rsa-private.pem");
+    for args in [vec!["sign", "nelnet"], own.iter().copied().chain([private.to_str().unwrap()]).collect()] {
+        let out = home.tok().env("GITHUB_ACTIONS", "true").args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        let token = String::from_utf8(out.stdout.clone()).unwrap();
+        assert_eq!(token.lines().count(), 1, "stdout is the token alone");
+        assert!(
+            stderr_of(&out).starts_with(&format!("::add-mask::{}\n", token.trim())),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+        let out = home.tok().env("GITHUB_ACTIONS", "false").args(&args).output().unwrap();
+        assert!(!stderr_of(&out).contains("::add-mask::"), "{}", stderr_of(&out));
+    }
 }
