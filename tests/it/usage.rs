@@ -116,7 +116,6 @@ fn usage_errors_point_the_right_way() {
         (&["print", "nexterpay", "--header"], "did you mean `--format header`?"),
         (&["print", "nexterpay", "--format", "JSON"], "did you mean `json`?"),
         (&["print", "nexterpay", "--format", "env", "--shell", "PowerShell"], "did you mean `powershell`?"),
-        (&["sign", "--alg", "hs256"], "did you mean `HS256`?"),
         (&["prnt", "nexterpay"], "did you mean `print`?"),
         (&["exec", "nexterpay"], "<CMD>"),
     ];
