@@ -339,3 +339,35 @@ fn command_line_errors_have_one_style() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Global options:"));
 }
+
+/// `np.eu`, `np-eu` and `np_eu` all read `TOK_NP_EU_*`: a second such profile would get
+/// the first one's credentials from the environment, and exec would give both one token.
+#[test]
+fn profiles_that_read_the_same_variables_are_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let login = |name: &str| {
+        home.tok()
+            .args(["login", name, "--provider", "nexterpay", "--username", USER, "--base-url", &sb.url])
+            .arg("--secret-stdin")
+            .write_stdin(format!("{PASSWORD}\n"))
+            .output()
+            .unwrap()
+    };
+    let out = login("np.eu");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    for twin in ["np-eu", "np_eu"] {
+        let out = login(twin);
+        assert_eq!(out.status.code(), Some(2), "{twin}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(err.contains("'np.eu'") && err.contains("TOK_NP_EU_"), "{err}");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "nothing was sent for the refused logins");
+    // Logging in again under the same name is still an edit, not a twin.
+    assert!(login("np.eu").status.success());
+
+    let out = home.tok().args(["exec", "np.eu,np-eu", "--", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("'np.eu' and 'np-eu'"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "no token was fetched for the refused exec");
+}
