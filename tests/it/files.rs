@@ -204,9 +204,10 @@ fn a_tok_home_that_is_a_link_is_refused() {
     fs::create_dir(&other).unwrap();
     chmod(&other, 0o700);
     std::os::unix::fs::symlink(real.join("store"), other.join("store")).unwrap();
-    let out = home.tok_from_env(&sb).env("TOK_HOME", &other).args(["status", "nexterpay"]).output().unwrap();
+    let out = home.tok_from_env(&sb).env("TOK_HOME", &other).args(["logout", "nexterpay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("store is a symbolic link"), "{}", stderr_of(&out));
+    assert!(real.join("store").join("nexterpay.json").exists(), "nothing was removed through the link");
 }
 
 /// ssh's StrictModes for the directories above TOK_HOME: whoever can write one could
