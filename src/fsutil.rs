@@ -32,6 +32,7 @@ use std::path::Path;
 pub enum Holds {
     /// A directory above the one tok keeps its files in: nobody else may write it,
     /// unless it is sticky (then nobody else can rename what is ours in it).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Ancestor,
     /// Directories and `config.toml`: nobody else may write them.
     Settings,

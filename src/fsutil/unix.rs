@@ -73,7 +73,7 @@ fn not_followed(path: &Path, e: io::Error) -> io::Error {
             ErrorKind::PermissionDenied,
             format!(
                 "{} is a symbolic link: tok opens its own directories and files only directly, \
-                 so that nobody can swap them (point TOK_HOME at the real directory)",
+                 so that nobody can swap them (use the real path: point TOK_HOME at the real directory)",
                 path.display()
             ),
         ),

@@ -279,3 +279,27 @@ fn temporary_files_of_profiles_never_completed_go_on_any_logout() {
     assert!(!left.exists() && !home.store_file("nexterpay").exists());
     assert!(unrelated.exists(), "only tok's temporary files are removed");
 }
+
+/// Files in TOK_HOME are opened without following links: a link in place of a store file
+/// or `config.toml` is refused even when it points at a private file of yours.
+#[test]
+fn a_store_file_or_config_that_is_a_link_is_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let elsewhere = home.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    chmod(&elsewhere, 0o700);
+    for (file, code) in [(home.store_file("nexterpay"), 6), (home.path().join("config.toml"), 1)] {
+        let moved = elsewhere.join(file.file_name().unwrap());
+        fs::rename(&file, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &file).unwrap();
+        let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}: {}", file.display(), stderr_of(&out));
+        assert!(stderr_of(&out).contains("is a symbolic link"), "{}", stderr_of(&out));
+        assert!(out.stdout.is_empty());
+        fs::remove_file(&file).unwrap();
+        fs::rename(&moved, &file).unwrap();
+    }
+    home.print("nexterpay");
+}
