@@ -57,16 +57,15 @@ pub struct ConfigFile {
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
         // The file decides where passwords are sent: only if nobody else could write it.
-        for checked in path.parent().into_iter().chain([path]) {
-            let holds = fsutil::Holds::Settings;
-            fsutil::trusted(checked, holds)
-                .map_err(|why| Error::other(format!("refusing to read settings: {why}")))?;
-        }
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
-            Err(e) => return Err(Error::other(format!("cannot read {}: {e}", path.display()))),
+        let refuse = |e: std::io::Error| Error::other(format!("refusing to read settings: {e}"));
+        let (dir, name) = split(path)?;
+        let bytes = match fsutil::Dir::open(dir, false).map_err(refuse)? {
+            Some(dir) => dir.read(name, fsutil::Holds::Settings).map_err(refuse)?,
+            None => None,
         };
+        let Some(bytes) = bytes else { return Ok(ConfigFile::default()) };
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::other(format!("{} is not valid: it is not UTF-8", path.display())))?;
         let config: ConfigFile = toml::from_str(&text).map_err(|e| {
             Error::other(format!("{} is not valid: {}", path.display(), crate::secret::outside(e.message())))
                 .hint("fix or delete the file; `tok login` writes it again")
@@ -85,8 +84,21 @@ impl ConfigFile {
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = toml::to_string(self).map_err(|e| Error::other(format!("cannot encode config: {e}")))?;
         let header = "# tok's profiles: non-secret settings only. Secrets and tokens live in the store.\n";
-        fsutil::write_atomic(path, format!("{header}{text}").as_bytes())
-            .map_err(|e| Error::other(e.to_string()))
+        let (dir, name) = split(path)?;
+        fsutil::Dir::open(dir, true)
+            .and_then(|dir| match dir {
+                Some(dir) => dir.write_atomic(name, format!("{header}{text}").as_bytes()),
+                None => Err(std::io::ErrorKind::NotFound.into()),
+            })
+            .map_err(|e| Error::other(format!("cannot save settings: {e}")))
+    }
+}
+
+/// A file's directory and name.
+fn split(path: &Path) -> Result<(&Path, &str)> {
+    match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        (Some(dir), Some(name)) => Ok((dir, name)),
+        _ => Err(Error::other(format!("{} is not a file in a directory", path.display()))),
     }
 }
 

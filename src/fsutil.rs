@@ -5,116 +5,78 @@
 //! the current user (or root) and not writable by group or others, and a file holding
 //! secrets must not be readable by them either. Otherwise another local user could plant
 //! a `config.toml` that sends the password to their host, or a store file whose "token"
-//! tok would print. tok never loosens or repairs the mode of a directory it did not
-//! create (a shared, sticky `/tmp`-like TOK_HOME stays as it is, and is refused).
+//! tok would print. The directories above TOK_HOME may be shared only when sticky (`/tmp`):
+//! whoever can rename entries there could swap TOK_HOME for a directory of their own.
+//! tok never loosens or repairs the mode of a directory it did not create (a shared,
+//! sticky `/tmp`-like TOK_HOME stays as it is, and is refused).
+//!
+//! On Unix a checked directory is held open ([`Dir`]) and every file is opened relative
+//! to that descriptor without following links, so what was checked is what is used: a
+//! rename between the check and the open cannot substitute another directory.
 
-use crate::error::{Error, Result};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+#[cfg(not(unix))]
+mod portable;
+#[cfg(unix)]
+mod unix;
+
+#[cfg(not(unix))]
+pub use portable::Dir;
+#[cfg(unix)]
+pub use unix::Dir;
+
+use std::fs::{File, OpenOptions};
 use std::path::Path;
-
-/// Creates `dir` (and parents) readable by the owner only; an existing one is checked,
-/// never changed.
-pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(windows)]
-    let existed = dir.exists();
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    // Windows has no modes: a directory tok creates gets an owner-only DACL, which what
-    // is created inside inherits.
-    #[cfg(windows)]
-    if !existed {
-        crate::winsec::restrict_to_owner(dir, true)?;
-    }
-    trusted(dir, Holds::Settings).map_err(std::io::Error::other)
-}
 
 /// What a path holds, which decides how private it must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holds {
+    /// A directory above the one tok keeps its files in: nobody else may write it,
+    /// unless it is sticky (then nobody else can rename what is ours in it).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Ancestor,
     /// Directories and `config.toml`: nobody else may write them.
     Settings,
     /// Store files: nobody else may read or write them.
     Secrets,
 }
 
-/// Ok when `path` is missing, or owned by this user (or root) with no write bits for
-/// group or others (no bits at all for secrets). Otherwise the reason, with the fix.
-pub fn trusted(path: &Path, holds: Holds) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let meta = match fs::symlink_metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(format!("cannot check {}: {e}", path.display())),
-        };
-        // A symlink is followed only when it, too, is ours.
-        let meta = if meta.file_type().is_symlink() {
-            if meta.uid() != euid() && meta.uid() != 0 {
-                return Err(format!(
-                    "{} is a link owned by someone else (uid {})",
-                    path.display(),
-                    meta.uid()
-                ));
-            }
-            fs::metadata(path).map_err(|e| format!("cannot check {}: {e}", path.display()))?
-        } else {
-            meta
-        };
-        let me = euid();
-        if meta.uid() != me && meta.uid() != 0 {
-            return Err(format!(
-                "{} is owned by uid {}, not by you (uid {me}): another user could have written it",
-                path.display(),
-                meta.uid()
-            ));
-        }
-        let mode = meta.mode() & 0o7777;
-        let (bad, fix) = match holds {
-            Holds::Settings => (mode & 0o022, "chmod go-w"),
-            Holds::Secrets => (mode & 0o077, "chmod 600"),
-        };
-        if bad != 0 {
-            let who = if holds == Holds::Secrets { "readable or writable" } else { "writable" };
-            return Err(format!(
-                "{} is {who} by group or others (mode {mode:04o}); fix it with `{fix} {}` or choose \
-                 another TOK_HOME",
-                path.display(),
-                path.display()
-            ));
-        }
+/// Why an owner and mode are not trusted for `holds`, with the fix; `me` is this user.
+/// `path` only names the thing in the message.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) fn verdict(path: &Path, uid: u32, mode: u32, me: u32, holds: Holds) -> Result<(), String> {
+    if uid != me && uid != 0 {
+        return Err(format!(
+            "{} is owned by uid {uid}, not by you (uid {me}): another user could have written it",
+            path.display()
+        ));
     }
-    #[cfg(not(unix))]
-    let _ = (path, holds);
-    Ok(())
-}
-
-#[cfg(unix)]
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// Removes the temporary files a killed writer may have left beside `path`
-/// (`.<name>.<pid>.tmp`): they can hold a whole store record. Callers hold the
-/// profile's lock, so no live writer owns one.
-pub fn remove_stale_temporaries(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
-        return;
+    let mode = mode & 0o7777;
+    let sticky = mode & 0o1000 != 0;
+    let (bad, fix) = match holds {
+        Holds::Ancestor if sticky => (0, ""),
+        Holds::Ancestor | Holds::Settings => (mode & 0o022, "chmod go-w"),
+        Holds::Secrets => (mode & 0o077, "chmod 600"),
     };
-    let prefix = format!(".{name}.");
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let file = entry.file_name();
-        let Some(file) = file.to_str() else { continue };
-        if file.starts_with(&prefix) && file.ends_with(".tmp") {
-            let _ = fs::remove_file(entry.path());
-        }
+    if bad == 0 {
+        return Ok(());
     }
+    let who = if holds == Holds::Secrets { "readable or writable" } else { "writable" };
+    let (what, choose) = match holds {
+        Holds::Ancestor => ("a directory above tok's files", "keep TOK_HOME elsewhere"),
+        _ => ("", "choose another TOK_HOME"),
+    };
+    let what = if what.is_empty() { String::new() } else { format!(" ({what}, not sticky)") };
+    Err(format!(
+        "{}{what} is {who} by group or others (mode {mode:04o}); fix it with `{fix} {}` or {choose}",
+        path.display(),
+        path.display()
+    ))
+}
+
+/// Creates `dir` (and parents) readable by the owner only; an existing one is checked,
+/// never changed.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    Dir::open(dir, true).map(drop)
 }
 
 /// Opens (creating if needed) a file only the owner can read or write.
@@ -127,49 +89,69 @@ pub fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<F
     Ok(file)
 }
 
-/// Writes `bytes` to `path` through a 0600 temporary file in the same directory, synced
-/// and renamed over the target: readers see the old content or the new, never half.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |e: std::io::Error| Error::store(format!("cannot write {}: {e}", path.display()));
-    let dir =
-        path.parent().ok_or_else(|| Error::other(format!("{} has no parent directory", path.display())))?;
-    private_dir(dir).map_err(fail)?;
-    remove_stale_temporaries(path);
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = open_private(&tmp, OpenOptions::new().write(true).create(true).truncate(true))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // The rename is durable only once the directory entry is.
-        #[cfg(unix)]
-        File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(fail)
+/// The name of the temporary file a writer with process id `pid` uses for `name`.
+fn temporary(name: &str, pid: u32) -> String {
+    format!(".{name}.{pid}.tmp")
 }
 
-#[cfg(all(test, unix))]
+/// `name` of a temporary file (`.<name>.<pid>.tmp`), if `file` is one.
+pub fn temporary_of(file: &str) -> Option<&str> {
+    let (name, pid) = file.strip_prefix('.')?.strip_suffix(".tmp")?.rsplit_once('.')?;
+    (!name.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(name)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn atomic_write_is_private_and_replaces() {
-        let dir = std::env::temp_dir().join(format!("tok-fsutil-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let path = dir.join("sub").join("f.json");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
-        // No temporary file is left behind.
-        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
-        fs::remove_dir_all(&dir).unwrap();
+    fn verdict_table() {
+        let p = Path::new("/x");
+        let me = 1000;
+        let table = [
+            (me, 0o700, Holds::Settings, true),
+            (0, 0o755, Holds::Settings, true),
+            (me, 0o770, Holds::Settings, false),
+            (me, 0o1777, Holds::Settings, false),
+            (me, 0o600, Holds::Secrets, true),
+            (me, 0o640, Holds::Secrets, false),
+            (me, 0o604, Holds::Secrets, false),
+            (0, 0o1777, Holds::Ancestor, true),
+            (me, 0o1770, Holds::Ancestor, true),
+            (0, 0o755, Holds::Ancestor, true),
+            (0, 0o777, Holds::Ancestor, false),
+            (me, 0o775, Holds::Ancestor, false),
+            (1001, 0o755, Holds::Ancestor, false),
+            (1001, 0o1777, Holds::Ancestor, false),
+            (1001, 0o600, Holds::Secrets, false),
+        ];
+        for (uid, mode, holds, ok) in table {
+            assert_eq!(verdict(p, uid, mode, me, holds).is_ok(), ok, "{uid} {mode:o} {holds:?}");
+        }
+        let why = verdict(p, me, 0o1777, me, Holds::Settings).unwrap_err();
+        assert!(
+            why.contains("writable by group or others (mode 1777)") && why.contains("chmod go-w"),
+            "{why}"
+        );
+        let why = verdict(p, me, 0o775, me, Holds::Ancestor).unwrap_err();
+        assert!(why.contains("not sticky") && why.contains("keep TOK_HOME elsewhere"), "{why}");
+    }
+
+    #[test]
+    fn temporaries_table() {
+        assert_eq!(temporary("p.json", 42), ".p.json.42.tmp");
+        let table = [
+            (".p.json.42.tmp", Some("p.json")),
+            (".a.b-c.json.7.tmp", Some("a.b-c.json")),
+            (".config.toml.1.tmp", Some("config.toml")),
+            ("p.json", None),
+            (".p.json.x.tmp", None),
+            (".p.json..tmp", None),
+            ("..1.tmp", None),
+            (".tmp", None),
+        ];
+        for (file, want) in table {
+            assert_eq!(temporary_of(file), want, "{file}");
+        }
     }
 }

@@ -6,6 +6,10 @@ use crate::profile::env_name;
 use crate::token::{self, TokenRecord};
 use serde_json::json;
 
+/// The `version` of every JSON output (`schemas/`): raised when a key changes meaning or
+/// goes away; new keys do not raise it.
+pub const JSON_VERSION: u32 = 1;
+
 pub fn render(
     record: &TokenRecord,
     format: Format,
@@ -19,6 +23,7 @@ pub fn render(
         Format::Json => {
             let now = token::now();
             let value = json!({
+                "version": JSON_VERSION,
                 "token": record.token.expose(),
                 "header": record.header_line(),
                 "expires_at": record.expires_at.and_then(rfc3339),

@@ -50,6 +50,22 @@ pub fn env_name(profile: &str, field: &str) -> String {
     name
 }
 
+/// Another profile among `others` whose variables are `name`'s (`p.q`, `p-q` and `p_q`
+/// all read `TOK_P_Q_*`): the two would share credentials from the environment.
+pub fn variable_twin<'a>(name: &str, others: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let prefix = env_name(name, "");
+    others.into_iter().find(|other| *other != name && env_name(other, "") == prefix)
+}
+
+/// The refusal for two profiles that read the same variables.
+pub fn twin_error(name: &str, twin: &str, doing: &str) -> Error {
+    Error::usage(format!(
+        "profiles '{twin}' and '{name}' read the same variables ({}*): {doing}",
+        env_name(name, "")
+    ))
+    .hint(format!("use a name that differs from '{twin}' in more than '.', '-' and '_'"))
+}
+
 pub fn env_value(profile: &str, field: &str) -> Option<String> {
     std::env::var(env_name(profile, field)).ok().filter(|v| !v.is_empty())
 }
@@ -282,6 +298,23 @@ mod tests {
         ];
         for (profile, field, want) in table {
             assert_eq!(env_name(profile, field), want);
+        }
+    }
+
+    #[test]
+    fn variable_twins_table() {
+        let existing = ["p.q", "prod", "nexterpay"];
+        let table = [
+            ("p-q", Some("p.q")),
+            ("p_q", Some("p.q")),
+            ("p.q", None),
+            ("pq", None),
+            ("p.q.r", None),
+            ("pro-d", None),
+            ("nexterpay", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(variable_twin(name, existing), want, "{name}");
         }
     }
 

@@ -28,6 +28,12 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
     if let Some(var) = &args.var {
         output::render_check_var(var)?;
     }
+    for (i, name) in args.profiles.iter().enumerate() {
+        if let Some(twin) = crate::profile::variable_twin(name, args.profiles[..i].iter().map(String::as_str))
+        {
+            return Err(crate::profile::twin_error(name, twin, "their tokens would overwrite each other"));
+        }
+    }
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // Every token first: a failure runs nothing.
     let mut vars = Vec::new();

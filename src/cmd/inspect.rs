@@ -7,7 +7,7 @@ use crate::keys::{self, KeySource};
 use crate::output::rfc3339;
 use crate::term;
 use crate::token::{self, TokenRecord};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::io::Read;
 
 const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
@@ -29,7 +29,16 @@ pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
                 return write(&if args.json {
                     format!(
                         "{}\n",
-                        json!({ "api_key": true, "opaque": true, "expires_at": null, "expired": false })
+                        serde_json::to_string_pretty(&json_record(
+                            "api_key",
+                            None,
+                            None,
+                            Map::new(),
+                            None,
+                            None,
+                            None
+                        ))
+                        .unwrap_or_default()
                     )
                 } else {
                     format!(
@@ -172,26 +181,49 @@ fn json_text(jwt: &Jwt, now: f64, verified: Option<bool>) -> String {
             );
         }
     }
-    let value = json!({
-        "header": jwt.header,
-        "payload": jwt.payload,
-        "times": times,
-        "expired": jwt.time("exp").map(|exp| exp <= now),
-        "verified": verified,
-    });
+    let exp = jwt.time("exp");
+    let value = json_record(
+        "jwt",
+        Some(Value::Object(jwt.header.clone())),
+        Some(Value::Object(jwt.payload.clone())),
+        times,
+        exp.and_then(utc),
+        exp.map(|t| t - now).filter(|d| d.abs() < 1e15).map(|d| d.ceil() as i64),
+        verified,
+    );
     format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())
+}
+
+/// Every `inspect --json` output has these keys (`schemas/inspect.json`), whatever `kind`
+/// of token it describes (a token without expiry is not expired).
+fn json_record(
+    kind: &str,
+    header: Option<Value>,
+    payload: Option<Value>,
+    times: serde_json::Map<String, Value>,
+    expires_at: Option<String>,
+    expires_in: Option<i64>,
+    verified: Option<bool>,
+) -> Value {
+    json!({
+        "version": crate::output::JSON_VERSION,
+        "kind": kind,
+        "header": header,
+        "payload": payload,
+        "times": times,
+        "expires_at": expires_at,
+        "expires_in": expires_in,
+        "expired": expires_in.is_some_and(|left| left <= 0),
+        "verified": verified,
+    })
 }
 
 /// A stored token that is no JWT (an opaque OAuth2 token): what tok knows of it.
 fn opaque(record: &TokenRecord, as_json: bool, now: f64) -> String {
     let now = now.floor() as i64;
     if as_json {
-        let value = json!({
-            "opaque": true,
-            "expires_at": record.expires_at.and_then(rfc3339),
-            "expires_in": record.expires_in(now),
-            "expired": record.expires_at.map(|e| e <= now),
-        });
+        let expires_at = record.expires_at.and_then(rfc3339);
+        let value = json_record("opaque", None, None, Map::new(), expires_at, record.expires_in(now), None);
         return format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default());
     }
     match record.expires_at {

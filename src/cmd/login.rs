@@ -12,6 +12,14 @@ use crate::token;
 pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     let config = ConfigFile::load(&app.paths.config_file)?;
     let saved = config.profiles.get(&args.profile);
+    let known = super::known_profiles(&app.paths, &config);
+    if let Some(twin) = profile::variable_twin(&args.profile, known.iter().map(String::as_str)) {
+        return Err(profile::twin_error(
+            &args.profile,
+            twin,
+            "a second login would take the first one's credentials from the environment",
+        ));
+    }
     let mut flags = args.settings();
     let mut profile = profile::resolve(&args.profile, args.provider, &flags, saved)?;
     // On a terminal, ask for missing settings instead of failing.

@@ -6,6 +6,7 @@ use crate::provider::Provider;
 use crate::term;
 
 pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
+    sweep_temporaries(app);
     let names: Vec<String> = match &args.profile {
         Some(name) => vec![name.clone()],
         None => {
@@ -42,4 +43,19 @@ fn forget(app: &App, name: &str) -> Result<()> {
         term::note(&format!("nothing was stored for {}", profile.name));
     }
     Ok(())
+}
+
+/// A first login killed between writing its temporary file and renaming it leaves the
+/// password in a file no profile owns, so no logout of that profile would find it: every
+/// logout, of any name, removes what killed writers left, each under its profile's lock
+/// (a live writer finishes first).
+fn sweep_temporaries(app: &App) {
+    let files = crate::store::FileStore::new(app.paths.store_dir.clone());
+    for name in files.with_temporaries() {
+        let swept = app.lock(&name).and_then(|_lock| files.remove_temporaries(&name));
+        match swept {
+            Ok(()) => term::verbose!("removed the temporary files a killed tok left for {name}"),
+            Err(e) => term::warn(&format!("cannot remove the temporary files left for {name}: {e}")),
+        }
+    }
 }

@@ -2,13 +2,17 @@
 
 use crate::cli::ProvidersArgs;
 use crate::error::{Error, Result};
+use crate::output::JSON_VERSION;
 use crate::profile::{closest, env_name};
 use crate::provider::{Need, Provider};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 pub fn providers(args: &ProvidersArgs) -> Result<()> {
     let text = match &args.name {
-        None if args.json => format!("{}\n", Value::Array(Provider::all().map(to_json).collect())),
+        None if args.json => {
+            let list: Vec<Value> = Provider::all().map(|p| Value::Object(to_json(p))).collect();
+            format!("{}\n", json!({ "version": JSON_VERSION, "providers": list }))
+        }
         None => list(),
         Some(name) => {
             let provider = Provider::from_name(name).ok_or_else(|| {
@@ -18,7 +22,13 @@ pub fn providers(args: &ProvidersArgs) -> Result<()> {
                     None => error.hint(format!("providers: {}", Provider::names().join(", "))),
                 }
             })?;
-            if args.json { format!("{}\n", to_json(provider)) } else { detail(provider) }
+            if args.json {
+                let mut value = to_json(provider);
+                value.insert("version".into(), JSON_VERSION.into());
+                format!("{}\n", Value::Object(value))
+            } else {
+                detail(provider)
+            }
         }
     };
     crate::term::stdout(text.as_bytes())
@@ -86,27 +96,51 @@ fn detail(provider: Provider) -> String {
     text
 }
 
-fn to_json(provider: Provider) -> Value {
+/// `need` as machine values: `required`, `optional`, `required_when` or
+/// `required_unless`, and the setting it depends on (`when`, else null).
+fn need_json(need: Need) -> (&'static str, Value) {
+    match need {
+        Need::Always => ("required", Value::Null),
+        Need::Optional => ("optional", Value::Null),
+        Need::When(field, value) => ("required_when", json!({ "field": field, "value": value })),
+        Need::Unless(field, value) => ("required_unless", json!({ "field": field, "value": value })),
+    }
+}
+
+/// One provider, as `schemas/providers.json` and `schemas/provider.json` describe it.
+fn to_json(provider: Provider) -> Map<String, Value> {
     let spec = provider.spec();
-    json!({
+    let value = json!({
         "name": spec.name,
         "title": spec.title,
         "summary": spec.summary,
-        "settings": spec.settings.iter().map(|s| json!({
-            "field": s.field,
-            "flag": (!s.flag.is_empty()).then_some(s.flag),
-            "variable": env_name(spec.name, s.field),
-            "need": need(s.need),
-            "help": s.help,
-        })).collect::<Vec<_>>(),
-        "secrets": spec.secrets.iter().map(|s| json!({
-            "field": s.field,
-            "label": s.label,
-            "variable": env_name(spec.name, s.field),
-            "need": need(s.need),
-        })).collect::<Vec<_>>(),
+        "settings": spec.settings.iter().map(|s| {
+            let (need, when) = need_json(s.need);
+            json!({
+                "field": s.field,
+                "flag": (!s.flag.is_empty()).then_some(s.flag),
+                "variable": env_name(spec.name, s.field),
+                "need": need,
+                "when": when,
+                "help": s.help,
+            })
+        }).collect::<Vec<_>>(),
+        "secrets": spec.secrets.iter().map(|s| {
+            let (need, when) = need_json(s.need);
+            json!({
+                "field": s.field,
+                "label": s.label,
+                "variable": env_name(spec.name, s.field),
+                "need": need,
+                "when": when,
+            })
+        }).collect::<Vec<_>>(),
         "environments": spec.environments.iter().map(|e| json!({ "name": e.name, "host": e.host, "default": e.default })).collect::<Vec<_>>(),
         "api_host": spec.api_host,
         "example": spec.example,
-    })
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }

@@ -1,25 +1,73 @@
 //! `tok status [PROFILE]`: the profiles and their tokens, or one profile in detail, as
 //! `gh auth status` gives it. No network; never a secret.
+//!
+//! `--json` follows `schemas/status.json` and `schemas/status-profile.json`: one record
+//! per profile with the same keys in the list as alone (the detail adds keys).
 
 use crate::cli::StatusArgs;
 use crate::config::ConfigFile;
 use crate::duration;
-use crate::error::{Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::flow::App;
-use crate::output::rfc3339;
+use crate::output::{JSON_VERSION, rfc3339};
 use crate::profile::{self, Profile, env_name, env_value};
 use crate::provider;
-use crate::store::Store;
+use crate::store::{Store, StoreKind};
 use crate::term::printable;
 use crate::token::{self, TokenRecord};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-struct Row {
+/// What a profile's token is, as far as the store tells without the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Valid,
+    Expired,
+    NoToken,
+    /// Obtained with other settings (user, host, environment) than the current ones: the
+    /// next print gets a new token instead.
+    NotUsed,
+    ApiKey,
+    /// The store cannot be read (a CI runner without a keyring).
+    Unknown,
+    /// The profile's settings are unusable.
+    Error,
+}
+
+impl State {
+    fn json(self) -> &'static str {
+        match self {
+            State::Valid => "valid",
+            State::Expired => "expired",
+            State::NoToken => "no_token",
+            State::NotUsed => "not_used",
+            State::ApiKey => "api_key",
+            State::Unknown => "unknown",
+            State::Error => "error",
+        }
+    }
+
+    fn text(self, verified: bool) -> &'static str {
+        match (self, verified) {
+            (State::Valid, false) => "unverified",
+            (State::ApiKey, false) => "API key, unverified",
+            (State::ApiKey, true) => "API key",
+            (State::NoToken, _) => "no token",
+            (State::NotUsed, _) => "not used",
+            (other, _) => other.json(),
+        }
+    }
+}
+
+/// One profile, as both views show it.
+struct Record {
     profile: String,
-    provider: String,
-    store: String,
-    state: &'static str,
-    record: Option<TokenRecord>,
+    provider: Option<String>,
+    store: Option<StoreKind>,
+    state: State,
+    verified: bool,
+    verified_at: Option<i64>,
+    api_key: bool,
+    token: Option<TokenRecord>,
     error: Option<String>,
 }
 
@@ -31,31 +79,44 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
     let names = super::known_profiles(&app.paths, &config);
     let now = token::now();
     let mut failed = None;
-    let rows: Vec<Row> = names
+    let records: Vec<Record> = names
         .into_iter()
         .map(|name| {
             let saved = config.profiles.get(&name);
-            let resolved = profile::resolve(&name, None, &[], saved);
-            let provider = match &resolved {
-                Ok(p) => p.provider.name().to_string(),
-                Err(_) => saved.and_then(|s| s.get("provider")).cloned().unwrap_or_else(|| "?".into()),
-            };
-            let (state, record, error, store) = match resolved.and_then(|p| row_state(app, &p, now)) {
-                Ok((state, record, store)) => (state, record, None, store),
-                Err(e) => {
-                    let text = e.to_string();
-                    let store = if e.kind() == Kind::Store { "?".to_string() } else { "-".to_string() };
-                    failed.get_or_insert(e);
-                    ("error", None, Some(text), store)
+            match profile::resolve(&name, None, &[], saved).and_then(|p| examine(app, &p, now)) {
+                Ok((record, _, e)) => {
+                    if let Some(e) = e {
+                        failed.get_or_insert(e);
+                    }
+                    record
                 }
-            };
-            Row { profile: name, provider, store, state, record, error }
+                Err(e) => {
+                    let record = Record {
+                        profile: name,
+                        provider: saved.and_then(|s| s.get("provider")).cloned(),
+                        store: None,
+                        state: State::Error,
+                        verified: false,
+                        verified_at: None,
+                        api_key: false,
+                        token: None,
+                        error: Some(e.to_string()),
+                    };
+                    failed.get_or_insert(e);
+                    record
+                }
+            }
         })
         .collect();
 
-    let text = if args.json { json_text(&rows, now) } else { table(&rows, now) };
+    let text = if args.json {
+        let list: Vec<Value> = records.iter().map(|r| Value::Object(fields(r, now))).collect();
+        format!("{}\n", json!({ "version": JSON_VERSION, "profiles": list }))
+    } else {
+        table(&records, now)
+    };
     write(&text)?;
-    if rows.is_empty() && !args.json {
+    if records.is_empty() && !args.json {
         crate::term::note("no profiles yet: run `tok login <provider>` (`tok providers` lists them)");
     }
     match failed {
@@ -64,22 +125,64 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
     }
 }
 
-fn row_state(app: &App, profile: &Profile, now: i64) -> Result<(&'static str, Option<TokenRecord>, String)> {
+/// A resolved profile's record, its store, and the store's error when it could not be read
+/// (then the state is `Unknown`).
+fn examine(app: &App, profile: &Profile, now: i64) -> Result<(Record, Store, Option<Error>)> {
     let kind = app.store_kind(profile)?;
     let identity = provider::identity(profile)?;
-    let unverified = identity.unchecked_login && profile.verified.is_none();
-    if identity.api_key {
+    let store = app.open(kind)?;
+    let mut failure = None;
+    let (state, token) = if identity.api_key {
         // An API key is a secret of its own; there is no token record to look at.
-        return Ok((if unverified { "API key, unverified" } else { "API key" }, None, kind.name().into()));
-    }
-    let record = app.open(kind)?.token(&profile.name)?;
-    let state = match &record {
-        None => "no token",
-        Some(r) if r.expires_at.is_some_and(|e| e <= now) => "expired",
-        Some(_) if unverified => "unverified",
-        Some(_) => "valid",
+        (State::ApiKey, None)
+    } else {
+        match store.token(&profile.name) {
+            Ok(None) => (State::NoToken, None),
+            Ok(Some(r)) if r.binding != identity.binding => (State::NotUsed, Some(r)),
+            Ok(Some(r)) if r.expires_at.is_some_and(|e| e <= now) => (State::Expired, Some(r)),
+            Ok(Some(r)) => (State::Valid, Some(r)),
+            Err(e) if e.kind() == Kind::Store => {
+                failure = Some(e);
+                (State::Unknown, None)
+            }
+            Err(e) => return Err(e),
+        }
     };
-    Ok((state, record, kind.name().into()))
+    let record = Record {
+        profile: profile.name.clone(),
+        provider: Some(profile.provider.name().to_string()),
+        store: Some(kind),
+        state,
+        verified: !identity.unchecked_login || profile.verified.is_some(),
+        verified_at: profile.verified.filter(|_| identity.unchecked_login),
+        api_key: identity.api_key,
+        token,
+        error: failure.as_ref().map(|e| e.to_string()),
+    };
+    Ok((record, store, failure))
+}
+
+/// The keys every record has, in the list and alone.
+fn fields(r: &Record, now: i64) -> Map<String, Value> {
+    let t = r.token.as_ref();
+    let value = json!({
+        "profile": r.profile,
+        "provider": r.provider,
+        "store": r.store.map(StoreKind::name),
+        "state": r.state.json(),
+        "verified": r.verified,
+        "verified_at": r.verified_at.and_then(rfc3339),
+        "api_key": r.api_key,
+        "expires_at": t.and_then(|x| x.expires_at).and_then(rfc3339),
+        "expires_in": t.and_then(|x| x.expires_in(now)),
+        "obtained_at": t.and_then(|x| rfc3339(x.obtained_at)),
+        "refresh_expires_at": t.and_then(|x| x.refresh_expires_at).and_then(rfc3339),
+        "error": r.error,
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 fn write(text: &str) -> Result<()> {
@@ -99,25 +202,33 @@ fn expires(record: &TokenRecord, now: i64) -> String {
     text
 }
 
-fn table(rows: &[Row], now: i64) -> String {
-    if rows.is_empty() {
+const OTHER_SETTINGS: &str = "obtained with other settings; the next print gets a new one";
+
+fn table(records: &[Record], now: i64) -> String {
+    if records.is_empty() {
         return String::new();
     }
-    let cells: Vec<[String; 5]> = rows
+    let cells: Vec<[String; 5]> = records
         .iter()
         .map(|r| {
-            let detail = match (&r.record, &r.error) {
-                (Some(rec), _) => expires(rec, now),
-                (None, Some(e)) => e.clone(),
-                (None, None) if r.state.starts_with("API key") => "never".into(),
-                (None, None) => "-".into(),
+            let detail = match (r.state, &r.token, &r.error) {
+                (_, _, Some(e)) => e.clone(),
+                (State::NotUsed, _, _) => OTHER_SETTINGS.into(),
+                (_, Some(rec), _) => expires(rec, now),
+                (State::ApiKey, _, _) => "never".into(),
+                _ => "-".into(),
+            };
+            let store = match (r.store, r.state) {
+                (Some(kind), _) => kind.name().to_string(),
+                (None, State::Error) => "-".into(),
+                (None, _) => "?".into(),
             };
             // config.toml is text anybody may have edited: nothing from it moves the cursor.
             [
                 r.profile.clone(),
-                printable(&r.provider),
-                r.store.clone(),
-                r.state.to_string(),
+                printable(r.provider.as_deref().unwrap_or("?")),
+                store,
+                r.state.text(r.verified).to_string(),
                 printable(&detail),
             ]
         })
@@ -141,109 +252,163 @@ fn table(rows: &[Row], now: i64) -> String {
     text
 }
 
-fn json_text(rows: &[Row], now: i64) -> String {
-    let list: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let rec = r.record.as_ref();
-            json!({
-                "profile": r.profile,
-                "provider": r.provider,
-                "store": r.store,
-                "state": r.state,
-                "expires_at": rec.and_then(|x| x.expires_at).and_then(rfc3339),
-                "expires_in": rec.and_then(|x| x.expires_in(now)),
-                "obtained_at": rec.and_then(|x| rfc3339(x.obtained_at)),
-                "refresh_expires_at": rec.and_then(|x| x.refresh_expires_at).and_then(rfc3339),
-                "error": r.error,
-            })
-        })
-        .collect();
-    format!("{}\n", Value::Array(list))
+/// Where a value of the profile came from: `TOK_<PROFILE>_<FIELD>` wins over
+/// `config.toml`, as `profile::resolve` reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Environment,
+    Config,
+    /// Not set anywhere: the provider's default environment, or the provider named like the
+    /// profile.
+    Default,
+}
+
+impl Source {
+    fn of(profile: &Profile, field: &str, present: bool) -> Source {
+        match (env_value(&profile.name, field).is_some(), present) {
+            (true, _) => Source::Environment,
+            (false, true) => Source::Config,
+            (false, false) => Source::Default,
+        }
+    }
+
+    fn json(self) -> &'static str {
+        match self {
+            Source::Environment => "environment",
+            Source::Config => "config",
+            Source::Default => "default",
+        }
+    }
+
+    fn text(self, profile: &Profile, field: &str) -> String {
+        match self {
+            Source::Environment => format!("from {}", env_name(&profile.name, field)),
+            Source::Config => "from config.toml".into(),
+            Source::Default => "the default".into(),
+        }
+    }
 }
 
 /// One profile in detail: provider, environment, account, hosts, store and where each
-/// secret lives, token and refresh-token expiry.
+/// secret lives, token and refresh-token expiry, and where each setting came from.
 fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
     let profile = super::existing_profile(app, name)?;
     let spec = profile.provider.spec();
-    let identity = provider::identity(&profile)?;
-    let kind = app.store_kind(&profile)?;
-    let store = app.open(kind)?;
     let now = token::now();
-    let environment = profile
-        .get("env")
-        .map(str::to_string)
-        .or_else(|| spec.environments.iter().find(|e| e.default).map(|e| e.name.to_string()));
-    let mut hosts: Vec<String> = Vec::new();
+    let (record, store, failure) = examine(app, &profile, now)?;
+    if let Some(e) = &failure {
+        crate::term::warn(&format!("the stored token cannot be read: {e}"));
+    }
+    let provider_source = match (env_value(name, "provider"), profile.saved) {
+        (Some(_), _) => Source::Environment,
+        (None, true) => Source::Config,
+        (None, false) => Source::Default,
+    };
+    let env_setting = profile.get("env").map(str::to_string);
+    let env_source = Source::of(&profile, "env", env_setting.is_some());
+    let environment =
+        env_setting.or_else(|| spec.environments.iter().find(|e| e.default).map(|e| e.name.to_string()));
+    let mut hosts: Vec<(String, Option<&str>)> = Vec::new();
     match (profile.get("base_url"), &environment) {
-        (Some(url), _) => hosts.push(url.to_string()),
-        (None, Some(env)) => {
-            hosts.extend(spec.environments.iter().filter(|e| e.name == *env).map(|e| e.host.to_string()))
-        }
+        (Some(url), _) => hosts.push((url.to_string(), Some("base_url"))),
+        (None, Some(env)) => hosts
+            .extend(spec.environments.iter().filter(|e| e.name == *env).map(|e| (e.host.to_string(), None))),
         (None, None) => {}
     }
     if let Some(url) = profile.get("token_url") {
-        hosts.push(url.to_string());
+        hosts.push((url.to_string(), Some("token_url")));
     }
-    let settings: Vec<(String, String)> = spec
+    // Every setting the profile has, in the provider's order, with where it came from.
+    let settings: Vec<(&str, String, Source)> = spec
         .settings
         .iter()
         .chain(provider::COMMON_SETTINGS)
-        .filter(|s| !matches!(s.field, "env" | "base_url" | "token_url"))
-        .filter_map(|s| profile.get(s.field).map(|v| (s.field.replace('_', " "), printable(v))))
+        .filter_map(|s| {
+            profile.get(s.field).map(|v| (s.field, printable(v), Source::of(&profile, s.field, true)))
+        })
         .collect();
-    let secrets: Vec<(String, String)> = profile
+    let secrets: Vec<(&provider::SecretField, Place)> = profile
         .provider
         .needed_secrets(&profile)
-        .iter()
-        .map(|s| (s.label.to_string(), secret_place(&profile, s.field, &store, kind.name())))
+        .into_iter()
+        .map(|s| (s, secret_place(&profile, s.field, &store)))
         .collect();
-    let record = if identity.api_key { None } else { store.token(name)? };
-    let verified = match (identity.unchecked_login, profile.verified) {
-        (false, _) => "by the login (the provider issued a token)".to_string(),
-        (true, Some(at)) => format!("a request succeeded with it ({})", rfc3339(at).unwrap_or_default()),
-        (true, None) => "not yet: checked on first use".to_string(),
-    };
-    let store_text = store.describe();
     if as_json {
-        let value = json!({
-            "profile": name,
-            "provider": spec.name,
-            "environment": environment,
-            "settings": settings.iter().map(|(k, v)| (k.replace(' ', "_"), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
-            "hosts": hosts,
-            "store": kind.name(),
-            "secrets": secrets.iter().map(|(k, v)| json!({ "secret": k, "where": v })).collect::<Vec<_>>(),
-            "api_key": identity.api_key,
-            "verified": profile.verified.and_then(rfc3339),
-            "expires_at": record.as_ref().and_then(|r| r.expires_at).and_then(rfc3339),
-            "refresh_expires_at": record.as_ref().and_then(|r| r.refresh_expires_at).and_then(rfc3339),
-            "clock_skew": record.as_ref().and_then(|r| r.clock_skew),
-        });
-        return write(&format!("{value}\n"));
+        let mut value = fields(&record, now);
+        value.insert("version".into(), JSON_VERSION.into());
+        value.insert("provider_source".into(), provider_source.json().into());
+        value.insert("environment".into(), json!(environment));
+        value.insert("environment_source".into(), json!(environment.as_ref().map(|_| env_source.json())));
+        let map: Map<String, Value> = settings
+            .iter()
+            .map(|(k, v, source)| (k.to_string(), json!({ "value": v, "source": source.json() })))
+            .collect();
+        value.insert("settings".into(), Value::Object(map));
+        value.insert("hosts".into(), json!(hosts.iter().map(|(h, _)| h).collect::<Vec<_>>()));
+        let secrets: Vec<Value> = secrets
+            .iter()
+            .map(|(s, place)| {
+                json!({
+                    "field": s.field,
+                    "label": s.label,
+                    "variable": env_name(name, s.field),
+                    "source": place.json(),
+                })
+            })
+            .collect();
+        value.insert("secrets".into(), Value::Array(secrets));
+        value.insert("clock_skew".into(), json!(record.token.as_ref().and_then(|r| r.clock_skew)));
+        return write(&format!("{}\n", Value::Object(value)));
     }
     let mut lines = vec![(name.to_string(), String::new())];
     let mut add = |k: &str, v: String| lines.push((format!("  {k}"), v));
-    add("provider", format!("{} ({})", spec.name, spec.title));
+    let by_name = if provider_source == Source::Default {
+        "named like the profile".into()
+    } else {
+        provider_source.text(&profile, "provider")
+    };
+    add("provider", format!("{} ({}), {by_name}", spec.name, spec.title));
     if let Some(env) = &environment {
-        add("environment", env.clone());
+        add("environment", format!("{env} ({})", env_source.text(&profile, "env")));
     }
-    for (k, v) in &settings {
-        add(k, v.clone());
+    for (k, v, source) in settings.iter().filter(|(k, _, _)| !matches!(*k, "env" | "base_url" | "token_url"))
+    {
+        add(&k.replace('_', " "), format!("{v} ({})", source.text(&profile, k)));
     }
-    add("hosts", if hosts.is_empty() { "-".into() } else { hosts.join(", ") });
+    let hosts_text: Vec<String> = hosts
+        .iter()
+        .map(|(host, field)| match field {
+            Some(field) => {
+                format!("{} ({})", printable(host), Source::of(&profile, field, true).text(&profile, field))
+            }
+            None => format!("{host} (the {} environment)", environment.as_deref().unwrap_or("default")),
+        })
+        .collect();
+    add("hosts", if hosts.is_empty() { "-".into() } else { hosts_text.join(", ") });
+    let store_text = match &failure {
+        Some(_) => format!("{} (cannot be read here; tokens are not kept)", store.describe()),
+        None => store.describe(),
+    };
     add("store", store_text);
-    for (k, v) in &secrets {
-        add(k, v.clone());
+    for (s, place) in &secrets {
+        add(s.label, place.text(&profile, s.field, record.store));
     }
-    match (&record, identity.api_key) {
-        (_, true) => add("token", "the API key itself; it does not expire".into()),
+    match (&record.token, record.state) {
+        (_, State::ApiKey) => add("token", "the API key itself; it does not expire".into()),
+        (_, State::Unknown) => add("token", "unknown: the store cannot be read".into()),
+        (Some(r), State::NotUsed) => {
+            add("token", format!("not used: {OTHER_SETTINGS} (stored one {})", expires(r, now)))
+        }
         (Some(r), _) => add("token", expires(r, now)),
         (None, _) => add("token", "none stored".into()),
     }
+    let verified = match (record.verified, record.verified_at) {
+        (true, None) => "by the login (the provider issued a token)".to_string(),
+        (true, Some(at)) => format!("a request succeeded with it ({})", rfc3339(at).unwrap_or_default()),
+        (false, _) => "not yet: checked on first use".to_string(),
+    };
     add("verified", verified);
-    if let Some(skew) = record.as_ref().and_then(|r| r.clock_skew).filter(|s| s.abs() > 60) {
+    if let Some(skew) = record.token.as_ref().and_then(|r| r.clock_skew).filter(|s| s.abs() > 60) {
         add(
             "clock",
             format!(
@@ -260,15 +425,43 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
     write(&text)
 }
 
+/// Where a secret comes from for the next request.
+enum Place {
+    Environment,
+    Store,
+    Missing,
+    Unknown(String),
+}
+
+impl Place {
+    fn json(&self) -> &'static str {
+        match self {
+            Place::Environment => "environment",
+            Place::Store => "store",
+            Place::Missing => "missing",
+            Place::Unknown(_) => "unknown",
+        }
+    }
+
+    fn text(&self, profile: &Profile, field: &str, store: Option<StoreKind>) -> String {
+        match (self, store) {
+            (Place::Environment, _) => format!("from {}", env_name(&profile.name, field)),
+            (Place::Store, Some(StoreKind::Keyring)) => "in the keyring".into(),
+            (Place::Store, _) => "in the file store".into(),
+            (Place::Missing, _) => "not stored".into(),
+            (Place::Unknown(e), _) => format!("unknown ({e})"),
+        }
+    }
+}
+
 /// Where a secret comes from for the next request, without reading it out.
-fn secret_place(profile: &Profile, field: &str, store: &Store, kind: &str) -> String {
+fn secret_place(profile: &Profile, field: &str, store: &Store) -> Place {
     if env_value(&profile.name, field).is_some() {
-        return format!("from {}", env_name(&profile.name, field));
+        return Place::Environment;
     }
     match store.secret(&profile.name, field) {
-        Ok(Some(_)) if kind == "keyring" => "in the keyring".into(),
-        Ok(Some(_)) => format!("in the {kind} store"),
-        Ok(None) => "not stored".into(),
-        Err(e) => format!("unknown ({e})"),
+        Ok(Some(_)) => Place::Store,
+        Ok(None) => Place::Missing,
+        Err(e) => Place::Unknown(e.to_string()),
     }
 }

@@ -30,40 +30,51 @@ impl FileStore {
         &self.dir
     }
 
-    fn path(&self, profile: &str) -> PathBuf {
-        self.dir.join(format!("{profile}.json"))
+    fn file(profile: &str) -> String {
+        format!("{profile}.json")
+    }
+
+    /// The store's directory, checked and held open (see `fsutil::Dir`): TOK_HOME (or the
+    /// data directory) first, then `store` in it, so both are checked by descriptor.
+    fn open(&self, create: bool) -> Result<Option<fsutil::Dir>> {
+        let refuse = |e: std::io::Error| Error::store(format!("refusing to use the file store: {e}"));
+        let (Some(parent), Some(name)) = (self.dir.parent(), self.dir.file_name().and_then(|n| n.to_str()))
+        else {
+            return fsutil::Dir::open(&self.dir, create).map_err(refuse);
+        };
+        match fsutil::Dir::open(parent, create).map_err(refuse)? {
+            Some(home) => home.subdir(name, create).map_err(refuse),
+            None => Ok(None),
+        }
     }
 
     pub fn check(&self) -> Result<()> {
-        fsutil::private_dir(&self.dir)
-            .map_err(|e| Error::store(format!("cannot use {}: {e}", self.dir.display())))
+        self.open(true).map(drop)
     }
 
     fn read(&self, profile: &str) -> Result<Option<Contents>> {
-        let path = self.path(profile);
         // A token is printed and secrets are sent as read: only from files nobody else
         // could have planted or read.
-        let dirs = self.dir.parent().into_iter().chain([self.dir.as_path()]);
-        for (checked, holds) in
-            dirs.map(|d| (d, fsutil::Holds::Settings)).chain([(path.as_path(), fsutil::Holds::Secrets)])
-        {
-            fsutil::trusted(checked, holds)
-                .map_err(|why| Error::store(format!("refusing to use the file store: {why}")))?;
-        }
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::store(format!("cannot read {}: {e}", path.display()))),
+        let Some(dir) = self.open(false)? else { return Ok(None) };
+        let bytes = match dir.read(&Self::file(profile), fsutil::Holds::Secrets) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(Error::store(format!("refusing to use the file store: {e}"))),
         };
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::store(format!("{} is corrupt ({})", path.display(), crate::secret::outside(e)))
-                .hint(format!("run `tok login {profile}` to replace it"))
+            Error::store(format!(
+                "{} is corrupt ({})",
+                dir.path().join(Self::file(profile)).display(),
+                crate::secret::outside(e)
+            ))
+            .hint(format!("run `tok login {profile}` to replace it"))
         })
     }
 
     fn write(&self, profile: &str, contents: &Contents) -> Result<()> {
         let json = serde_json::to_vec_pretty(contents).map_err(|e| Error::other(e.to_string()))?;
-        fsutil::write_atomic(&self.path(profile), &json)
+        let dir = self.open(true)?.ok_or_else(|| Error::store("the file store has no directory"))?;
+        dir.write_atomic(&Self::file(profile), &json).map_err(|e| Error::store(e.to_string()))
     }
 
     pub fn token(&self, profile: &str) -> Result<Option<TokenRecord>> {
@@ -94,24 +105,48 @@ impl FileStore {
     }
 
     pub fn forget(&self, profile: &str) -> Result<bool> {
-        fsutil::remove_stale_temporaries(&self.path(profile));
-        match std::fs::remove_file(self.path(profile)) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::store(format!("cannot remove {}: {e}", self.path(profile).display()))),
-        }
+        let Some(dir) = self.open(false)? else { return Ok(false) };
+        dir.remove_temporaries(&Self::file(profile));
+        dir.remove(&Self::file(profile)).map_err(|e| Error::store(e.to_string()))
+    }
+
+    /// Profiles with something in the store: a record, or only a temporary file that a
+    /// killed writer left (a first login never completed), which `logout` sweeps.
+    fn names(&self, temporaries: bool) -> Vec<String> {
+        let Ok(Some(dir)) = self.open(false) else { return Vec::new() };
+        let mut names: Vec<String> = dir
+            .entries()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|file| match fsutil::temporary_of(file) {
+                Some(name) if temporaries => name.strip_suffix(".json"),
+                Some(_) => None,
+                None if temporaries => None,
+                None => file.strip_suffix(".json"),
+            })
+            .filter(|name| crate::profile::validate_name(name).is_ok())
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     pub fn profiles(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
-            .filter(|name| crate::profile::validate_name(name).is_ok())
-            .collect();
-        names.sort();
-        names
+        self.names(false)
+    }
+
+    /// Profiles that have temporary files left in the store.
+    pub fn with_temporaries(&self) -> Vec<String> {
+        self.names(true)
+    }
+
+    /// Removes `profile`'s temporary files; the caller holds the profile's lock.
+    pub fn remove_temporaries(&self, profile: &str) -> Result<()> {
+        if let Some(dir) = self.open(false)? {
+            dir.remove_temporaries(&Self::file(profile));
+        }
+        Ok(())
     }
 }
 

@@ -170,3 +170,136 @@ fn config_names_and_text_are_checked_before_they_reach_the_terminal() {
         stderr_of(&out)
     );
 }
+
+/// The check and the use are one: TOK_HOME is opened once, without following a link, and
+/// checked by its descriptor. A link is how a swap between check and open shows up
+/// deterministically (a rename of TOK_HOME's parent entry to another directory).
+#[test]
+fn a_tok_home_that_is_a_link_is_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let real = home.path().join("real");
+    let link = home.path().join("link");
+    home.tok()
+        .env("TOK_HOME", &real)
+        .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for args in [&["print", "nexterpay"][..], &["status"], &["logout", "--all"]] {
+        let out = home.tok().env("TOK_HOME", &link).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(err.contains("link is a symbolic link") && err.contains("real directory"), "{err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // The store alone (settings from the environment) is refused the same way.
+    std::fs::remove_file(real.join("config.toml")).unwrap();
+    let out = home.tok_from_env(&sb).env("TOK_HOME", &link).args(["status", "nexterpay"]).output().unwrap();
+    assert!(stderr_of(&out).contains("is a symbolic link"), "{}", stderr_of(&out));
+    assert!(real.join("store").join("nexterpay.json").exists(), "nothing was removed through the link");
+    // A link to the store directory inside TOK_HOME, too.
+    let other = home.path().join("other");
+    fs::create_dir(&other).unwrap();
+    chmod(&other, 0o700);
+    std::os::unix::fs::symlink(real.join("store"), other.join("store")).unwrap();
+    let out = home.tok_from_env(&sb).env("TOK_HOME", &other).args(["logout", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("store is a symbolic link"), "{}", stderr_of(&out));
+    assert!(real.join("store").join("nexterpay.json").exists(), "nothing was removed through the link");
+}
+
+/// ssh's StrictModes for the directories above TOK_HOME: whoever can write one could
+/// rename TOK_HOME away and put their own in its place, unless it is sticky (`/tmp`).
+#[test]
+fn directories_above_tok_home_are_checked_and_sticky_ones_are_allowed() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let shared = home.path().join("shared");
+    let tok_home = shared.join("deeper").join("tok");
+    let tok = || {
+        let mut cmd = home.tok();
+        cmd.env("TOK_HOME", &tok_home);
+        cmd
+    };
+    tok()
+        .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    assert_eq!(mode(&shared), 0o700, "created private");
+    for loose in [0o770, 0o777, 0o757] {
+        chmod(&shared, loose);
+        let out = tok().args(["print", "nexterpay"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{loose:o}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(err.contains(&format!("shared (a directory above tok's files, not sticky) is writable by group or others (mode {loose:04o})")), "{err}");
+        assert!(out.stdout.is_empty());
+        // Nor is anything written under it.
+        let out = tok()
+            .args(["login", "nexterpay", "--secret-stdin"])
+            .write_stdin(format!("{PASSWORD}\n"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{loose:o}: {}", stderr_of(&out));
+    }
+    // Sticky, like /tmp: nobody else can rename what is ours in it.
+    chmod(&shared, 0o1777);
+    let out = tok().args(["print", "nexterpay"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    chmod(&shared, 0o700);
+}
+
+/// A first login killed mid-write leaves a temporary file with the password and no
+/// profile to log out of: any logout, and `--all`, sweep it.
+#[test]
+fn temporary_files_of_profiles_never_completed_go_on_any_logout() {
+    let home = Home::new();
+    let store = home.path().join("store");
+    fs::create_dir(&store).unwrap();
+    chmod(&store, 0o700);
+
+    let left = plant_temporary(&home, "half-done", 4_000_011);
+    let out = home.tok().args(["logout", "unknown"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(!left.exists(), "logout of another name sweeps it");
+
+    let left = plant_temporary(&home, "half-done", 4_000_012);
+    let out = home.tok().args(["logout", "--all"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!left.exists(), "logout --all sweeps it");
+
+    let sb = Sandbox::start();
+    home.login(&sb);
+    let left = plant_temporary(&home, "half-done", 4_000_013);
+    let unrelated = store.join("notes.txt");
+    fs::write(&unrelated, "kept").unwrap();
+    home.tok().args(["logout", "nexterpay"]).assert().success();
+    assert!(!left.exists() && !home.store_file("nexterpay").exists());
+    assert!(unrelated.exists(), "only tok's temporary files are removed");
+}
+
+/// Files in TOK_HOME are opened without following links: a link in place of a store file
+/// or `config.toml` is refused even when it points at a private file of yours.
+#[test]
+fn a_store_file_or_config_that_is_a_link_is_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let elsewhere = home.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    chmod(&elsewhere, 0o700);
+    for (file, code) in [(home.store_file("nexterpay"), 6), (home.path().join("config.toml"), 1)] {
+        let moved = elsewhere.join(file.file_name().unwrap());
+        fs::rename(&file, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &file).unwrap();
+        let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}: {}", file.display(), stderr_of(&out));
+        assert!(stderr_of(&out).contains("is a symbolic link"), "{}", stderr_of(&out));
+        assert!(out.stdout.is_empty());
+        fs::remove_file(&file).unwrap();
+        fs::rename(&moved, &file).unwrap();
+    }
+    home.print("nexterpay");
+}

@@ -161,15 +161,28 @@ fn logins_say_what_they_checked_and_status_shows_unverified_keys() {
     assert!(!stderr_of(&out).contains("valid"), "{}", stderr_of(&out));
     assert_eq!(sb.count("POST /tokenization/session"), 0, "nothing was sent");
     let status = |home: &Home| -> Value {
-        serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap()
+        let json: Value =
+            serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap();
+        json["profiles"].clone()
     };
-    assert_eq!(status(&home)[0]["state"], "unverified");
+    assert_eq!(
+        (status(&home)[0]["state"].as_str(), status(&home)[0]["verified"].as_bool()),
+        (Some("valid"), Some(false))
+    );
+    assert!(
+        String::from_utf8(home.tok().arg("status").output().unwrap().stdout)
+            .unwrap()
+            .contains(" unverified ")
+    );
 
     // --check proves it with the one documented call, at the cost of one session.
     let out = nelnet(&["--check"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(sb.count("POST /tokenization/session"), 1);
-    assert_eq!(status(&home)[0]["state"], "valid");
+    assert_eq!(
+        (status(&home)[0]["state"].as_str(), status(&home)[0]["verified"].as_bool()),
+        (Some("valid"), Some(true))
+    );
     let out = home
         .tok()
         .args(["login", "nelnet", "--key-id", NPS_KEY_ID, "--base-url", &sb.url, "--secret-stdin", "--check"])
@@ -182,9 +195,11 @@ fn logins_say_what_they_checked_and_status_shows_unverified_keys() {
     let out = home.api_key_login(&sb);
     assert!(stderr_of(&out).contains("not checked"), "{}", stderr_of(&out));
     let state = |home: &Home| {
-        status(home).as_array().unwrap().iter().find(|r| r["profile"] == "acme-key").unwrap()["state"].clone()
+        let record =
+            status(home).as_array().unwrap().iter().find(|r| r["profile"] == "acme-key").unwrap().clone();
+        (record["state"].clone(), record["verified"].clone())
     };
-    assert_eq!(state(&home), "API key, unverified");
+    assert_eq!(state(&home), ("api_key".into(), false.into()));
     let out = home
         .tok()
         .env("PATH", std::env::var_os("PATH").unwrap())
@@ -203,7 +218,7 @@ fn logins_say_what_they_checked_and_status_shows_unverified_keys() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(state(&home), "API key");
+    assert_eq!(state(&home), ("api_key".into(), true.into()));
     // And inspect knows it holds an API key.
     let out = home.tok().args(["inspect", "--profile", "acme-key"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -265,14 +280,15 @@ fn status_of_one_profile_explains_it_without_secrets() {
     let json: Value =
         serde_json::from_slice(&home.tok().args(["status", "nexterpay", "--json"]).output().unwrap().stdout)
             .unwrap();
-    assert_eq!(json["secrets"][0]["where"], "in the file store");
-    assert_eq!(json["settings"]["username"], "demo");
+    assert_eq!(json["secrets"][0]["source"], "store");
+    assert_eq!(json["settings"]["username"], serde_json::json!({ "value": "demo", "source": "config" }));
     // Profiles known from the store alone still show their provider.
     let out = home.tok().args(["logout", "--all"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(!home.store_file("nexterpay").exists());
     let out = home.tok().args(["status", "--json"]).output().unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "[]");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json, serde_json::json!({ "version": 1, "profiles": [] }));
 }
 
 #[test]
@@ -280,8 +296,9 @@ fn providers_are_discoverable_and_agree_with_the_readme() {
     let home = Home::new();
     let out = home.tok().args(["providers", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = listed.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> =
+        json["providers"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     // The README's provider sections name the same providers, in the same order.
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
@@ -338,4 +355,236 @@ fn command_line_errors_have_one_style() {
     let out = home.tok().args(["--help"]).output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Global options:"));
+}
+
+/// `np.eu`, `np-eu` and `np_eu` all read `TOK_NP_EU_*`: a second such profile would get
+/// the first one's credentials from the environment, and exec would give both one token.
+#[test]
+fn profiles_that_read_the_same_variables_are_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let login = |name: &str| {
+        home.tok()
+            .args(["login", name, "--provider", "nexterpay", "--username", USER, "--base-url", &sb.url])
+            .arg("--secret-stdin")
+            .write_stdin(format!("{PASSWORD}\n"))
+            .output()
+            .unwrap()
+    };
+    let out = login("np.eu");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    for twin in ["np-eu", "np_eu"] {
+        let out = login(twin);
+        assert_eq!(out.status.code(), Some(2), "{twin}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(err.contains("'np.eu'") && err.contains("TOK_NP_EU_"), "{err}");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "nothing was sent for the refused logins");
+    // Logging in again under the same name is still an edit, not a twin.
+    assert!(login("np.eu").status.success());
+
+    let out = home.tok().args(["exec", "np.eu,np-eu", "--", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("'np.eu' and 'np-eu'"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "no token was fetched for the refused exec");
+}
+
+/// The validator the schema test relies on catches each kind of mismatch, so a schema test
+/// that passes means something.
+#[test]
+fn the_schema_validator_catches_each_kind_of_mismatch() {
+    use serde_json::json;
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "n": { "type": ["integer", "null"] },
+            "at": { "type": "string", "format": "date-time" },
+            "e": { "type": "string", "enum": ["a", "b"] },
+            "list": { "type": "array", "items": { "type": "boolean" } },
+            "map": { "type": "object", "properties": {}, "required": [], "additionalProperties": { "type": "string" } }
+        },
+        "required": ["n", "at"],
+        "additionalProperties": false
+    });
+    let good =
+        json!({ "n": null, "at": "2026-01-02T03:04:05Z", "e": "a", "list": [true], "map": { "x": "y" } });
+    assert_eq!(validate(&schema, &good), Ok(()));
+    let table = [
+        (json!({ "n": 1.5, "at": "2026-01-02T03:04:05Z" }), "$.n"),
+        (json!({ "n": 1, "at": "yesterday" }), "RFC 3339"),
+        (json!({ "n": 1 }), "\"at\" is missing"),
+        (json!({ "n": 1, "at": "2026-01-02T03:04:05Z", "e": "c" }), "not one of"),
+        (json!({ "n": 1, "at": "2026-01-02T03:04:05Z", "list": [1] }), "$.list[0]"),
+        (json!({ "n": 1, "at": "2026-01-02T03:04:05Z", "map": { "x": 2 } }), "$.map.x"),
+        (json!({ "n": 1, "at": "2026-01-02T03:04:05Z", "extra": 0 }), "\"extra\" is not in the schema"),
+    ];
+    for (value, want) in table {
+        let err = validate(&schema, &value).unwrap_err();
+        assert!(err.contains(want), "{value}: {err}");
+    }
+    assert!(validate(&json!({ "minimum": 0 }), &json!(1)).unwrap_err().contains("not supported"));
+}
+
+/// Each command's `--json` output against its schema in `schemas/`, for every kind of
+/// profile and token; and a profile's record has every key alone that it has in the list.
+#[test]
+fn every_json_output_follows_its_schema() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    assert!(home.api_key_login(&sb).status.success());
+    sb.fault(serde_json::json!({ "path": "/oauth2/generic/token", "status": 200, "times": 1,
+        "body": r#"{"access_token":"opaque-token-0123456789","expires_in":600}"# }));
+    home.tok()
+        .args([
+            "login",
+            "api",
+            "--provider",
+            "oauth2",
+            "--client-id",
+            "demo-client",
+            "--secret-stdin",
+            "--token-url",
+        ])
+        .arg(format!("{}/oauth2/generic/token", sb.url))
+        .write_stdin("demo-secret\n")
+        .assert()
+        .success();
+    // A profile whose settings are unusable: state error, in the same shape.
+    let config = home.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[profiles.broken]\nprovider = \"nosuch\"\n");
+    std::fs::write(&config, text).unwrap();
+
+    let json = |args: &[&str]| -> Value {
+        let out = home.tok().args(args).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr_of(&out)))
+    };
+    let check = |file: &str, value: &Value| {
+        validate(&schema(file), value).unwrap_or_else(|e| panic!("{file}:\n{e}\n{value:#}"));
+    };
+    let list = json(&["status", "--json"]);
+    check("status.json", &list);
+    let states: Vec<&str> =
+        list["profiles"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["api_key", "valid", "error", "valid"], "acme-key, api, broken, nexterpay");
+    for record in list["profiles"].as_array().unwrap().iter().filter(|r| r["state"] != "error") {
+        let name = record["profile"].as_str().unwrap();
+        let alone = json(&["status", name, "--json"]);
+        check("status-profile.json", &alone);
+        for (key, value) in record.as_object().unwrap() {
+            if key != "expires_in" {
+                assert_eq!(alone.get(key), Some(value), "{name}: {key}");
+            }
+        }
+        check("inspect.json", &json(&["inspect", "--profile", name, "--json"]));
+        check("print.json", &json(&["print", name, "--format", "json"]));
+    }
+    assert_eq!(json(&["status", "nexterpay", "--json"])["verified"], true, "the login checked it");
+    assert_eq!(json(&["inspect", "--profile", "api", "--json"])["kind"], "opaque");
+    let providers = json(&["providers", "--json"]);
+    check("providers.json", &providers);
+    for p in providers["providers"].as_array().unwrap() {
+        check("provider.json", &json(&["providers", p["name"].as_str().unwrap(), "--json"]));
+    }
+    // The schemas themselves: the detail view may add keys to the list's, never drop one.
+    let item = &schema("status.json")["properties"]["profiles"]["items"];
+    let detail = schema("status-profile.json");
+    for (key, sub) in item["properties"].as_object().unwrap() {
+        assert_eq!(&detail["properties"][key], sub, "status-profile.json: {key}");
+        assert!(detail["required"].as_array().unwrap().contains(&key.as_str().into()), "{key}");
+    }
+}
+
+/// Where each value came from, per setting: the environment wins over config.toml, and a
+/// stored token obtained with other settings is shown as not used.
+#[test]
+fn status_says_where_each_setting_comes_from_and_which_token_is_used() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let words = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let out = home.tok().args(["status", "nexterpay"]).output().unwrap();
+    let text = words(&out);
+    for want in [
+        "username demo (from config.toml)",
+        &format!("hosts {} (from config.toml)", sb.url),
+        "environment sandbox (the default)",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+
+    let other = |cmd: &mut assert_cmd::Command| {
+        cmd.env("TOK_NEXTERPAY_USERNAME", "someone-else");
+    };
+    let mut cmd = home.tok();
+    other(&mut cmd);
+    let out = cmd.args(["status", "nexterpay"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = words(&out);
+    assert!(text.contains("username someone-else (from TOK_NEXTERPAY_USERNAME)"), "{text}");
+    assert!(text.contains("token not used: obtained with other settings"), "{text}");
+    let mut cmd = home.tok();
+    other(&mut cmd);
+    let json: Value =
+        serde_json::from_slice(&cmd.args(["status", "nexterpay", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    validate(&schema("status-profile.json"), &json).unwrap();
+    assert_eq!(json["state"], "not_used");
+    assert_eq!(
+        json["settings"]["username"],
+        serde_json::json!({ "value": "someone-else", "source": "environment" })
+    );
+    assert_eq!(json["settings"]["base_url"]["source"], "config");
+    assert_eq!(json["provider_source"], "config");
+    assert_eq!(json["environment_source"], "default");
+    let mut cmd = home.tok();
+    other(&mut cmd);
+    let table = String::from_utf8(cmd.arg("status").output().unwrap().stdout).unwrap();
+    assert!(table.lines().nth(1).unwrap().contains(" not used "), "{table}");
+    // The same settings again: the stored token is the one used.
+    let json: Value =
+        serde_json::from_slice(&home.tok().args(["status", "nexterpay", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(json["state"], "valid");
+}
+
+/// The CI case: settings and secret in the environment only, no config.toml, no keyring.
+/// `tok print` works there, and so does `tok status PROFILE`.
+#[cfg(unix)]
+#[test]
+fn status_of_a_profile_works_where_print_does_in_ci() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let ci = || {
+        let mut cmd = plain_tok(&home);
+        cmd.env("TOK_NEXTERPAY_USERNAME", USER)
+            .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+            .env("TOK_NEXTERPAY_BASE_URL", &sb.url);
+        cmd
+    };
+    let out = ci().args(["print", "nexterpay"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = ci().args(["status", "nexterpay"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in
+        ["from TOK_NEXTERPAY_USERNAME", "from TOK_NEXTERPAY_PASSWORD", "named like the profile", "unknown"]
+    {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    let out = ci().args(["status", "nexterpay", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(&schema("status-profile.json"), &json).unwrap();
+    assert_eq!((json["state"].as_str(), json["store"].as_str()), (Some("unknown"), Some("keyring")));
+    assert_eq!(json["secrets"][0]["source"], "environment");
+    assert_eq!(json["provider_source"], "default");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
 }

@@ -51,7 +51,7 @@ fn login_follows_the_document_and_the_token_works() {
     assert!((1_790..=1_800).contains(&json["expires_in"].as_i64().unwrap()), "{json}");
     let status: Value =
         serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap();
-    assert!(status[0]["refresh_expires_at"].as_str().is_some(), "{status}");
+    assert!(status["profiles"][0]["refresh_expires_at"].as_str().is_some(), "{status}");
     let table = String::from_utf8(home.tok().arg("status").output().unwrap().stdout).unwrap();
     assert!(table.contains("; refresh token in 1d23h") || table.contains("; refresh token in 2d"), "{table}");
     assert_eq!(sb.count(LOGIN), 1);

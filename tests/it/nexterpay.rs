@@ -284,7 +284,10 @@ fn logout_forgets_everything() {
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     assert!(stderr_of(&out).contains("not logged in to 'nexterpay'"), "{}", stderr_of(&out));
-    home.tok().args(["status", "--json"]).assert().success().stdout("[]\n");
+    let json: Value =
+        serde_json::from_slice(&home.tok().args(["status", "--json"]).assert().success().get_output().stdout)
+            .unwrap();
+    assert_eq!(json["profiles"], serde_json::json!([]));
 }
 
 #[test]
@@ -305,6 +308,7 @@ fn status_lists_profiles_without_network() {
     );
     let json: Value =
         serde_json::from_slice(&home.tok().args(["status", "--json"]).output().unwrap().stdout).unwrap();
+    let json = &json["profiles"];
     assert_eq!(json[0]["profile"], "nexterpay");
     assert_eq!(json[0]["state"], "valid");
     assert!(json[0]["expires_in"].as_i64().unwrap() > 35_000);

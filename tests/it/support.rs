@@ -274,3 +274,109 @@ pub fn faketime_library() -> &'static str {
     .find(|p| std::path::Path::new(p).exists())
     .expect("this test needs libfaketime (apt-get install faketime)")
 }
+
+/// The JSON Schema file `schemas/<name>`.
+pub fn schema(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// Checks `value` against `schema`, in the subset of JSON Schema (draft 2020-12) that
+/// tok's schemas use: type, properties, required, additionalProperties, items, enum and
+/// format date-time. Any other keyword is an error, so a schema cannot promise what
+/// this does not check. Returns every mismatch, each with its JSON path.
+pub fn validate(schema: &Value, value: &Value) -> Result<(), String> {
+    let mut errors = Vec::new();
+    check_schema(schema, value, "$", &mut errors);
+    if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+}
+
+fn check_schema(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let Some(schema) = schema.as_object() else {
+        if schema != &Value::Bool(true) {
+            errors.push(format!("{at}: a schema must be an object"));
+        }
+        return;
+    };
+    for (keyword, rule) in schema {
+        match keyword.as_str() {
+            "$schema" | "title" | "description" => {}
+            "type" => {
+                let types: Vec<&str> = match rule {
+                    Value::String(t) => vec![t.as_str()],
+                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => vec![],
+                };
+                if !types.iter().any(|t| has_type(value, t)) {
+                    errors.push(format!("{at}: {value} is not of type {rule}"));
+                }
+            }
+            "enum" => {
+                if !rule.as_array().is_some_and(|values| values.contains(value)) {
+                    errors.push(format!("{at}: {value} is not one of {rule}"));
+                }
+            }
+            "format" => {
+                if rule != "date-time" {
+                    errors.push(format!("{at}: format {rule} is not supported"));
+                } else if let Some(text) = value.as_str()
+                    && text.parse::<jiff::Timestamp>().is_err()
+                {
+                    errors.push(format!("{at}: {text:?} is not an RFC 3339 date-time"));
+                }
+            }
+            "required" => {
+                for name in rule.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    if value.as_object().is_some_and(|o| !o.contains_key(name)) {
+                        errors.push(format!("{at}: the key {name:?} is missing"));
+                    }
+                }
+            }
+            "properties" => {
+                let (Some(properties), Some(object)) = (rule.as_object(), value.as_object()) else {
+                    continue;
+                };
+                for (name, sub) in properties {
+                    if let Some(item) = object.get(name) {
+                        check_schema(sub, item, &format!("{at}.{name}"), errors);
+                    }
+                }
+            }
+            "additionalProperties" => {
+                let Some(object) = value.as_object() else { continue };
+                let known = schema.get("properties").and_then(Value::as_object);
+                for (name, item) in object {
+                    if known.is_some_and(|k| k.contains_key(name)) {
+                        continue;
+                    }
+                    match rule {
+                        Value::Bool(false) => {
+                            errors.push(format!("{at}: the key {name:?} is not in the schema"))
+                        }
+                        Value::Bool(true) => {}
+                        sub => check_schema(sub, item, &format!("{at}.{name}"), errors),
+                    }
+                }
+            }
+            "items" => {
+                for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                    check_schema(rule, item, &format!("{at}[{i}]"), errors);
+                }
+            }
+            other => errors.push(format!("{at}: the keyword {other:?} is not supported")),
+        }
+    }
+}
+
+fn has_type(value: &Value, t: &str) -> bool {
+    match t {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "string" => value.is_string(),
+        "number" => value.is_number(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => false,
+    }
+}
