@@ -201,9 +201,70 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
 
-    /// How the client authenticates (oauth2): HTTP Basic (RFC 6749 §2.3.1) or fields in the body
-    #[arg(long, value_name = "AUTH", value_parser = clap::builder::PossibleValuesParser::new(["basic", "body"]))]
+    /// How the client authenticates (oauth2): HTTP Basic (RFC 6749 §2.3.1, the default),
+    /// fields in the body, none (a public client), client_secret_jwt (an HS256 assertion
+    /// made with the secret) or private_key_jwt (an assertion signed with --key-file's key)
+    #[arg(long, value_name = "AUTH", value_parser = clap::builder::PossibleValuesParser::new(["basic", "body", "none", "client_secret_jwt", "private_key_jwt"]))]
     pub auth: Option<String>,
+
+    /// The OAuth2 grant (oauth2; default client_credentials)
+    #[arg(long, value_name = "GRANT", value_parser = clap::builder::PossibleValuesParser::new(["client_credentials", "authorization_code", "device_code", "refresh_token", "token_exchange"]))]
+    pub grant: Option<String>,
+
+    /// The authorization server's issuer (oauth2): its endpoints are discovered once at login
+    /// (OpenID Connect discovery, then RFC 8414)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// OAuth2 authorization endpoint, for authorization_code without --issuer (oauth2)
+    #[arg(long, value_name = "URL")]
+    pub authorize_url: Option<String>,
+
+    /// OAuth2 device authorization endpoint, for device_code without --issuer (oauth2)
+    #[arg(long, value_name = "URL")]
+    pub device_url: Option<String>,
+
+    /// A fixed loopback redirect URI, http://127.0.0.1:PORT/PATH (oauth2 authorization_code)
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+
+    /// Only print the authorization URL; open no browser (oauth2 authorization_code)
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Bound on the whole interactive login (oauth2; default 5m)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse)]
+    pub login_timeout: Option<Duration>,
+
+    /// Push the authorization request first (RFC 9126; oauth2 authorization_code)
+    #[arg(long)]
+    pub par: bool,
+
+    /// The profile whose fresh token is the subject token (oauth2 token_exchange)
+    #[arg(long, value_name = "PROFILE", value_parser = profile_name)]
+    pub subject_profile: Option<String>,
+
+    /// The subject token's type (oauth2 token_exchange; default
+    /// urn:ietf:params:oauth:token-type:access_token)
+    #[arg(long, value_name = "URN")]
+    pub subject_token_type: Option<String>,
+
+    /// The token type to ask for (oauth2 token_exchange)
+    #[arg(long, value_name = "URN")]
+    pub requested_token_type: Option<String>,
+
+    /// A resource to ask for (RFC 8707; oauth2; repeatable)
+    #[arg(long, value_name = "URL")]
+    pub resource: Vec<String>,
+
+    /// An extra parameter for the request that starts the grant (oauth2; repeatable); never
+    /// a secret
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
+
+    /// The private key for private_key_jwt (oauth2), read once into the store; `-` reads stdin
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<String>,
 
     /// Token request body encoding (oauth2)
     #[arg(long, value_name = "BODY", value_parser = clap::builder::PossibleValuesParser::new(["form", "json"]))]
@@ -213,15 +274,16 @@ pub struct LoginArgs {
     #[arg(long, value_name = "SCOPES")]
     pub scope: Option<String>,
 
-    /// Audience to request (oauth2)
+    /// Audience to request (oauth2; repeatable)
     #[arg(long, value_name = "AUD")]
-    pub audience: Option<String>,
+    pub audience: Vec<String>,
 
     /// Transaction id whose session token to keep (netdirector-v1)
     #[arg(long, value_name = "UUID")]
     pub transaction: Option<String>,
 
-    /// NPS API Key ID (nelnet); the API key is asked for separately
+    /// NPS API Key ID (nelnet; the API key is asked for separately), or the `kid` of the
+    /// private_key_jwt key (oauth2)
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
 
@@ -274,7 +336,20 @@ impl LoginArgs {
             ("auth", &self.auth),
             ("body", &self.body),
             ("scope", &self.scope),
-            ("audience", &self.audience),
+            ("audience", &joined(&self.audience, " ")),
+            ("grant", &self.grant),
+            ("issuer", &self.issuer),
+            ("authorize_url", &self.authorize_url),
+            ("device_url", &self.device_url),
+            ("redirect_uri", &self.redirect_uri),
+            ("no_browser", &self.no_browser.then(|| "true".to_string())),
+            ("login_timeout", &self.login_timeout.map(|t| format!("{}s", t.as_secs()))),
+            ("par", &self.par.then(|| "true".to_string())),
+            ("subject_profile", &self.subject_profile),
+            ("subject_token_type", &self.subject_token_type),
+            ("requested_token_type", &self.requested_token_type),
+            ("resource", &joined(&self.resource, " ")),
+            ("param", &joined(&self.param, "\n")),
             ("key_id", &self.key_id),
             ("transaction", &self.transaction),
             ("upstream", &self.upstream),
@@ -285,6 +360,12 @@ impl LoginArgs {
         .filter_map(|(field, value)| value.clone().map(|v| (field, v)))
         .collect()
     }
+}
+
+/// A repeatable flag's values as one setting (`config.toml` keeps strings): resources
+/// and audiences space-separated like scopes, parameters one per line.
+fn joined(values: &[String], separator: &str) -> Option<String> {
+    (!values.is_empty()).then(|| values.join(separator))
 }
 
 /// The shells `--format env` writes for, chosen explicitly.
@@ -336,6 +417,11 @@ pub struct PrintArgs {
     /// or cmd (set "NAME=...")
     #[arg(long, value_enum, value_name = "SHELL")]
     pub shell: Option<Shell>,
+
+    /// Print the OpenID Connect ID token kept with the access token (oauth2), fresh by
+    /// the same policy
+    #[arg(long)]
+    pub id_token: bool,
 
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]

@@ -102,6 +102,17 @@ impl<'a> Secrets<'a> {
         self.profile
     }
 
+    /// Whether this is `tok login`, the only command that may start an interactive grant.
+    pub fn is_login(&self) -> bool {
+        self.login
+    }
+
+    /// A secret the login read otherwise (a key file), to be saved with the others.
+    pub fn provide(&mut self, field: &'static str, secret: Secret) {
+        self.got.retain(|(f, _, _)| *f != field);
+        self.got.push((field, secret, Origin::Stdin));
+    }
+
     /// The secrets obtained so far, to be saved by a login.
     pub fn collected(&self) -> Vec<(&'static str, Secret)> {
         self.got.iter().map(|(f, s, _)| (*f, s.clone())).collect()

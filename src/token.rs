@@ -23,6 +23,9 @@ pub struct TokenRecord {
     pub expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
+    /// The OpenID Connect ID token that came with the access token (`tok print --id-token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_expires_at: Option<i64>,
     /// The provider's clock minus this machine's when the token came (seconds), from the
@@ -47,6 +50,7 @@ impl TokenRecord {
             obtained_at,
             expires_at,
             refresh_token: None,
+            id_token: None,
             refresh_expires_at: None,
             clock_skew: None,
             binding,

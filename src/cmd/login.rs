@@ -33,6 +33,16 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         }
         profile = profile::resolve(&args.profile, args.provider, &flags, saved)?;
     }
+    // `--issuer`: the endpoints come from the metadata, once, unless a flag names them.
+    let found = provider::discover(&profile, &app.http)?;
+    if !found.is_empty() {
+        for (field, value) in found {
+            if !flags.iter().any(|(f, _)| *f == field) {
+                flags.push((field, value));
+            }
+        }
+        profile = profile::resolve(&args.profile, args.provider, &flags, saved)?;
+    }
     check_flags(args, &profile)?;
     let missing = profile.provider.missing(&profile);
     if !missing.is_empty() {
@@ -54,6 +64,17 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
 
     let _lock = app.lock(&profile.name)?;
     let mut secrets = Secrets::for_login(&profile.name, previous.as_ref(), args.secret_stdin);
+    if let Some(file) = &args.key_file {
+        secrets.provide("private_key", provider::read_private_key(file)?);
+    } else if profile.get("auth") == Some("private_key_jwt")
+        && previous.as_ref().and_then(|s| s.secret(&profile.name, "private_key").ok().flatten()).is_none()
+        && profile::env_value(&profile.name, "private_key").is_none()
+    {
+        return Err(Error::usage(
+            "--auth private_key_jwt needs the client's private key: give --key-file FILE (or - for stdin)",
+        )
+        .hint(format!("for example: {} --key-file client.key", profile.login_example())));
+    }
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
     // Only a request the provider answered proves a key that tok merely signs or keeps.
     profile.verified = None;
@@ -103,6 +124,14 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
     let spec = profile.provider.spec();
     if args.secret_stdin && spec.secrets.is_empty() {
         return Err(Error::usage(format!("{} has no secret: --secret-stdin would read nothing", spec.name)));
+    }
+    if args.key_file.is_some() && profile.get("auth") != Some("private_key_jwt") {
+        return Err(Error::usage(
+            "--key-file is the private_key_jwt key: it needs --auth private_key_jwt (oauth2)",
+        ));
+    }
+    if args.key_file.as_deref() == Some("-") && args.secret_stdin {
+        return Err(Error::usage("--key-file - and --secret-stdin would both read stdin"));
     }
     if let Some(hosts) = profile.get("allow_host") {
         super::curl_hosts::parse_allowed(hosts).map_err(Error::usage)?;

@@ -23,9 +23,22 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
         }
         output::render_check_var(var)?;
     }
+    if args.id_token && (args.format != Format::Token || args.github_env.is_some()) {
+        return Err(Error::usage(
+            "--id-token prints the bare ID token: it takes no --format or --github-env",
+        ));
+    }
     let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;
     let record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
     term::mask_in_ci(record.token.expose());
+    if args.id_token {
+        let Some(id_token) = &record.id_token else {
+            return Err(Error::not_logged_in(format!("profile '{}' holds no ID token", profile.name))
+                .hint("the provider sent none: ID tokens come with OpenID Connect logins (scope openid)"));
+        };
+        term::mask_in_ci(id_token.expose());
+        return crate::term::stdout(format!("{}\n", id_token.expose()).as_bytes());
+    }
     let text = output::render(
         &record,
         args.format,

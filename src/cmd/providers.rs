@@ -49,6 +49,7 @@ fn need(need: Need) -> String {
         Need::Optional => "optional".into(),
         Need::When(field, value) => format!("required when {field} is {value}"),
         Need::Unless(field, value) => format!("required unless {field} is {value}"),
+        Need::UnlessAny(field, values) => format!("required unless {field} is {}", values.join(" or ")),
     }
 }
 
@@ -104,6 +105,10 @@ fn need_json(need: Need) -> (&'static str, Value) {
         Need::Optional => ("optional", Value::Null),
         Need::When(field, value) => ("required_when", json!({ "field": field, "value": value })),
         Need::Unless(field, value) => ("required_unless", json!({ "field": field, "value": value })),
+        // One string, as the schema has it: the values separated by `|`.
+        Need::UnlessAny(field, values) => {
+            ("required_unless", json!({ "field": field, "value": values.join("|") }))
+        }
     }
 }
 

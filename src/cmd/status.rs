@@ -357,6 +357,10 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
             })
             .collect();
         value.insert("secrets".into(), Value::Array(secrets));
+        value.insert(
+            "refresh_token_held".into(),
+            json!(record.token.as_ref().is_some_and(|r| r.refresh_token.is_some())),
+        );
         value.insert("clock_skew".into(), json!(record.token.as_ref().and_then(|r| r.clock_skew)));
         return write(&format!("{}\n", Value::Object(value)));
     }
@@ -374,6 +378,9 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
     for (k, v, source) in settings.iter().filter(|(k, _, _)| !matches!(*k, "env" | "base_url" | "token_url"))
     {
         add(&k.replace('_', " "), format!("{v} ({})", source.text(&profile, k)));
+    }
+    for (k, v) in provider::describe(&profile).into_iter().filter(|(k, _)| profile.get(k).is_none()) {
+        add(k, format!("{v} (the default)"));
     }
     let hosts_text: Vec<String> = hosts
         .iter()
@@ -401,6 +408,12 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         }
         (Some(r), _) => add("token", expires(r, now)),
         (None, _) => add("token", "none stored".into()),
+    }
+    if let Some(r) = &record.token
+        && profile.provider.name() == "oauth2"
+    {
+        // Whether one is held, never its value.
+        add("refresh token", if r.refresh_token.is_some() { "held" } else { "none" }.into());
     }
     let verified = match (record.verified, record.verified_at) {
         (true, None) => "by the login (the provider issued a token)".to_string(),

@@ -162,6 +162,7 @@ fn obtain(
             obtained_at: token::now(),
             expires_at: None,
             refresh_token: None,
+            id_token: None,
             refresh_expires_at: None,
             clock_skew: None,
             binding: p.binding(),

@@ -137,6 +137,22 @@ pub fn identity(profile: &Profile) -> Result<Identity> {
     (profile.provider.0.ops.identity)(profile)
 }
 
+/// Settings a login reads from the provider before anything else (oauth2's `--issuer`
+/// discovery); none for other providers.
+pub fn discover(profile: &Profile, http: &Http) -> Result<Vec<(&'static str, String)>> {
+    oauth2::discover(profile, http)
+}
+
+/// oauth2's `--key-file`: the private key, checked, as the secret to keep.
+pub fn read_private_key(file: &str) -> Result<crate::secret::Secret> {
+    oauth2::read_private_key(file)
+}
+
+/// Provider-specific lines for `tok status PROFILE` (oauth2: grant, client auth, issuer).
+pub fn describe(profile: &Profile) -> Vec<(&'static str, String)> {
+    oauth2::describe(profile)
+}
+
 pub fn curl_touches(profile: &Profile) -> Result<CurlTouches> {
     (profile.provider.0.ops.curl)(profile)
 }

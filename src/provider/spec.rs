@@ -65,6 +65,9 @@ pub enum Need {
     When(&'static str, &'static str),
     /// Required unless `field` has `value` (merchant-v2's e-mail, unless an API key).
     Unless(&'static str, &'static str),
+    /// Required unless `field` has one of `values` (oauth2's client secret, unless the
+    /// client authenticates with none or a private key).
+    UnlessAny(&'static str, &'static [&'static str]),
 }
 
 pub struct Environment {
@@ -120,6 +123,7 @@ impl Need {
             Need::Optional => false,
             Need::When(field, value) => get(field).as_deref() == Some(value),
             Need::Unless(field, value) => get(field).as_deref() != Some(value),
+            Need::UnlessAny(field, values) => get(field).is_none_or(|v| !values.contains(&v.as_str())),
         }
     }
 }

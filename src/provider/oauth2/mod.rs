@@ -5,9 +5,11 @@
 //!
 //! - `client_auth`: how the client authenticates at the token endpoint;
 //! - `token_request`: building and sending one token request, reading its reply;
-//! - `grants`: one function per grant.
+//! - `discovery`: the issuer's metadata, read once at login into the profile's settings;
+//! - `grants`: `GrantKind` and one function per grant.
 
 mod client_auth;
+pub mod discovery;
 mod grants;
 mod token_request;
 
@@ -16,9 +18,12 @@ pub use token_request::{parse_error, parse_grant};
 use crate::error::{Error, Result};
 use crate::http::{self, Http};
 use crate::input::Secrets;
+use crate::keys::KeySource;
 use crate::profile::Profile;
+use crate::secret::Secret;
 use crate::token::TokenRecord;
-use client_auth::Auth;
+pub use client_auth::Auth;
+pub use grants::GrantKind;
 use reqwest::Url;
 use token_request::Encoding;
 
@@ -129,53 +134,187 @@ pub const NETDIRECTOR_SPEC: Spec = Spec {
     ops: OPS,
 };
 
+/// A setting that only tok writes (from discovery); no flag sets it.
+const fn discovered(field: &'static str, help: &'static str) -> Setting {
+    Setting { field, flag: "", help, need: Need::Optional, prompt: None, placeholder: "" }
+}
+
+const fn optional(
+    field: &'static str,
+    flag: &'static str,
+    help: &'static str,
+    placeholder: &'static str,
+) -> Setting {
+    Setting { field, flag, help, need: Need::Optional, prompt: None, placeholder }
+}
+
 pub const OAUTH2_SPEC: Spec = Spec {
     name: "oauth2",
-    title: "any OAuth2 client-credentials API",
-    summary: "RFC 6749 client credentials against the token endpoint you name",
+    title: "any OAuth2 API",
+    summary: "RFC 6749 grants (client credentials, refresh token; authorization code, device code and token exchange to come) with discovery and five kinds of client authentication",
     settings: &[
         Setting {
             field: "token_url",
             flag: "--token-url",
-            help: "the token endpoint",
+            help: "the token endpoint (discovered with --issuer)",
             need: Need::Always,
             prompt: None,
             placeholder: "https://auth.example.com/oauth2/token",
         },
         CLIENT_ID,
-        Setting {
-            field: "auth",
-            flag: "--auth",
-            help: "basic (default: HTTP Basic, RFC 6749 §2.3.1) or body (credentials in the body)",
-            need: Need::Optional,
-            prompt: None,
-            placeholder: "body",
-        },
-        Setting {
-            field: "body",
-            flag: "--body",
-            help: "form (default) or json",
-            need: Need::Optional,
-            prompt: None,
-            placeholder: "json",
-        },
+        optional(
+            "issuer",
+            "--issuer",
+            "the issuer whose metadata (/.well-known/openid-configuration, else RFC 8414) names the endpoints; read once at login",
+            "https://auth.example.com",
+        ),
+        optional(
+            "grant",
+            "--grant",
+            "client_credentials (default), refresh_token, authorization_code, device_code or token_exchange",
+            "refresh_token",
+        ),
+        optional(
+            "auth",
+            "--auth",
+            "basic (default: HTTP Basic, RFC 6749 §2.3.1), body (credentials in the body), none (a public client), client_secret_jwt (an HS256 assertion made with the secret) or private_key_jwt (an assertion signed with --key-file's key)",
+            "private_key_jwt",
+        ),
+        optional("key_id", "--key-id", "the kid of the private_key_jwt key", "key-1"),
+        optional("body", "--body", "form (default) or json", "json"),
         SCOPE,
+        optional(
+            "audience",
+            "--audience",
+            "the audience to ask for (repeatable; kept space-separated)",
+            "https://api.example.com",
+        ),
+        optional(
+            "resource",
+            "--resource",
+            "a resource to ask for, RFC 8707 (repeatable; kept space-separated)",
+            "https://api.example.com/",
+        ),
+        optional(
+            "param",
+            "--param",
+            "NAME=VALUE added to the request that starts the grant (repeatable; kept one per line); never a secret",
+            "prompt=consent",
+        ),
         Setting {
-            field: "audience",
-            flag: "--audience",
-            help: "the audience to ask for",
-            need: Need::Optional,
-            prompt: None,
-            placeholder: "https://api.example.com",
+            need: Need::When("grant", "authorization_code"),
+            ..optional(
+                "authorize_url",
+                "--authorize-url",
+                "the authorization endpoint (authorization_code; discovered with --issuer)",
+                "https://auth.example.com/authorize",
+            )
         },
+        Setting {
+            need: Need::When("grant", "device_code"),
+            ..optional(
+                "device_url",
+                "--device-url",
+                "the device authorization endpoint (device_code; discovered with --issuer)",
+                "https://auth.example.com/device",
+            )
+        },
+        optional(
+            "redirect_uri",
+            "--redirect-uri",
+            "a fixed loopback redirect URI (authorization_code)",
+            "http://127.0.0.1:8765/callback",
+        ),
+        optional(
+            "no_browser",
+            "--no-browser",
+            "only print the authorization URL (authorization_code)",
+            "true",
+        ),
+        optional("login_timeout", "--login-timeout", "bound on an interactive login (default 5m)", "10m"),
+        optional("par", "--par", "push the authorization request, RFC 9126 (authorization_code)", "true"),
+        Setting {
+            need: Need::When("grant", "token_exchange"),
+            ..optional(
+                "subject_profile",
+                "--subject-profile",
+                "the profile whose token is exchanged (token_exchange)",
+                "workload",
+            )
+        },
+        optional(
+            "subject_token_type",
+            "--subject-token-type",
+            "the subject token's type (token_exchange)",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ),
+        optional(
+            "requested_token_type",
+            "--requested-token-type",
+            "the token type to ask for (token_exchange)",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ),
+        discovered("par_url", "the pushed authorization request endpoint (discovered)"),
+        discovered("require_par", "whether the server requires pushed authorization requests (discovered)"),
+        discovered("auth_methods", "the token endpoint's client authentication methods (discovered)"),
         UPSTREAM,
     ],
-    secrets: CLIENT_SECRET,
+    secrets: &[
+        SecretField {
+            field: "client_secret",
+            label: "client secret",
+            need: Need::UnlessAny("auth", &["none", "private_key_jwt"]),
+        },
+        SecretField {
+            field: "private_key",
+            label: "private key (--key-file)",
+            need: Need::When("auth", "private_key_jwt"),
+        },
+        SecretField {
+            field: "refresh_token",
+            label: "refresh token",
+            need: Need::When("grant", "refresh_token"),
+        },
+    ],
     environments: &[],
     api_host: API_HOST,
-    example: "tok login billing --provider oauth2 --token-url https://auth.example.com/oauth2/token --client-id \"$CLIENT_ID\" --auth body --scope \"read write\"",
+    example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth private_key_jwt --key-file client.key --scope \"read write\"",
     ops: OPS,
 };
+
+/// `tok login`'s discovery: the settings `--issuer`'s metadata gives, or none without
+/// one. Exit 5 on metadata that fails its checks, before any other request.
+pub fn discover(profile: &Profile, http: &Http) -> Result<discovery::Found> {
+    match profile.get("issuer") {
+        Some(issuer) if profile.provider.name() == "oauth2" => discovery::discover(issuer, http),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// `--key-file FILE` (`-`: stdin) at login: a private key tok can sign with, as the
+/// secret to keep. Never a flag value: the flag names where the key is.
+pub fn read_private_key(file: &str) -> Result<Secret> {
+    let source = if file == "-" { KeySource::Stdin } else { KeySource::File(file.into()) };
+    let bytes = source.read()?;
+    client_auth::check_private_key(&bytes, &source)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::usage(
+            "--key-file takes a PEM (or JWK) key; convert DER with openssl pkey -in KEY -out key.pem",
+        )
+    })?;
+    Ok(Secret::new(text))
+}
+
+/// The settings `tok status` shows even at their defaults: the grant and the client
+/// authentication (the issuer shows as a setting when there is one).
+pub fn describe(profile: &Profile) -> Vec<(&'static str, String)> {
+    match params(profile) {
+        Ok(p) if p.provider == "oauth2" => {
+            vec![("grant", p.grant.name().to_string()), ("auth", p.auth.name().to_string())]
+        }
+        _ => Vec::new(),
+    }
+}
 
 fn params(profile: &Profile) -> Result<Params> {
     match profile.provider.name() {
@@ -198,9 +337,9 @@ fn obtain_for(
     profile: &Profile,
     http: &Http,
     secrets: &mut Secrets,
-    _: Option<&TokenRecord>,
+    current: Option<&TokenRecord>,
 ) -> Result<TokenRecord> {
-    grants::client_credentials(&params(profile)?, http, secrets)
+    grants::obtain(&params(profile)?, http, secrets, current)
 }
 
 /// N3XT and NetDirector V2 document token endpoints only, not their API hosts.
@@ -218,31 +357,76 @@ const UNSTATED_LIFETIME: f64 = 300.0;
 const N3XT_LIFETIME: f64 = 3600.0;
 const NETDIRECTOR_SCOPE: &str = "nop2/read nop2/write";
 
+/// A profile's settings, read and checked once: what every grant and client
+/// authentication works from.
 #[derive(Debug)]
 pub struct Params {
     pub provider: &'static str,
+    pub grant: GrantKind,
     pub token_url: Url,
     pub client_id: String,
     pub auth: Auth,
+    /// The `kid` of a private_key_jwt assertion.
+    pub key_id: Option<String>,
     pub encoding: Encoding,
     pub scope: Option<String>,
-    pub audience: Option<String>,
+    pub audiences: Vec<String>,
+    pub resources: Vec<String>,
+    /// `--param NAME=VALUE`: for the request that starts the grant.
+    pub extra: Vec<(String, String)>,
+    /// The issuer the endpoints were discovered from (the ID-token engineer checks `iss`).
+    pub issuer: Option<String>,
+    pub authorize_url: Option<Url>,
+    pub device_url: Option<Url>,
+    pub par_url: Option<Url>,
+    /// `--par`, or the metadata's `require_pushed_authorization_requests`.
+    pub par: bool,
+    pub redirect_uri: Option<String>,
+    pub no_browser: bool,
+    pub login_timeout: std::time::Duration,
+    pub subject_profile: Option<String>,
+    pub subject_token_type: String,
+    pub requested_token_type: Option<String>,
     pub default_lifetime: f64,
 }
 
+/// RFC 8693 §3: the default subject token type.
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const LOGIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Params {
+    /// What every grant starts from: client credentials at `token_url`, Basic, form.
+    pub(super) fn base(provider: &'static str, token_url: Url, client_id: String) -> Params {
+        Params {
+            provider,
+            grant: GrantKind::ClientCredentials,
+            token_url,
+            client_id,
+            auth: Auth::Basic,
+            key_id: None,
+            encoding: Encoding::Form,
+            scope: None,
+            audiences: Vec::new(),
+            resources: Vec::new(),
+            extra: Vec::new(),
+            issuer: None,
+            authorize_url: None,
+            device_url: None,
+            par_url: None,
+            par: false,
+            redirect_uri: None,
+            no_browser: false,
+            login_timeout: LOGIN_TIMEOUT,
+            subject_profile: None,
+            subject_token_type: ACCESS_TOKEN_TYPE.to_string(),
+            requested_token_type: None,
+            default_lifetime: UNSTATED_LIFETIME,
+        }
+    }
+
     pub fn generic(profile: &Profile) -> Result<Params> {
         let token_url = http::base_url(profile.require("token_url")?)?;
-        let auth = match profile.get("auth").unwrap_or("basic") {
-            "basic" => Auth::Basic,
-            "body" => Auth::Body,
-            other => {
-                return Err(Error::usage(format!(
-                    "--auth takes basic or body, not '{}'",
-                    crate::secret::outside(other)
-                )));
-            }
-        };
+        let auth = Auth::from_name(profile.get("auth").unwrap_or("basic"))?;
         let encoding = match profile.get("body").unwrap_or("form") {
             "form" => Encoding::Form,
             "json" => Encoding::Json,
@@ -253,16 +437,48 @@ impl Params {
                 )));
             }
         };
-        Ok(Params {
-            provider: "oauth2",
-            token_url,
-            client_id: profile.require("client_id")?.to_string(),
+        let url = |field: &str| profile.get(field).map(http::base_url).transpose();
+        let flag = |field: &str| profile.get(field).is_some_and(|v| v == "true");
+        let words = |field: &str| -> Vec<String> {
+            profile.get(field).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
+        };
+        let login_timeout = match profile.get("login_timeout") {
+            Some(text) => crate::duration::parse(text).map_err(Error::usage)?,
+            None => LOGIN_TIMEOUT,
+        };
+        let p = Params {
+            grant: GrantKind::from_name(profile.get("grant").unwrap_or("client_credentials"))?,
             auth,
+            key_id: profile.get("key_id").map(str::to_string),
             encoding,
             scope: profile.get("scope").map(str::to_string),
-            audience: profile.get("audience").map(str::to_string),
-            default_lifetime: UNSTATED_LIFETIME,
-        })
+            audiences: words("audience"),
+            resources: words("resource"),
+            extra: request_params(profile.get("param").unwrap_or(""))?,
+            issuer: profile.get("issuer").map(str::to_string),
+            authorize_url: url("authorize_url")?,
+            device_url: url("device_url")?,
+            par_url: url("par_url")?,
+            par: flag("par") || flag("require_par"),
+            redirect_uri: profile.get("redirect_uri").map(str::to_string),
+            no_browser: flag("no_browser"),
+            login_timeout,
+            subject_profile: profile.get("subject_profile").map(str::to_string),
+            subject_token_type: profile.get("subject_token_type").unwrap_or(ACCESS_TOKEN_TYPE).to_string(),
+            requested_token_type: profile.get("requested_token_type").map(str::to_string),
+            ..Params::base("oauth2", token_url, profile.require("client_id")?.to_string())
+        };
+        for resource in &p.resources {
+            // RFC 8707 §2: an absolute URI without a fragment.
+            if Url::parse(resource).map_or(true, |u| u.fragment().is_some()) {
+                return Err(Error::usage(format!(
+                    "--resource takes an absolute URI without a fragment, not '{}'",
+                    crate::secret::outside(resource)
+                )));
+            }
+        }
+        grants::check(&p)?;
+        Ok(p)
     }
 
     pub fn n3xt(profile: &Profile) -> Result<Params> {
@@ -287,14 +503,14 @@ impl Params {
         };
         let base = override_host(profile, &host)?;
         Ok(Params {
-            provider: "n3xt",
-            token_url: http::join(&base, &format!("/v1/public/{project}/oauth2/token")),
-            client_id: profile.require("client_id")?.to_string(),
             auth: Auth::Body,
             encoding: Encoding::Json,
-            scope: None,
-            audience: None,
             default_lifetime: N3XT_LIFETIME,
+            ..Params::base(
+                "n3xt",
+                http::join(&base, &format!("/v1/public/{project}/oauth2/token")),
+                profile.require("client_id")?.to_string(),
+            )
         })
     }
 
@@ -311,32 +527,146 @@ impl Params {
         };
         let base = override_host(profile, host)?;
         Ok(Params {
-            provider: "netdirector",
-            token_url: http::join(&base, "/oauth2/token"),
-            client_id: profile.require("client_id")?.to_string(),
-            auth: Auth::Basic,
-            encoding: Encoding::Form,
             scope: Some(profile.get("scope").unwrap_or(NETDIRECTOR_SCOPE).to_string()),
-            audience: None,
-            default_lifetime: UNSTATED_LIFETIME,
+            ..Params::base(
+                "netdirector",
+                http::join(&base, "/oauth2/token"),
+                profile.require("client_id")?.to_string(),
+            )
         })
     }
 
+    /// What a token was obtained with. Client-credentials profiles keep the binding they
+    /// had before the other grants came, so their stored tokens stay usable.
     pub fn binding(&self) -> String {
-        format!(
+        let audience = (!self.audiences.is_empty()).then(|| self.audiences.join(" "));
+        let mut binding = format!(
             "{} {} {} {:?} {:?} {:?} {:?}",
-            self.provider,
-            self.token_url,
-            self.client_id,
-            self.auth,
-            self.encoding,
-            self.scope,
-            self.audience
-        )
+            self.provider, self.token_url, self.client_id, self.auth, self.encoding, self.scope, audience
+        );
+        if self.grant != GrantKind::ClientCredentials
+            || !self.resources.is_empty()
+            || !self.extra.is_empty()
+            || self.issuer.is_some()
+        {
+            binding.push_str(&format!(
+                " {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                self.grant,
+                self.issuer,
+                self.resources,
+                self.extra,
+                self.authorize_url.as_ref().map(Url::as_str),
+                self.device_url.as_ref().map(Url::as_str),
+                self.par_url.as_ref().map(Url::as_str),
+                self.par,
+                self.redirect_uri,
+                self.no_browser,
+                self.login_timeout,
+                self.subject_profile,
+                self.subject_token_type,
+                self.requested_token_type
+            ));
+        }
+        binding
     }
+}
+
+/// Names of parameters that carry secrets, or that tok itself sets: never `--param`.
+const RESERVED_PARAMS: &[&str] = &[
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "assertion",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "password",
+    "subject_token",
+    "actor_token",
+    "device_code",
+    "grant_type",
+    "client_id",
+    "state",
+    "nonce",
+    "request",
+    "request_uri",
+];
+
+/// `--param NAME=VALUE` lines, as stored (one per line). A name that carries a secret (or
+/// one tok sets itself) is refused: argv and config.toml are readable.
+fn request_params(text: &str) -> Result<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--param takes NAME=VALUE, not '{}'",
+                crate::secret::outside(line)
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(Error::usage(format!(
+                "--param's name '{}' is not a parameter name",
+                crate::secret::outside(name)
+            )));
+        }
+        if RESERVED_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(Error::usage(format!(
+                "--param {name} is refused: tok sets {name} itself, or it carries a secret, which never goes on a command line"
+            )));
+        }
+        params.push((name.to_string(), value.to_string()));
+    }
+    Ok(params)
 }
 
 /// For the presets, `--base-url` replaces scheme and host; the documented path stays.
 fn override_host(profile: &Profile, documented: &str) -> Result<Url> {
     http::base_url(profile.get("base_url").unwrap_or(documented))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_params_table() {
+        let ok: [(&str, &[(&str, &str)]); 4] = [
+            ("", &[]),
+            ("prompt=consent", &[("prompt", "consent")]),
+            (
+                "prompt=consent login\n\naccess_type=offline",
+                &[("prompt", "consent login"), ("access_type", "offline")],
+            ),
+            ("x=a=b", &[("x", "a=b")]),
+        ];
+        for (text, want) in ok {
+            let got = request_params(text).unwrap();
+            let want: Vec<(String, String)> =
+                want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            assert_eq!(got, want, "{text}");
+        }
+        let refused = [
+            ("client_secret=x", "carries a secret"),
+            ("CLIENT_SECRET=x", "carries a secret"),
+            ("code_verifier=x", "carries a secret"),
+            ("refresh_token=x", "carries a secret"),
+            ("password=x", "carries a secret"),
+            ("assertion=x", "carries a secret"),
+            ("client_assertion=x", "carries a secret"),
+            ("subject_token=x", "carries a secret"),
+            ("grant_type=password", "carries a secret"),
+            ("novalue", "NAME=VALUE"),
+            ("=x", "not a parameter name"),
+            ("a b=x", "not a parameter name"),
+        ];
+        for (text, want) in refused {
+            let e = request_params(text).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{text}");
+            assert!(e.to_string().contains(want), "{text}: {e}");
+            // The value never shows: it may be the secret the name says it is.
+            assert!(!e.to_string().contains("=x"), "{text}: {e}");
+        }
+    }
 }

@@ -1,8 +1,13 @@
-//! One token request: its fields, its body encoding, sending it through tok's `Http`, and
-//! reading the reply: a grant (`parse_grant`) or an error (`error_for`, with its exit code).
+//! One token request: its fields, its body encoding, client authentication
+//! (`client_auth::apply`), sending it through tok's `Http` (deadlines, no redirects, a
+//! size cap, scrubbing), and reading the reply: a grant (`parse_grant`, which keeps
+//! `refresh_token` and `id_token`) or an error (`error_for`, with its exit code).
+//!
+//! Every grant calls `exchange` with its own fields; the interactive grants add the
+//! fields of their request (`code`, `code_verifier`, `device_code`, `subject_token`...).
 
 use super::Params;
-use super::client_auth::{Auth, basic_auth};
+use super::client_auth;
 use crate::error::{Error, Result};
 use crate::http::{self, Http, Request};
 use crate::input::Secrets;
@@ -19,23 +24,23 @@ pub enum Encoding {
     Json,
 }
 
-/// The request body's fields, in a stable order.
-fn fields(p: &Params, secret: &Secret) -> Vec<(&'static str, String)> {
-    let mut fields = vec![("grant_type", "client_credentials".to_string())];
-    if p.auth == Auth::Body {
-        fields.push(("client_id", p.client_id.clone()));
-        fields.push(("client_secret", secret.expose().to_string()));
-    }
+/// The fields every grant's request may carry beyond its own: `scope`, each
+/// `audience`, each `resource` (RFC 8707) and `--param`s, for the request that starts the
+/// grant (the token request of client_credentials and refresh_token; the authorization
+/// or device request of the interactive grants).
+pub fn request_params(p: &Params) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
     if let Some(scope) = &p.scope {
-        fields.push(("scope", scope.clone()));
+        fields.push(("scope".to_string(), scope.clone()));
     }
-    if let Some(audience) = &p.audience {
-        fields.push(("audience", audience.clone()));
-    }
+    fields.extend(p.audiences.iter().map(|a| ("audience".to_string(), a.clone())));
+    fields.extend(p.resources.iter().map(|r| ("resource".to_string(), r.clone())));
+    fields.extend(p.extra.iter().cloned());
     fields
 }
 
-fn encode_body(encoding: Encoding, fields: &[(&'static str, String)]) -> (&'static str, Vec<u8>) {
+/// Form: repeated names repeat. JSON: a name given more than once becomes an array.
+fn encode_body(encoding: Encoding, fields: &[(String, String)]) -> (&'static str, Vec<u8>) {
     match encoding {
         Encoding::Form => {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -45,23 +50,62 @@ fn encode_body(encoding: Encoding, fields: &[(&'static str, String)]) -> (&'stat
             ("application/x-www-form-urlencoded", form.finish().into_bytes())
         }
         Encoding::Json => {
-            let map: Map<String, Value> = fields.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+            let mut map: Map<String, Value> = Map::new();
+            for (k, v) in fields {
+                match map.get_mut(k) {
+                    Some(Value::Array(values)) => values.push(json!(v)),
+                    Some(one) => *one = json!([one.clone(), v]),
+                    None => {
+                        map.insert(k.clone(), json!(v));
+                    }
+                }
+            }
             ("application/json", Value::Object(map).to_string().into_bytes())
         }
     }
 }
 
-pub(super) fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
-    let secret = secrets.get("client_secret", "client secret")?;
-    let mut request =
-        Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
-    if p.auth == Auth::Basic {
-        request = request.secret_header("authorization", basic_auth(&p.client_id, secret.expose()).expose());
+/// A token request that failed, with the OAuth2 `error` code when the server sent one:
+/// the refresh path tells a refused refresh token (`invalid_grant`) from an outage.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub code: Option<String>,
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Error {
+        f.error
     }
-    request.body = Some(encode_body(p.encoding, &fields(p, &secret)));
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure { error, code: None }
+    }
+}
+
+/// Sends one token request: `fields` are the grant's own (`grant_type` first), the
+/// client authenticates by `p.auth`, and a 200 reply becomes a record.
+pub fn exchange(
+    p: &Params,
+    http: &Http,
+    secrets: &mut Secrets,
+    fields: Vec<(String, String)>,
+) -> Result<TokenRecord, Failure> {
+    let mut fields = fields;
+    let request =
+        Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
+    let mut request = client_auth::apply(p, secrets, &p.token_url, request, &mut fields)?;
+    let body = encode_body(p.encoding, &fields);
+    // The body may hold the client secret, an assertion or a refresh token: registered
+    // as secrets when made, so no message can show them.
+    request.body = Some(body);
     let reply = http.send(&request)?;
     if reply.status != 200 {
-        return Err(error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected()));
+        let code = parse_error(&reply.body).error;
+        let error = error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected());
+        return Err(Failure { error, code });
     }
     let grant = parse_grant(&reply.body).map_err(|why| {
         Error::network(format!(
@@ -78,13 +122,18 @@ pub(super) fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<T
     if life.stated.is_none() && life.jwt_exp.is_none() {
         life.default = Some(p.default_lifetime);
     }
-    Ok(TokenRecord::bearer(grant.access_token, &life, p.binding()))
+    let mut record = TokenRecord::bearer(grant.access_token, &life, p.binding());
+    record.refresh_token = grant.refresh_token;
+    record.id_token = grant.id_token;
+    Ok(record)
 }
 
 #[derive(Debug)]
 pub struct Grant {
     access_token: Secret,
     expires_in: Option<f64>,
+    refresh_token: Option<Secret>,
+    id_token: Option<Secret>,
 }
 
 /// A successful token reply: `access_token`; `expires_in` as a number or a numeric
@@ -124,7 +173,14 @@ pub fn parse_grant(body: &[u8]) -> Result<Grant, String> {
             return Err(format!("token_type '{shown}' is not supported (only bearer)"));
         }
     }
-    Ok(Grant { access_token, expires_in })
+    let secret_text = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) if !t.is_empty() => Ok(Some(Secret::new(t.clone()))),
+        Some(_) => Err(format!("{name} is not a string")),
+    };
+    let refresh_token = secret_text("refresh_token")?;
+    let id_token = secret_text("id_token")?;
+    Ok(Grant { access_token, expires_in, refresh_token, id_token })
 }
 
 /// What an error reply says, in any of the shapes seen in the wild: RFC 6749 §5.2
@@ -218,44 +274,72 @@ mod tests {
     use super::*;
     use reqwest::Url;
 
-    fn params(auth: Auth, encoding: Encoding, scope: Option<&str>) -> Params {
-        Params {
-            provider: "oauth2",
-            token_url: Url::parse("https://auth.example/token").unwrap(),
-            client_id: "id ü&".into(),
-            auth,
-            encoding,
-            scope: scope.map(str::to_string),
-            audience: None,
-            default_lifetime: 1.0,
-        }
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn body_encodings() {
-        let secret = Secret::new("s3:c/r&t ü");
-        let (ct, body) = encode_body(
-            Encoding::Form,
-            &fields(&params(Auth::Basic, Encoding::Form, Some("nop2/read nop2/write")), &secret),
-        );
-        assert_eq!(ct, "application/x-www-form-urlencoded");
+        type Fields<'a> = &'a [(&'a str, &'a str)];
+        let table: [(Fields, &str, Value); 3] = [
+            (
+                &[("grant_type", "client_credentials"), ("scope", "nop2/read nop2/write")],
+                "grant_type=client_credentials&scope=nop2%2Fread+nop2%2Fwrite",
+                json!({ "grant_type": "client_credentials", "scope": "nop2/read nop2/write" }),
+            ),
+            (
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "id ü&"),
+                    ("client_secret", "s3:c/r&t ü"),
+                ],
+                "grant_type=client_credentials&client_id=id+%C3%BC%26&client_secret=s3%3Ac%2Fr%26t+%C3%BC",
+                json!({ "grant_type": "client_credentials", "client_id": "id ü&", "client_secret": "s3:c/r&t ü" }),
+            ),
+            // Repeated names (RFC 8707 resources, RFC 8693 audiences) repeat in a form and
+            // become an array in JSON.
+            (
+                &[("resource", "https://a/"), ("resource", "https://b/"), ("resource", "https://c/")],
+                "resource=https%3A%2F%2Fa%2F&resource=https%3A%2F%2Fb%2F&resource=https%3A%2F%2Fc%2F",
+                json!({ "resource": ["https://a/", "https://b/", "https://c/"] }),
+            ),
+        ];
+        for (fields, form, value) in table {
+            let (ct, body) = encode_body(Encoding::Form, &pairs(fields));
+            assert_eq!(ct, "application/x-www-form-urlencoded");
+            assert_eq!(String::from_utf8(body).unwrap(), form);
+            let (ct, body) = encode_body(Encoding::Json, &pairs(fields));
+            assert_eq!(ct, "application/json");
+            assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn request_params_in_order() {
+        let mut p = Params::base("oauth2", Url::parse("https://auth.example/token").unwrap(), "c".into());
+        p.scope = Some("read write".into());
+        p.audiences = vec!["a1".into(), "a2".into()];
+        p.resources = vec!["https://r/".into()];
+        p.extra = vec![("prompt".into(), "consent".into())];
         assert_eq!(
-            String::from_utf8(body).unwrap(),
-            "grant_type=client_credentials&scope=nop2%2Fread+nop2%2Fwrite"
+            request_params(&p),
+            pairs(&[
+                ("scope", "read write"),
+                ("audience", "a1"),
+                ("audience", "a2"),
+                ("resource", "https://r/"),
+                ("prompt", "consent")
+            ])
         );
-        let (_, body) =
-            encode_body(Encoding::Form, &fields(&params(Auth::Body, Encoding::Form, None), &secret));
-        assert_eq!(
-            String::from_utf8(body).unwrap(),
-            "grant_type=client_credentials&client_id=id+%C3%BC%26&client_secret=s3%3Ac%2Fr%26t+%C3%BC"
-        );
-        let (ct, body) =
-            encode_body(Encoding::Json, &fields(&params(Auth::Body, Encoding::Json, None), &secret));
-        assert_eq!(ct, "application/json");
-        let value: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            value,
-            json!({ "grant_type": "client_credentials", "client_id": "id ü&", "client_secret": "s3:c/r&t ü" })
+    }
+
+    #[test]
+    fn refresh_and_id_tokens_are_kept() {
+        let grant = parse_grant(br#"{"access_token":"t","refresh_token":"r1","id_token":"i.d.t"}"#).unwrap();
+        assert_eq!(grant.refresh_token.unwrap().expose(), "r1");
+        assert_eq!(grant.id_token.unwrap().expose(), "i.d.t");
+        assert!(
+            parse_grant(br#"{"access_token":"t","refresh_token":5}"#).unwrap_err().contains("refresh_token")
         );
     }
 
