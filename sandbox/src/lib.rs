@@ -15,7 +15,8 @@
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
-//!                             "v1_lifetime": secs}
+//!                             "v1_lifetime": secs, "issuer_mismatch": bool,
+//!                             "refuse_refresh": bool}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` go on
 //!   POST /_sandbox/reset
@@ -23,6 +24,7 @@
 //! A generic API that takes any credential the sandbox issued: see `api`.
 
 mod api;
+mod issuer;
 mod jwt;
 mod merchant_v2;
 mod nelnet;
@@ -120,6 +122,10 @@ pub struct Settings {
     pub merchant_refresh_expired: bool,
     /// Lifetime of NetDirector V1 session tokens (the document's example: a week).
     pub v1_lifetime: i64,
+    /// `/as` metadata names another issuer.
+    pub issuer_mismatch: bool,
+    /// `/as/token` refuses every refresh token (`invalid_grant`).
+    pub refuse_refresh: bool,
 }
 
 impl Default for Settings {
@@ -133,6 +139,8 @@ impl Default for Settings {
             merchant_refresh_lifetime: 2 * 24 * 3600,
             merchant_refresh_expired: false,
             v1_lifetime: 7 * 24 * 3600,
+            issuer_mismatch: false,
+            refuse_refresh: false,
         }
     }
 }
@@ -228,6 +236,11 @@ pub struct State {
     /// NPS trace ids seen: each may be used once.
     pub traces: std::collections::BTreeSet<String>,
     pub serial: u64,
+    /// `/as` refresh tokens not yet spent, with their client.
+    pub as_refresh: BTreeMap<String, String>,
+    pub as_out_of_band_spent: bool,
+    /// Assertion `jti`s seen: each may be used once.
+    pub as_jtis: std::collections::BTreeSet<String>,
     /// `POST /_sandbox/release` was called since the last `GET /bytes`.
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.
@@ -405,6 +418,7 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
         }
         let reply = nexterpay::handle(state, &req)
             .or_else(|| oauth2::handle(state, &req))
+            .or_else(|| issuer::handle(state, &req))
             .or_else(|| merchant_v2::handle(state, &req))
             .or_else(|| nelnet::handle(state, &req))
             .or_else(|| netdirector_v1::handle(state, &req))

@@ -327,3 +327,298 @@ fn a_missing_project_or_endpoint_is_a_settings_problem() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("check --base-url"), "{}", stderr_of(&out));
 }
+
+// The standards-shaped server under /as (sandbox/src/issuer.rs): discovery, client
+// authentication, refresh.
+
+const AS_TOKEN: &str = "POST /as/token";
+
+fn form_of(last: &Value) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(last["body"].as_str().unwrap().as_bytes()).into_owned().collect()
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn issuer_login(home: &Home, sb: &Sandbox, extra: &[&str], stdin: &str) -> std::process::Output {
+    let issuer = format!("{}/as", sb.url);
+    let mut args = vec!["-v", "login", "api", "--provider", "oauth2", "--issuer", issuer.as_str()];
+    args.extend_from_slice(extra);
+    home.tok().args(&args).write_stdin(stdin.to_string()).output().unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn discovery_finds_the_token_endpoint_and_explicit_flags_win() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = issuer_login(&home, &sb, &["--client-id", ID, "--secret-stdin"], &format!("{SECRET}\n"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count("GET /as/.well-known/openid-configuration"), 1);
+    assert_eq!(sb.count(AS_TOKEN), 1);
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains(&format!("token_url = \"{}/as/token\"", sb.url)), "{config}");
+    assert!(config.contains(&format!("authorize_url = \"{}/as/authorize\"", sb.url)), "{config}");
+    // Later commands send token requests only: the metadata was read once.
+    home.tok().args(["refresh", "api"]).assert().success();
+    assert_eq!(sb.count("GET /as/.well-known/openid-configuration"), 1);
+
+    // An explicit --token-url overrides the discovered one.
+    let home = Home::new();
+    let generic = format!("{}/oauth2/generic/token", sb.url);
+    let out = issuer_login(
+        &home,
+        &sb,
+        &["--client-id", ID, "--token-url", &generic, "--secret-stdin"],
+        &format!("{SECRET}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(GENERIC), 1);
+    assert_eq!(sb.count(AS_TOKEN), 2);
+}
+
+#[test]
+fn discovery_falls_back_to_rfc8414_with_the_path_inserted() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let issuer = format!("{}/as8414", sb.url);
+    let out = home
+        .tok()
+        .args([
+            "login",
+            "api",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            ID,
+            "--secret-stdin",
+        ])
+        .write_stdin(format!("{SECRET}\n"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count("GET /as8414/.well-known/openid-configuration"), 1);
+    assert_eq!(sb.count("GET /.well-known/oauth-authorization-server/as8414"), 1);
+    assert_eq!(sb.count("POST /as8414/token"), 1);
+}
+
+#[test]
+fn metadata_naming_another_issuer_is_refused_before_any_token_request() {
+    let sb = Sandbox::start();
+    sb.settings(json!({ "issuer_mismatch": true }));
+    let home = Home::new();
+    let out = issuer_login(&home, &sb, &["--client-id", ID, "--secret-stdin"], &format!("{SECRET}\n"));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("names the issuer 'https://evil.example'"), "{err}");
+    assert_eq!(sb.count(AS_TOKEN), 0);
+    assert!(
+        !home.path().join("config.toml").exists()
+            || !std::fs::read_to_string(home.path().join("config.toml")).unwrap().contains("api")
+    );
+
+    // HTML where the metadata should be: exit 5 too.
+    let sb = Sandbox::start();
+    sb.fault(json!({ "path": "/as/.well-known/openid-configuration", "status": 200, "body": "<html>login</html>" }));
+    let out = issuer_login(&Home::new(), &sb, &["--client-id", ID, "--secret-stdin"], &format!("{SECRET}\n"));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("not JSON"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(AS_TOKEN), 0);
+}
+
+#[test]
+fn client_secret_jwt_sends_a_verified_assertion_and_no_secret() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = issuer_login(
+        &home,
+        &sb,
+        &["--client-id", ID, "--auth", "client_secret_jwt", "--secret-stdin"],
+        &format!("{SECRET}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let last = sb.last(AS_TOKEN);
+    let form = form_of(&last);
+    assert_eq!(
+        field(&form, "client_assertion_type"),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    assert!(field(&form, "client_secret").is_none() && last["headers"].get("authorization").is_none());
+    let assertion = field(&form, "client_assertion").unwrap();
+    let claims = claims(assertion);
+    assert_eq!((claims["iss"].as_str(), claims["sub"].as_str()), (Some(ID), Some(ID)));
+    assert_eq!(claims["aud"], format!("{}/as/token", sb.url));
+    let err = stderr_of(&out);
+    assert!(!err.contains(SECRET) && !err.contains(assertion), "{err}");
+    // A second token needs a new assertion: the sandbox refuses a jti seen before.
+    home.tok().args(["refresh", "api"]).assert().success();
+}
+
+#[test]
+fn private_key_jwt_with_rsa_ec_and_ed25519_keys() {
+    for (client, key, alg) in [
+        ("jwt-rsa", "rsa-private.pem", "RS256"),
+        ("jwt-ec", "ec-private.pem", "ES256"),
+        ("jwt-ed", "ed25519-private.pem", "EdDSA"),
+    ] {
+        let sb = Sandbox::start();
+        let home = Home::new();
+        let key_file = fixture(key);
+        let out = issuer_login(
+            &home,
+            &sb,
+            &["--client-id", client, "--auth", "private_key_jwt", "--key-file", &key_file, "--key-id", "k1"],
+            "",
+        );
+        assert!(out.status.success(), "{client}: {}", stderr_of(&out));
+        let form = form_of(&sb.last(AS_TOKEN));
+        let assertion = field(&form, "client_assertion").unwrap().to_string();
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(assertion.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some(alg), Some("k1")), "{client}");
+        // The key was read once into the store: later tokens need no --key-file.
+        let refresh = home.tok().args(["-v", "refresh", "api"]).output().unwrap();
+        assert!(refresh.status.success(), "{client}: {}", stderr_of(&refresh));
+        let pem = std::fs::read_to_string(&key_file).unwrap();
+        let body = pem.lines().nth(1).unwrap();
+        for text in [stderr_of(&out), stderr_of(&refresh)] {
+            assert!(!text.contains(body) && !text.contains(&assertion), "{client}: {text}");
+        }
+        let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+        assert!(!config.contains(body), "the key is a secret, not a setting");
+    }
+}
+
+#[test]
+fn private_key_jwt_needs_a_key_and_a_usable_one() {
+    let sb = Sandbox::start();
+    let out = issuer_login(&Home::new(), &sb, &["--client-id", "jwt-rsa", "--auth", "private_key_jwt"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("--key-file"), "{}", stderr_of(&out));
+    let public = fixture("rsa-public.pem");
+    let out = issuer_login(
+        &Home::new(),
+        &sb,
+        &["--client-id", "jwt-rsa", "--auth", "private_key_jwt", "--key-file", &public],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    // From stdin, with `-`.
+    let home = Home::new();
+    let pem = std::fs::read_to_string(fixture("ec-private.pem")).unwrap();
+    let out = issuer_login(
+        &home,
+        &sb,
+        &["--client-id", "jwt-ec", "--auth", "private_key_jwt", "--key-file", "-"],
+        &pem,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(AS_TOKEN), 1);
+}
+
+#[test]
+fn refresh_tokens_rotate_and_a_refused_one_falls_back_to_client_credentials() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = issuer_login(
+        &home,
+        &sb,
+        &["--client-id", ID, "--auth", "body", "--secret-stdin"],
+        &format!("{SECRET}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let first = field(&form_of(&sb.last(AS_TOKEN)), "grant_type").map(str::to_string);
+    assert_eq!(first.as_deref(), Some("client_credentials"));
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let out = home.tok().args(["-v", "refresh", "api"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let form = form_of(&sb.last(AS_TOKEN));
+        assert_eq!(field(&form, "grant_type"), Some("refresh_token"));
+        let used = field(&form, "refresh_token").unwrap().to_string();
+        assert!(!stderr_of(&out).contains(&used), "{}", stderr_of(&out));
+        seen.push(used);
+    }
+    // Each refresh spent the token the one before received: rotation was kept.
+    assert_ne!(seen[0], seen[1]);
+    let status = home.tok().args(["status", "api"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(text.contains("refresh token") && text.contains("held"), "{text}");
+    assert!(text.contains("client_credentials (the default)"), "{text}");
+    assert!(!seen.iter().any(|t| text.contains(t.as_str())), "{text}");
+
+    sb.settings(json!({ "refuse_refresh": true }));
+    let out = home.tok().args(["refresh", "api"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(field(&form_of(&sb.last(AS_TOKEN)), "grant_type"), Some("client_credentials"));
+}
+
+#[test]
+fn refresh_token_grant_from_a_secret_and_refused_exits_3() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = home
+        .tok()
+        .env("TOK_API_CLIENT_SECRET", SECRET)
+        .args([
+            "login",
+            "api",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            &format!("{}/as", sb.url),
+            "--client-id",
+            ID,
+        ])
+        .args(["--grant", "refresh_token", "--resource", "https://api.example/", "--param", "prompt=consent"])
+        .args(["--secret-stdin"])
+        .write_stdin("rt-out-of-band\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let form = form_of(&sb.last(AS_TOKEN));
+    assert_eq!(field(&form, "grant_type"), Some("refresh_token"));
+    assert_eq!(field(&form, "refresh_token"), Some("rt-out-of-band"));
+    assert_eq!(field(&form, "resource"), Some("https://api.example/"));
+    assert_eq!(field(&form, "prompt"), Some("consent"));
+    // The rotated token is used next, with the same parameters.
+    home.tok().env("TOK_API_CLIENT_SECRET", SECRET).args(["refresh", "api"]).assert().success();
+    let form = form_of(&sb.last(AS_TOKEN));
+    assert_ne!(field(&form, "refresh_token"), Some("rt-out-of-band"));
+    assert_eq!(field(&form, "prompt"), Some("consent"));
+
+    sb.settings(json!({ "refuse_refresh": true }));
+    let out = home.tok().env("TOK_API_CLIENT_SECRET", SECRET).args(["refresh", "api"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("tok login api"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn params_that_carry_secrets_and_unbuilt_grants_are_usage_errors() {
+    let sb = Sandbox::start();
+    for args in [
+        &["--param", "client_secret=x"][..],
+        &["--param", "code_verifier=x"][..],
+        &["--grant", "device_code", "--device-url", "https://auth.example.com/device"][..],
+        &["--auth", "none"][..],
+    ] {
+        let out = issuer_login(
+            &Home::new(),
+            &sb,
+            &[&["--client-id", ID, "--secret-stdin"][..], args].concat(),
+            "s\n",
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+    }
+    assert_eq!(sb.count(AS_TOKEN), 0);
+}
