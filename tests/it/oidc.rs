@@ -21,8 +21,8 @@ const API: &str = "https://api.tok.test/";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-/// RFC 7636 Appendix B's pair. The test crate has no SHA-256 of its own; the provider
-/// checks S256 for real (a wrong verifier is refused below).
+/// RFC 7636 Appendix B's pair: the test crate has no SHA-256 of its own, and the
+/// provider checks S256 for real (a wrong verifier is refused below).
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -404,6 +404,9 @@ fn the_browser_completes_an_authorization_code_pkce_login_and_refresh_rotates() 
             None,
         )
     };
+    // S256 is checked for real; a failed check leaves the code redeemable.
+    let wrong = redeem(&code, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX");
+    assert_eq!((wrong.status, wrong.json()["error"].as_str()), (400, Some("invalid_grant")));
     let reply = redeem(&code, VERIFIER);
     assert_eq!(reply.status, 200, "{}", reply.body);
     let tokens = reply.json();
@@ -426,13 +429,6 @@ fn the_browser_completes_an_authorization_code_pkce_login_and_refresh_rotates() 
     assert_eq!((reused.status, reused.json()["error"].as_str()), (400, Some("invalid_grant")));
     // Reusing a rotated token revokes the whole grant, the new one too.
     assert_eq!(refresh(second).json()["error"], "invalid_grant");
-
-    // S256 is checked for real, and a failed redemption burns the code.
-    let (callback, _) = browser_login(&oidc, &[], &state);
-    let code = query(&callback, "code").unwrap();
-    let wrong = redeem(&code, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX");
-    assert_eq!((wrong.status, wrong.json()["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(redeem(&code, VERIFIER).json()["error"], "invalid_grant");
 }
 
 #[test]
