@@ -20,6 +20,8 @@
 //! - `network::tok_is_not_dumpable`, `prove::a_sixty_megabyte_reply_is_refused_in_little_memory`,
 //!   the `/proc` checks in `prove::no_secret_reaches_logs_errors_config_or_argv`,
 //!   `nexterpay::a_local_clock_behind_is_visible_too` (libfaketime): Linux only;
+//! - `oidc`: runs the real oidc-provider under node, its browser stand-in through a `/bin/sh`
+//!   wrapper, and closes the server by its stdin pipe;
 //! - `keyring`: a real Secret Service (ignored everywhere but `.ci/secret-service-tests`).
 
 mod support;
@@ -42,6 +44,8 @@ mod merchant_v2;
 mod network;
 mod nexterpay;
 mod oauth2;
+#[cfg(unix)]
+mod oidc;
 mod prove;
 #[cfg(unix)]
 mod proxy;
