@@ -622,3 +622,24 @@ fn params_that_carry_secrets_and_unbuilt_grants_are_usage_errors() {
     }
     assert_eq!(sb.count(AS_TOKEN), 0);
 }
+
+#[test]
+fn print_never_starts_an_interactive_grant() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    for grant in ["authorization_code", "device_code"] {
+        let out = home
+            .tok()
+            .env("TOK_API_PROVIDER", "oauth2")
+            .env("TOK_API_TOKEN_URL", format!("{}/as/token", sb.url))
+            .env("TOK_API_CLIENT_ID", ID)
+            .env("TOK_API_CLIENT_SECRET", SECRET)
+            .env("TOK_API_GRANT", grant)
+            .args(["print", "api"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{grant}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("tok login api"), "{}", stderr_of(&out));
+    }
+    assert_eq!(sb.count(AS_TOKEN), 0);
+}

@@ -610,3 +610,70 @@ fn the_provider_exits_when_its_stdin_closes() {
     }
     assert!(child.wait().unwrap().success());
 }
+
+/// tok's own discovery and client assertions against the provider: `--issuer` finds the
+/// token endpoint, and each assertion method buys client-credentials tokens (a second
+/// one needs a fresh `jti`: the provider refuses a replay).
+#[test]
+fn tok_discovers_the_provider_and_authenticates_with_client_assertions() {
+    let oidc = Oidc::start();
+    let keys = harness_dir().join("keys");
+    let introspection = oidc.endpoint("introspection_endpoint");
+    let discovered_before = oidc.count("GET /.well-known/openid-configuration");
+    /// Client, method, and the key file with its kid for private_key_jwt.
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+    let cases: [Case; 4] = [
+        ("tok-secret-jwt", "client_secret_jwt", None),
+        ("tok-rsa", "private_key_jwt", Some(("test-only-client-rsa.pem", "test-rsa"))),
+        ("tok-ec", "private_key_jwt", Some(("test-only-client-ec-p256.pem", "test-ec"))),
+        ("tok-ed25519", "private_key_jwt", Some(("test-only-client-ed25519.pem", "test-ed25519"))),
+    ];
+    for (client, auth, key) in cases {
+        let home = Home::new();
+        let mut cmd = home.tok();
+        cmd.args([
+            "-v",
+            "login",
+            "api",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            &oidc.issuer,
+            "--client-id",
+            client,
+        ])
+        .args(["--auth", auth]);
+        match key {
+            Some((file, kid)) => {
+                cmd.arg("--key-file").arg(keys.join(file)).args(["--key-id", kid]);
+            }
+            None => {
+                cmd.arg("--secret-stdin").write_stdin("tok-secret-jwt-secret-0123456789abcdef0123456789\n");
+            }
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{client}: {}\nserver log:\n{}", stderr_of(&out), oidc.server_log());
+        let token = home.print("api");
+        let intro = http("POST", &introspection, &[("token", &token)], Some(BASIC)).json();
+        assert_eq!(intro["client_id"].as_str(), Some(client), "{intro}");
+        let again = home.tok().args(["refresh", "api"]).output().unwrap();
+        assert!(
+            again.status.success(),
+            "{client}: {}\nserver log:\n{}",
+            stderr_of(&again),
+            oidc.server_log()
+        );
+        assert_ne!(home.print("api"), token);
+        if let Some((file, _)) = key {
+            let pem = std::fs::read_to_string(keys.join(file)).unwrap();
+            let line = pem.lines().nth(1).unwrap();
+            assert!(!stderr_of(&out).contains(line), "{client}: the key shows");
+        }
+    }
+    assert_eq!(
+        oidc.count("GET /.well-known/openid-configuration") - discovered_before,
+        4,
+        "once per login, never at refresh"
+    );
+    assert_eq!(oidc.count("POST /token"), 8);
+}
