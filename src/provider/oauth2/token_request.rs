@@ -9,7 +9,7 @@
 use super::Params;
 use super::client_auth;
 use crate::error::{Error, Result};
-use crate::http::{self, Http, Request};
+use crate::http::{self, Http, Request, Retry};
 use crate::input::Secrets;
 use crate::jwt;
 use crate::policy::Lifetime;
@@ -97,6 +97,13 @@ pub fn exchange(
     let request =
         Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
     let mut request = client_auth::apply(p, secrets, &p.token_url, request, &mut fields)?;
+    // A rotating refresh token is spent by the first attempt, and an assertion's jti may
+    // be used once: such a request is retried only when it surely did not arrive.
+    let spends = fields.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token")
+        || fields.iter().any(|(k, _)| k == "client_assertion");
+    if spends {
+        request.retry = Retry::Once;
+    }
     let body = encode_body(p.encoding, &fields);
     // The body may hold the client secret, an assertion or a refresh token: registered
     // as secrets when made, so no message can show them.
