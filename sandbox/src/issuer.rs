@@ -12,7 +12,8 @@
 //!   have iss = sub = client id, aud = this token endpoint, a jti not seen before, and
 //!   live at most 5 minutes. Every reply carries a refresh token that rotates: each can
 //!   be spent once. Setting `refuse_refresh` refuses every refresh token
-//!   (`invalid_grant`). `rt-out-of-band` is a refresh token handed out beforehand.
+//!   (`invalid_grant`). `rt-out-of-band` is a refresh token handed out beforehand. A
+//!   scope with `openid` adds an `id_token`.
 
 use crate::oauth2::CLIENTS;
 use crate::{Reply, Req, State, jwt};
@@ -113,10 +114,14 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(access.len().to_le_bytes())
     );
     s.as_refresh.insert(refresh.clone(), client.clone());
-    Reply::json(
-        200,
-        &json!({ "access_token": access, "expires_in": lifetime, "token_type": "Bearer", "refresh_token": refresh }),
-    )
+    let mut reply = json!({ "access_token": access, "expires_in": lifetime, "token_type": "Bearer", "refresh_token": refresh });
+    // An OpenID scope gets an ID token too.
+    if one("scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid")) {
+        let id_claims =
+            json!({ "iss": endpoint, "sub": client, "aud": client, "iat": now, "exp": now + lifetime });
+        reply["id_token"] = json!(jwt::mint("RS256", &id_claims, s.serial + 1_000_000));
+    }
+    Reply::json(200, &reply)
 }
 
 /// The client the request authenticates as, by whichever method it used.

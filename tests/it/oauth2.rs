@@ -643,3 +643,30 @@ fn print_never_starts_an_interactive_grant() {
     }
     assert_eq!(sb.count(AS_TOKEN), 0);
 }
+
+#[test]
+fn an_id_token_is_kept_and_printed_with_id_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = issuer_login(
+        &home,
+        &sb,
+        &["--client-id", ID, "--scope", "openid", "--secret-stdin"],
+        &format!("{SECRET}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = home.tok().args(["print", "api", "--id-token"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let id_token = String::from_utf8(out.stdout).unwrap();
+    let id_token = id_token.trim_end();
+    assert_ne!(id_token, home.print("api"), "the ID token, not the access token");
+    assert_eq!(claims(id_token)["aud"], ID);
+    // Without an ID token: exit 3, nothing on stdout.
+    let home = Home::new();
+    issuer_login(&home, &sb, &["--client-id", ID, "--secret-stdin"], &format!("{SECRET}\n"));
+    let out = home.tok().args(["print", "api", "--id-token"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    let out = home.tok().args(["print", "api", "--id-token", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+}
