@@ -12,7 +12,9 @@
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
 //!                             "trickle_ms"}; "{{echo}}" / "{{echo_raw}}" in the body quote the request
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
-//!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
+//!                             "oauth2_lifetime": secs, "oauth2_expires_in": number,
+//!                             "oauth2_exp": number, "oauth2_omit_expires_in": bool,
+//!                             "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
@@ -113,6 +115,13 @@ pub struct Settings {
     pub clock_offset: i64,
     /// `expires_in` (and JWT lifetime) of the OAuth2 stand-ins.
     pub oauth2_lifetime: i64,
+    /// An `expires_in` the OAuth2 stand-ins state instead of the true one (`1e300`: a
+    /// server that says "for ever"); the sandbox still honours the token `oauth2_lifetime`.
+    pub oauth2_expires_in: Option<f64>,
+    /// An `exp` claim the OAuth2 stand-ins write instead of the true one.
+    pub oauth2_exp: Option<f64>,
+    /// Leave `expires_in` out of OAuth2 replies (the token's `exp` alone tells its life).
+    pub oauth2_omit_expires_in: bool,
     pub merchant_access_lifetime: i64,
     pub merchant_refresh_lifetime: i64,
     /// Refuse every refresh token with REFRESH_TOKEN_EXPIRED.
@@ -128,6 +137,9 @@ impl Default for Settings {
             nexterpay_exp: true,
             clock_offset: 0,
             oauth2_lifetime: 3600,
+            oauth2_expires_in: None,
+            oauth2_exp: None,
+            oauth2_omit_expires_in: false,
             merchant_access_lifetime: 30 * 60,
             merchant_refresh_lifetime: 2 * 24 * 3600,
             merchant_refresh_expired: false,
