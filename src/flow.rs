@@ -146,7 +146,8 @@ fn uncached(
     let mut secrets = Secrets::new(&profile.name, None, secret_stdin);
     match provider::obtain(profile, &app.http, &mut secrets, None) {
         Ok(record) => {
-            term::warn(&format!("nothing was cached: {store_error}"));
+            let hint = store_error.hint_text().map(|h| format!("; {h}")).unwrap_or_default();
+            term::warn(&format!("nothing was cached: {store_error}{hint}"));
             Ok(record)
         }
         Err(e) if e.kind() == Kind::NotLoggedIn => Err(store_error),
