@@ -10,7 +10,8 @@
 //!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}},
 //!                             "hold_timeouts": n}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
-//!                             "trickle_ms"}; "{{echo}}" / "{{echo_raw}}" in the body quote the request
+//!                             "trickle_ms", "pass"}; "{{echo}}" / "{{echo_raw}}" in the body quote the
+//!                             request; "pass": true only delays, then answers as usual
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "oauth2_expires_in": number,
 //!                             "oauth2_exp": number, "oauth2_omit_expires_in": bool,
@@ -171,6 +172,9 @@ struct Fault {
     /// Send the body one byte at a time, this many milliseconds apart (after the headers).
     #[serde(default)]
     trickle_ms: u64,
+    /// Only the delay: then answer as if there were no fault (a slow provider).
+    #[serde(default)]
+    pass: bool,
 }
 
 /// The request as an echoing server quotes it back: the body, then the credential
@@ -373,7 +377,9 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
             s.last.insert(route.clone(), last);
             take_fault(&mut s, &req.path)
         };
-        if let Some(mut fault) = fault {
+        if let Some(fault) = fault.as_ref().filter(|f| f.pass) {
+            std::thread::sleep(Duration::from_millis(fault.delay_ms));
+        } else if let Some(mut fault) = fault {
             fault.body = with_echo(&fault.body, &req);
             if !quiet {
                 eprintln!("tok-sandbox: {route} -> fault {}", fault.status);

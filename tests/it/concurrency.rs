@@ -42,3 +42,32 @@ fn a_refresh_killed_half_way_leaves_the_old_token() {
     assert_eq!(home.print("nexterpay"), token, "the old token is intact and the lock released");
     assert_eq!(sb.count(CREATE_TOKEN), 2);
 }
+
+/// `--min-ttl` longer than any token lives: the first print refreshes, and the others take
+/// the token it got (a new request would bring one no fresher), each saying in one line
+/// that `--min-ttl` exceeds the token's lifetime. Before, each of the twenty refreshed.
+#[test]
+fn twenty_concurrent_prints_with_a_min_ttl_beyond_the_lifetime_make_one_request() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    // The refresh is held long enough for the other nineteen to be waiting for the lock.
+    sb.fault(json!({ "path": "/security/createToken", "delay_ms": 1_500, "pass": true, "times": 1 }));
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            let mut cmd = home.process();
+            cmd.args(["print", "nexterpay", "--min-ttl", "100d"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            spawn_patiently(&mut cmd)
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for out in &outputs {
+        let err = stderr_of(out);
+        assert!(out.status.success(), "{err}");
+        assert!(out.stdout.starts_with(b"eyJ"), "{err}");
+        assert_eq!(out.stdout, outputs[0].stdout, "all print the same token");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("--min-ttl 100d exceeds the token's whole lifetime (10h)"), "{err}");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "login + exactly one refresh");
+}
