@@ -164,7 +164,10 @@ fn warn_if_short(record: &TokenRecord, want: Want) {
             duration::human(life),
             expiry_text(record)
         )),
-        _ => term::warn(&format!("the new token {}, within --min-ttl or 10 % of its life", expiry_text(record))),
+        _ => term::warn(&format!(
+            "the new token {}, within --min-ttl or 10 % of its life",
+            expiry_text(record)
+        )),
     }
 }
 

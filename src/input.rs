@@ -129,10 +129,10 @@ fn env_secret(name: &str, label: &str) -> Result<Option<Secret>> {
         Ok(value) if value.is_empty() => Ok(None),
         Ok(value) => Ok(Some(Secret::new(value))),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::usage(format!(
-            "{name} is not valid UTF-8; the {label} in it cannot be used"
-        ))
-        .hint(format!("set {name} to the {label} as text (UTF-8)"))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::usage(format!("{name} is not valid UTF-8; the {label} in it cannot be used"))
+                .hint(format!("set {name} to the {label} as text (UTF-8)")))
+        }
     }
 }
 

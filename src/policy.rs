@@ -155,7 +155,12 @@ mod tests {
                 None,
             ),
             ("exactly a year", Lifetime { stated: Some(year), ..none }, Some(T + year), None),
-            ("a year and a second", Lifetime { stated: Some(year + 1.0), ..none }, Some(T + year), Some(year + 1.0)),
+            (
+                "a year and a second",
+                Lifetime { stated: Some(year + 1.0), ..none },
+                Some(T + year),
+                Some(year + 1.0),
+            ),
             (
                 "a short exp beats a huge stated",
                 Lifetime { jwt_exp: Some(T + 60.0), stated: Some(1e300), ..none },

@@ -3,8 +3,8 @@
 
 use crate::duration;
 use crate::policy::{self, Lifetime};
-use crate::term::verbose;
 use crate::secret::Secret;
+use crate::term::verbose;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -173,7 +173,8 @@ mod tests {
         assert!(!r.needs_refresh(1500, 30));
         assert!(r.needs_refresh(1541, 30));
         // A record read from a store cannot outlive the bound either.
-        let forever = TokenRecord { expires_at: Some(i64::MAX), refresh_expires_at: Some(i64::MAX), ..r.clone() };
+        let forever =
+            TokenRecord { expires_at: Some(i64::MAX), refresh_expires_at: Some(i64::MAX), ..r.clone() };
         let bounded = forever.bounded();
         assert_eq!(bounded.lifetime(), Some(policy::MAX_LIFETIME as i64));
         assert_eq!(bounded.refresh_expires_at, Some(1000 + policy::MAX_LIFETIME as i64));

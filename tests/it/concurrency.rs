@@ -56,7 +56,9 @@ fn twenty_concurrent_prints_with_a_min_ttl_beyond_the_lifetime_make_one_request(
     let children: Vec<_> = (0..20)
         .map(|_| {
             let mut cmd = home.process();
-            cmd.args(["print", "nexterpay", "--min-ttl", "100d"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.args(["print", "nexterpay", "--min-ttl", "100d"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
             spawn_patiently(&mut cmd)
         })
         .collect();

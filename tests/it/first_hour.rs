@@ -388,8 +388,18 @@ fn malformed_secrets_from_the_environment_are_usage_errors_naming_the_variable()
     let cases: Vec<(&str, std::process::Output, &str, &str)> = vec![
         ("merchant key, CRLF", merchant(text(&format!("{API_KEY}\r"))), "TOK_CI_KEY_API_KEY", "line break"),
         ("merchant key, space", merchant(text(&format!("{API_KEY} "))), "TOK_CI_KEY_API_KEY", "space"),
-        ("merchant key, escape", merchant(text(&format!("\x1b[2J{API_KEY}"))), "TOK_CI_KEY_API_KEY", "control"),
-        ("merchant key, not UTF-8", merchant(bytes(b"demo-\xff-key")), "TOK_CI_KEY_API_KEY", "not valid UTF-8"),
+        (
+            "merchant key, escape",
+            merchant(text(&format!("\x1b[2J{API_KEY}"))),
+            "TOK_CI_KEY_API_KEY",
+            "control",
+        ),
+        (
+            "merchant key, not UTF-8",
+            merchant(bytes(b"demo-\xff-key")),
+            "TOK_CI_KEY_API_KEY",
+            "not valid UTF-8",
+        ),
         ("nelnet key, newline", nelnet(text(&format!("{NPS_API_KEY}\n"))), "TOK_NPS_API_KEY", "line break"),
         ("nelnet key, tab", nelnet(text(&format!("{NPS_API_KEY}\t"))), "TOK_NPS_API_KEY", "control"),
         ("nelnet key, not UTF-8", nelnet(bytes(b"nps-\xc3\x28")), "TOK_NPS_API_KEY", "not valid UTF-8"),

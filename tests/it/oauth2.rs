@@ -336,11 +336,7 @@ fn absurd_lifetimes_are_capped_at_a_year_and_verbose_says_so() {
     let cases = [
         ("exp 1e300", json!({ "oauth2_exp": 1e300, "oauth2_omit_expires_in": true }), true),
         ("both 1e300", json!({ "oauth2_exp": 1e300, "oauth2_expires_in": 1e300 }), true),
-        (
-            "both as large as f64 goes",
-            json!({ "oauth2_exp": f64::MAX, "oauth2_expires_in": f64::MAX }),
-            true,
-        ),
+        ("both as large as f64 goes", json!({ "oauth2_exp": f64::MAX, "oauth2_expires_in": f64::MAX }), true),
         // The earliest estimate wins: the JWT's own `exp` says an hour.
         ("expires_in 1e300, exp in an hour", json!({ "oauth2_expires_in": 1e300 }), false),
         ("an hour", json!({}), false),
