@@ -11,7 +11,8 @@
 //!                             "hold_timeouts": n}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
 //!                             "trickle_ms", "pass"}; "{{echo}}" / "{{echo_raw}}" in the body quote the
-//!                             request; "pass": true only delays, then answers as usual
+//!                             request; "pass": true only delays, then answers as usual, and with
+//!                             "hold": true waits for /_sandbox/release instead of delay_ms
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "oauth2_expires_in": number,
 //!                             "oauth2_exp": number, "oauth2_omit_expires_in": bool,
@@ -19,7 +20,7 @@
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
-//!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` go on
+//!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
 //!
 //! A generic API that takes any credential the sandbox issued: see `api`.
@@ -175,6 +176,10 @@ struct Fault {
     /// Only the delay: then answer as if there were no fault (a slow provider).
     #[serde(default)]
     pass: bool,
+    /// With `pass`: wait for `POST /_sandbox/release` (at most a minute) instead of
+    /// `delay_ms`, so a test decides when the answer comes.
+    #[serde(default)]
+    hold: bool,
 }
 
 /// The request as an echoing server quotes it back: the body, then the credential
@@ -378,7 +383,14 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
             take_fault(&mut s, &req.path)
         };
         if let Some(fault) = fault.as_ref().filter(|f| f.pass) {
-            std::thread::sleep(Duration::from_millis(fault.delay_ms));
+            if fault.hold {
+                let started = std::time::Instant::now();
+                while !state.lock().unwrap().released && started.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(fault.delay_ms));
+            }
         } else if let Some(mut fault) = fault {
             fault.body = with_echo(&fault.body, &req);
             if !quiet {
@@ -548,6 +560,9 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
         ),
         ("POST", "/_sandbox/fault") => match serde_json::from_slice::<Fault>(&req.body) {
             Ok(fault) => {
+                if fault.hold {
+                    s.released = false;
+                }
                 s.faults.push(fault);
                 Reply::json(200, &json!({ "ok": true }))
             }
