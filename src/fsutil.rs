@@ -141,6 +141,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = open_private(&tmp, OpenOptions::new().write(true).create(true).truncate(true))?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        #[cfg(windows)]
+        crate::winsec::rename_replacing(&tmp, path)?;
+        #[cfg(not(windows))]
         fs::rename(&tmp, path)?;
         // The rename is durable only once the directory entry is.
         #[cfg(unix)]
