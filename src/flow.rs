@@ -95,15 +95,15 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
                 }
             }
     };
-    match store.token(&profile.name) {
+    let seen = match store.token(&profile.name) {
         Ok(Some(record)) if usable(&record) => {
             verbose!("{}: cached token, {}", profile.name, expiry_text(&record));
             return Ok(record);
         }
-        Ok(_) => {}
+        Ok(record) => record,
         Err(e) if e.kind() == Kind::Store => return uncached(app, profile, e, secret_stdin),
         Err(e) => return Err(e),
-    }
+    };
 
     // A lock directory that cannot be used (a read-only TOK_HOME) is a store that cannot
     // be used: with the credentials in the environment, a token can still be printed.
@@ -117,6 +117,11 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
         verbose!("{}: another tok refreshed the token meanwhile", profile.name);
         return Ok(record.clone());
     }
+    if let Some(record) = current.as_ref().filter(|r| replaced_meanwhile(r, seen.as_ref(), &binding, want)) {
+        verbose!("{}: another tok got a new token meanwhile; a newer one would be no fresher", profile.name);
+        warn_if_short(record, want);
+        return Ok(record.clone());
+    }
     let current = current.filter(|r| r.binding == binding);
     match &current {
         Some(r) => verbose!("{}: refreshing; the stored token {}", profile.name, expiry_text(r)),
@@ -127,12 +132,44 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
     if let Err(e) = store.put_token(&profile.name, &record) {
         term::warn(&format!("the new token was not saved: {e}"));
     }
-    if let Want::Fresh { min_ttl } = want
-        && record.needs_refresh(token::now(), min_ttl)
-    {
-        term::warn(&format!("the new token {}, within --min-ttl or 10 % of its life", expiry_text(&record)));
-    }
+    warn_if_short(&record, want);
     Ok(record)
+}
+
+/// A token that another tok got while this one waited for the lock (it replaced the one
+/// seen before), still short of `--min-ttl`: `--min-ttl` asks more than a token lives, and
+/// a new request would bring one no fresher. So twenty concurrent prints with `--min-ttl
+/// 100d` make one request, not twenty.
+fn replaced_meanwhile(r: &TokenRecord, seen: Option<&TokenRecord>, binding: &str, want: Want) -> bool {
+    let rejected = match want {
+        Want::New => return false,
+        Want::Fresh { .. } => None,
+        Want::Replacing { rejected, .. } => Some(rejected),
+    };
+    r.binding == binding
+        && seen.is_none_or(|s| s.token.expose() != r.token.expose())
+        && rejected.is_none_or(|t| t != r.token.expose())
+        && !r.needs_refresh(token::now(), 0)
+}
+
+/// One line when the token handed out has less life left than `--min-ttl` asks.
+fn warn_if_short(record: &TokenRecord, want: Want) {
+    let (Want::Fresh { min_ttl } | Want::Replacing { min_ttl, .. }) = want else { return };
+    if !record.needs_refresh(token::now(), min_ttl) {
+        return;
+    }
+    match record.lifetime() {
+        Some(life) if life <= min_ttl => term::warn(&format!(
+            "--min-ttl {} exceeds the token's whole lifetime ({}): no token can satisfy it; this one {}",
+            duration::human(min_ttl),
+            duration::human(life),
+            expiry_text(record)
+        )),
+        _ => term::warn(&format!(
+            "the new token {}, within --min-ttl or 10 % of its life",
+            expiry_text(record)
+        )),
+    }
 }
 
 /// The store cannot be used. With every credential in the environment (the CI case) a
@@ -147,7 +184,8 @@ fn uncached(
     let mut secrets = Secrets::new(&profile.name, None, secret_stdin);
     match provider::obtain(profile, &app.http, &mut secrets, None) {
         Ok(record) => {
-            term::warn(&format!("nothing was cached: {store_error}"));
+            let hint = store_error.hint_text().map(|h| format!("; {h}")).unwrap_or_default();
+            term::warn(&format!("nothing was cached: {store_error}{hint}"));
             Ok(record)
         }
         Err(e) if e.kind() == Kind::NotLoggedIn => Err(store_error),

@@ -6,7 +6,7 @@
 //! cached `tok print` never reads a secret.
 
 use crate::error::{Error, Result};
-use crate::profile::{env_name, env_value};
+use crate::profile::env_name;
 use crate::secret::Secret;
 use crate::store::Store;
 use std::io::{BufRead, IsTerminal, Write};
@@ -60,6 +60,10 @@ impl<'a> Secrets<'a> {
         if secret.is_empty() {
             return Err(Error::not_logged_in(format!("the {label} for {} is empty", self.profile)));
         }
+        if let Err(why) = shape(field, secret.expose()) {
+            return Err(Error::usage(format!("{} {why}", self.source(field, label, origin)))
+                .hint(format!("give the {label} exactly, without quotes, spaces or line breaks around it")));
+        }
         self.got.push((field, secret.clone(), origin));
         Ok(secret)
     }
@@ -69,8 +73,8 @@ impl<'a> Secrets<'a> {
             self.stdin_used = true;
             return Ok((read_stdin_line(label)?, Origin::Stdin));
         }
-        if let Some(value) = env_value(self.profile, field) {
-            return Ok((Secret::new(value), Origin::Env));
+        if let Some(value) = env_secret(&env_name(self.profile, field), label)? {
+            return Ok((value, Origin::Env));
         }
         let stored = match self.store {
             Some(store) => store.secret(self.profile, field)?,
@@ -113,10 +117,62 @@ impl<'a> Secrets<'a> {
         self.got.push((field, secret, Origin::Stdin));
     }
 
+    /// Where a secret came from, for an error that must never show it.
+    fn source(&self, field: &str, label: &str, origin: Origin) -> String {
+        match origin {
+            Origin::Env => env_name(self.profile, field),
+            Origin::Stdin => format!("the {label} read from stdin"),
+            Origin::Store => format!("the stored {label} of {}", self.profile),
+            Origin::Prompt => format!("the {label} typed"),
+        }
+    }
+
     /// The secrets obtained so far, to be saved by a login.
     pub fn collected(&self) -> Vec<(&'static str, Secret)> {
         self.got.iter().map(|(f, s, _)| (*f, s.clone())).collect()
     }
+}
+
+/// A secret variable: absent or empty is none; a value that is not UTF-8 is a usage error
+/// naming the variable (never its value), not a silent fall-through to a prompt.
+fn env_secret(name: &str, label: &str) -> Result<Option<Secret>> {
+    match std::env::var(name) {
+        Ok(value) if value.is_empty() => Ok(None),
+        Ok(value) => Ok(Some(Secret::new(value))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::usage(format!("{name} is not valid UTF-8; the {label} in it cannot be used"))
+                .hint(format!("set {name} to the {label} as text (UTF-8)")))
+        }
+    }
+}
+
+/// Whether a secret can be what it claims to be. No secret holds a control character (a
+/// line break or tab is a copy-paste or `$(cat file)` slip, and would break a header); an
+/// API key is the header value itself, or an HMAC key providers issue as printable ASCII,
+/// so it has no spaces or non-ASCII either. Failing here is the user's to fix (exit 2),
+/// not "the server sent an unusable token" (exit 5) or a puzzling rejection (exit 4).
+fn shape(field: &str, secret: &str) -> std::result::Result<(), &'static str> {
+    // A PEM key is lines by nature; the key reader checks it (oauth2's private_key_jwt).
+    if field == "private_key" {
+        return Ok(());
+    }
+    if secret.chars().any(|c| c.is_control()) {
+        return Err(if secret.contains(['\r', '\n']) {
+            "contains a line break"
+        } else {
+            "contains a control character (a tab, escape...)"
+        });
+    }
+    if field == "api_key" {
+        if secret.contains(char::is_whitespace) {
+            return Err("contains a space; an API key has none");
+        }
+        if !secret.is_ascii() {
+            return Err("contains a non-ASCII character; an API key has none");
+        }
+    }
+    Ok(())
 }
 
 fn read_stdin_line(label: &str) -> Result<Secret> {
@@ -146,4 +202,39 @@ pub fn prompt_line(label: &str) -> Result<Option<String>> {
         .map_err(|e| Error::other(format!("cannot read {label}: {e}")))?;
     let value = line.trim().to_string();
     Ok((!value.is_empty()).then_some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_table() {
+        // (field, secret, error fragment or None)
+        let cases = [
+            ("api_key", "demo-api-key-7f3c9a12", None),
+            ("api_key", "nps-demo-api-key-0f9e8d7c6b5a", None),
+            ("api_key", "key\n", Some("line break")),
+            ("api_key", "key\r", Some("line break")),
+            ("api_key", "ke\ty", Some("control character")),
+            ("api_key", "key\u{1b}[31m", Some("control character")),
+            ("api_key", "key\u{7f}", Some("control character")),
+            ("api_key", " key", Some("space")),
+            ("api_key", "key key", Some("space")),
+            ("api_key", "key\u{a0}", Some("space")),
+            ("api_key", "kéy", Some("non-ASCII")),
+            ("password", "two words and ü", None),
+            ("client_secret", "s3cr3t/+?&=:%ü é", None),
+            ("password", "line\nbreak", Some("line break")),
+            ("password", "nul\u{0}", Some("control character")),
+            ("private_key", "-----BEGIN PRIVATE KEY-----\nMC4C\n-----END PRIVATE KEY-----\n", None),
+        ];
+        for (field, secret, want) in cases {
+            let got = shape(field, secret);
+            match want {
+                None => assert!(got.is_ok(), "{field} {secret:?}: {got:?}"),
+                Some(want) => assert!(got.is_err_and(|e| e.contains(want)), "{field} {secret:?}"),
+            }
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! The token record: what tok keeps about one token, and the check every token passes
 //! before it is stored or printed.
 
+use crate::duration;
 use crate::policy::{self, Lifetime};
 use crate::secret::Secret;
+use crate::term::verbose;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,7 +44,7 @@ impl TokenRecord {
     /// A bearer token whose expiry follows from what is known about it.
     pub fn bearer(token: Secret, life: &Lifetime, binding: String) -> TokenRecord {
         let obtained_at = life.sent_at.floor() as i64;
-        let expires_at = policy::expires_at(life).map(|t| t.floor() as i64);
+        let expires_at = believed_expiry(life, "the token");
         TokenRecord {
             token,
             header: "Authorization".into(),
@@ -71,16 +73,40 @@ impl TokenRecord {
 
     /// Seconds from `obtained_at` to `expires_at`, for the 10 % rule.
     pub fn lifetime(&self) -> Option<i64> {
-        self.expires_at.map(|e| e - self.obtained_at)
+        self.expires_at.map(|e| e.saturating_sub(self.obtained_at))
     }
 
     pub fn expires_in(&self, now: i64) -> Option<i64> {
-        self.expires_at.map(|e| e - now)
+        self.expires_at.map(|e| e.saturating_sub(now))
+    }
+
+    /// The record with its expiries bounded by `policy::MAX_LIFETIME`, for a record read
+    /// from a store (an older tok kept `expires_in: 1e300` tokens for ever).
+    pub fn bounded(mut self) -> TokenRecord {
+        let obtained_at = self.obtained_at;
+        self.expires_at = self.expires_at.map(|e| policy::bound_stored(obtained_at, e));
+        self.refresh_expires_at = self.refresh_expires_at.map(|e| policy::bound_stored(obtained_at, e));
+        self
     }
 
     pub fn needs_refresh(&self, now: i64, min_ttl: i64) -> bool {
         policy::needs_refresh(now, self.expires_at, self.lifetime(), min_ttl)
     }
+}
+
+/// `policy::expiry` in whole seconds; with `-v`, says when a claimed life was cut to the
+/// bound, so that a token refreshed after a year while its server said "never" is no
+/// surprise. `what` names the token in that line ("the token", "the refresh token").
+pub fn believed_expiry(life: &Lifetime, what: &str) -> Option<i64> {
+    let expiry = policy::expiry(life)?;
+    if let Some(claimed) = expiry.claimed {
+        let claimed = if claimed < 1e12 { duration::human(claimed as i64) } else { format!("{claimed:e}s") };
+        verbose!(
+            "{what} claims to last {claimed}; tok believes at most {} and refreshes it by then",
+            duration::human(policy::MAX_LIFETIME as i64)
+        );
+    }
+    Some(expiry.at.floor() as i64)
 }
 
 /// Every token passes this before tok stores or prints it: printable ASCII without
@@ -150,6 +176,14 @@ mod tests {
         assert_eq!(r.expires_in(1500), Some(100));
         assert!(!r.needs_refresh(1500, 30));
         assert!(r.needs_refresh(1541, 30));
+        // A record read from a store cannot outlive the bound either.
+        let forever =
+            TokenRecord { expires_at: Some(i64::MAX), refresh_expires_at: Some(i64::MAX), ..r.clone() };
+        let bounded = forever.bounded();
+        assert_eq!(bounded.lifetime(), Some(policy::MAX_LIFETIME as i64));
+        assert_eq!(bounded.refresh_expires_at, Some(1000 + policy::MAX_LIFETIME as i64));
+        let ancient = TokenRecord { expires_at: Some(i64::MIN), obtained_at: i64::MAX, ..r.clone() };
+        assert!(ancient.lifetime().is_some() && ancient.expires_in(i64::MAX).is_some(), "no overflow");
         // The token never appears in Debug output.
         assert!(!format!("{r:?}").contains("\"t\""));
     }

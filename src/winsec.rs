@@ -11,6 +11,7 @@ use std::ffi::OsStr;
 use std::io;
 use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_PIPE_CONNECTED, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE,
     INVALID_HANDLE_VALUE, LocalFree,
@@ -254,5 +255,50 @@ impl Drop for Pipe {
     fn drop(&mut self) {
         // SAFETY: the handle came from CreateNamedPipeW and is closed once.
         unsafe { CloseHandle(self.handle) };
+    }
+}
+
+/// `fs::rename` of `from` over `to`, waiting out readers of `to`. Windows without POSIX
+/// rename semantics (FAT, network shares, Wine) refuses to replace a file that another
+/// process has open, even one opened with `FILE_SHARE_DELETE`: `tok print`'s lock-free
+/// reads hold the token file for an instant, and a writer that gave up then lost the
+/// token it had just obtained ("the new token was not saved"), so the next tok refreshed
+/// again. A reader lets go within microseconds; two seconds is far more than enough.
+pub fn rename_replacing(from: &Path, to: &Path) -> io::Result<()> {
+    const ACCESS_DENIED: i32 = 5;
+    const SHARING_VIOLATION: i32 = 32;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e)
+                if matches!(e.raw_os_error(), Some(ACCESS_DENIED | SHARING_VIOLATION))
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under Wine (and on volumes without POSIX renames) the plain rename fails here.
+    #[test]
+    fn a_rename_over_a_file_being_read_waits_for_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, new) = (dir.path().join("token.json"), dir.path().join(".token.json.tmp"));
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::write(&new, b"new").unwrap();
+        let reader = std::fs::File::open(&target).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(reader);
+        });
+        rename_replacing(&new, &target).unwrap();
+        release.join().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
     }
 }

@@ -10,15 +10,19 @@
 //!   GET  /_sandbox/stats     {"requests": {"POST /path": n}, "last": {"POST /path": {headers, body}},
 //!                             "hold_timeouts": n}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
-//!                             "trickle_ms"}; "{{echo}}" / "{{echo_raw}}" in the body quote the request
-//!                             ("{{echo_json_ascii}}", "{{echo_html}}", "{{echo_pct}}": in other escapes)
+//!                             "trickle_ms", "pass"}; "{{echo}}" / "{{echo_raw}}" in the body quote the
+//!                             request ("{{echo_json_ascii}}", "{{echo_html}}", "{{echo_pct}}": in other
+//!                             escapes); "pass": true only delays, then answers as usual, and with
+//!                             "hold": true waits for /_sandbox/release instead of delay_ms
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
-//!                             "oauth2_lifetime": secs, "merchant_access_lifetime": secs,
+//!                             "oauth2_lifetime": secs, "oauth2_expires_in": number,
+//!                             "oauth2_exp": number, "oauth2_omit_expires_in": bool,
+//!                             "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs, "issuer_mismatch": bool,
 //!                             "refuse_refresh": bool}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
-//!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` go on
+//!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
 //!
 //! A generic API that takes any credential the sandbox issued: see `api`.
@@ -116,6 +120,13 @@ pub struct Settings {
     pub clock_offset: i64,
     /// `expires_in` (and JWT lifetime) of the OAuth2 stand-ins.
     pub oauth2_lifetime: i64,
+    /// An `expires_in` the OAuth2 stand-ins state instead of the true one (`1e300`: a
+    /// server that says "for ever"); the sandbox still honours the token `oauth2_lifetime`.
+    pub oauth2_expires_in: Option<f64>,
+    /// An `exp` claim the OAuth2 stand-ins write instead of the true one.
+    pub oauth2_exp: Option<f64>,
+    /// Leave `expires_in` out of OAuth2 replies (the token's `exp` alone tells its life).
+    pub oauth2_omit_expires_in: bool,
     pub merchant_access_lifetime: i64,
     pub merchant_refresh_lifetime: i64,
     /// Refuse every refresh token with REFRESH_TOKEN_EXPIRED.
@@ -135,6 +146,9 @@ impl Default for Settings {
             nexterpay_exp: true,
             clock_offset: 0,
             oauth2_lifetime: 3600,
+            oauth2_expires_in: None,
+            oauth2_exp: None,
+            oauth2_omit_expires_in: false,
             merchant_access_lifetime: 30 * 60,
             merchant_refresh_lifetime: 2 * 24 * 3600,
             merchant_refresh_expired: false,
@@ -168,6 +182,13 @@ struct Fault {
     /// Send the body one byte at a time, this many milliseconds apart (after the headers).
     #[serde(default)]
     trickle_ms: u64,
+    /// Only the delay: then answer as if there were no fault (a slow provider).
+    #[serde(default)]
+    pass: bool,
+    /// With `pass`: wait for `POST /_sandbox/release` (at most a minute) instead of
+    /// `delay_ms`, so a test decides when the answer comes.
+    #[serde(default)]
+    hold: bool,
 }
 
 /// The request as an echoing server quotes it back: the body, then the credential
@@ -403,7 +424,16 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
             s.last.insert(route.clone(), last);
             take_fault(&mut s, &req.path)
         };
-        if let Some(mut fault) = fault {
+        if let Some(fault) = fault.as_ref().filter(|f| f.pass) {
+            if fault.hold {
+                let started = std::time::Instant::now();
+                while !state.lock().unwrap().released && started.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(fault.delay_ms));
+            }
+        } else if let Some(mut fault) = fault {
             fault.body = with_echo(&fault.body, &req);
             if !quiet {
                 eprintln!("tok-sandbox: {route} -> fault {}", fault.status);
@@ -573,6 +603,9 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
         ),
         ("POST", "/_sandbox/fault") => match serde_json::from_slice::<Fault>(&req.body) {
             Ok(fault) => {
+                if fault.hold {
+                    s.released = false;
+                }
                 s.faults.push(fault);
                 Reply::json(200, &json!({ "ok": true }))
             }

@@ -57,18 +57,30 @@ fn form(body: &[u8]) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn issue(state: &Mutex<State>, issuer: &str, subject: &str, extra: Value) -> (String, i64) {
+/// A token reply, without `expires_in` when the settings say so.
+fn grant(state: &Mutex<State>, mut reply: Value) -> Reply {
+    if state.lock().unwrap().settings.oauth2_omit_expires_in
+        && let Some(fields) = reply.as_object_mut()
+    {
+        fields.remove("expires_in");
+    }
+    Reply::json(200, &reply)
+}
+
+/// A token and the `expires_in` to state for it.
+fn issue(state: &Mutex<State>, issuer: &str, subject: &str, extra: Value) -> (String, Value) {
     let mut s = state.lock().unwrap();
     s.serial += 1;
     let now = s.now();
     let lifetime = s.settings.oauth2_lifetime;
-    let mut claims = json!({ "iss": issuer, "sub": subject, "iat": now, "exp": now + lifetime, "jti": format!("sandbox-{}", s.serial) });
+    let exp = s.settings.oauth2_exp.map_or(json!(now + lifetime), |e| json!(e));
+    let mut claims = json!({ "iss": issuer, "sub": subject, "iat": now, "exp": exp, "jti": format!("sandbox-{}", s.serial) });
     if let (Some(c), Value::Object(more)) = (claims.as_object_mut(), extra) {
         c.extend(more);
     }
     let token = jwt::mint("RS256", &claims, s.serial);
     s.issued.insert(token.clone(), now + lifetime);
-    (token, lifetime)
+    (token, s.settings.oauth2_expires_in.map_or(json!(lifetime), |e| json!(e)))
 }
 
 fn n3xt(state: &Mutex<State>, req: &Req, project: &str) -> Reply {
@@ -99,9 +111,9 @@ fn n3xt(state: &Mutex<State>, req: &Req, project: &str) -> Reply {
         return stytch(401, "invalid_client", "Client authentication failed.");
     }
     let (token, lifetime) = issue(state, &format!("stytch.com/{project}"), id, json!({ "scope": "" }));
-    Reply::json(
-        200,
-        &json!({ "status_code": 200, "expires_in": lifetime, "request_id": request_id, "access_token": token, "token_type": "bearer" }),
+    grant(
+        state,
+        json!({ "status_code": 200, "expires_in": lifetime, "request_id": request_id, "access_token": token, "token_type": "bearer" }),
     )
 }
 
@@ -146,7 +158,7 @@ fn netdirector(state: &Mutex<State>, req: &Req) -> Reply {
         client,
         json!({ "scope": scope, "token_use": "access" }),
     );
-    Reply::json(200, &json!({ "access_token": token, "expires_in": lifetime, "token_type": "Bearer" }))
+    grant(state, json!({ "access_token": token, "expires_in": lifetime, "token_type": "Bearer" }))
 }
 
 fn generic(state: &Mutex<State>, req: &Req) -> Reply {
@@ -181,8 +193,5 @@ fn generic(state: &Mutex<State>, req: &Req) -> Reply {
     };
     let extra = json!({ "scope": fields.get("scope"), "aud": fields.get("audience") });
     let (token, lifetime) = issue(state, "tok-sandbox/generic", client, extra);
-    Reply::json(
-        200,
-        &json!({ "access_token": token, "expires_in": lifetime.to_string(), "token_type": "Bearer" }),
-    )
+    grant(state, json!({ "access_token": token, "expires_in": lifetime.to_string(), "token_type": "Bearer" }))
 }

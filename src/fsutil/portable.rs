@@ -58,6 +58,11 @@ impl Dir {
             file.write_all(bytes)?;
             file.sync_all()?;
             drop(file);
+            // Windows refuses a rename over a file another process has open for an instant
+            // (a lock-free reader): wait for it rather than fail the save.
+            #[cfg(windows)]
+            return crate::winsec::rename_replacing(&tmp, &path);
+            #[cfg(not(windows))]
             fs::rename(&tmp, &path)
         })();
         if result.is_err() {

@@ -11,7 +11,7 @@ use crate::error::{Error, Kind, Result};
 use crate::http::{self, Http, Request, Retry};
 use crate::input::Secrets;
 use crate::jwt;
-use crate::policy::{self, Lifetime};
+use crate::policy::Lifetime;
 use crate::profile::Profile;
 use crate::secret::Secret;
 use crate::term::verbose;
@@ -258,7 +258,7 @@ fn record_from(p: &Params, reply: &http::Reply) -> Result<TokenRecord> {
         default: Some(REFRESH_LIFETIME),
         ..Default::default()
     };
-    record.refresh_expires_at = policy::expires_at(&refresh_life).map(|t| t.floor() as i64);
+    record.refresh_expires_at = token::believed_expiry(&refresh_life, "the refresh token");
     record.refresh_token = Some(data.refresh_token);
     Ok(record)
 }

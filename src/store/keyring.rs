@@ -63,7 +63,7 @@ impl KeyringStore {
         let result = self.store.get_or_init(|| {
             let started = std::time::Instant::now();
             let result = bounded(self.timeout, "connecting to the keyring", native_store)
-                .and_then(|r| r.map_err(|e| map_error(e, "")));
+                .and_then(|r| r.map_err(connect_error));
             verbose!("keyring: connected in {} ms", started.elapsed().as_millis());
             result.map_err(|e| (e.to_string(), e.hint_text().map(str::to_string)))
         });
@@ -201,8 +201,32 @@ fn bounded<T: Send + 'static>(
     })
 }
 
+const UNUSABLE: &str = "set TOK_STORE=file (or --store file) to keep secrets in a private file instead";
+
+/// What the platform's keyring is, for a person.
+const KEYRING: &str = if cfg!(target_os = "macos") {
+    "the login Keychain"
+} else if cfg!(windows) {
+    "Windows Credential Manager"
+} else {
+    "a Secret Service on the D-Bus session bus"
+};
+
+/// No keyring to connect to is the normal state of a CI runner or a container: one plain
+/// sentence, said once per call; the platform's own words (a zbus error quoting
+/// `DBUS_SESSION_BUS_ADDRESS`, an `os error`) only with `-v`.
+fn connect_error(e: KeyringError) -> Error {
+    match e {
+        KeyringError::PlatformFailure(inner) => {
+            verbose!("keyring: cannot connect: {inner}");
+            Error::store(format!("no keyring is reachable (tok looked for {KEYRING})")).hint(UNUSABLE)
+        }
+        other => map_error(other, ""),
+    }
+}
+
 fn map_error(e: KeyringError, profile: &str) -> Error {
-    let unusable = "set TOK_STORE=file (or --store file) to keep secrets in a private file instead";
+    let unusable = UNUSABLE;
     match e {
         KeyringError::NoDefaultStore => Error::store("no keyring is available on this system").hint(unusable),
         KeyringError::NoStorageAccess(inner) => Error::store(format!(

@@ -67,10 +67,11 @@ impl Store {
     }
 
     pub fn token(&self, profile: &str) -> Result<Option<TokenRecord>> {
-        match self {
+        let record = match self {
             Store::File(f) => f.token(profile),
             Store::Keyring(k) => k.token(profile),
-        }
+        };
+        Ok(record?.map(TokenRecord::bounded))
     }
 
     pub fn put_token(&self, profile: &str, record: &TokenRecord) -> Result<()> {

@@ -588,3 +588,84 @@ fn status_of_a_profile_works_where_print_does_in_ci() {
     assert_eq!(json["provider_source"], "default");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
 }
+
+/// A malformed secret from the environment is the user's to fix: exit 2 naming the
+/// variable (never its value), not "the server sent an unusable token" (exit 5) or a
+/// rejection by a server that got a key with a stray `\r` (exit 4). So is a variable
+/// that is not UTF-8, which tok once skipped silently.
+#[cfg(unix)]
+#[test]
+fn malformed_secrets_from_the_environment_are_usage_errors_naming_the_variable() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let sb = Sandbox::start();
+    let merchant = |key: OsString| {
+        Home::new()
+            .tok()
+            .env("TOK_CI_KEY_PROVIDER", "merchant-v2")
+            .env("TOK_CI_KEY_MODE", "api-key")
+            .env("TOK_CI_KEY_BASE_URL", &sb.url)
+            .env("TOK_CI_KEY_API_KEY", key)
+            .args(["print", "ci-key"])
+            .output()
+            .unwrap()
+    };
+    let nelnet = |key: OsString| {
+        Home::new()
+            .tok()
+            .env("TOK_NPS_PROVIDER", "nelnet")
+            .env("TOK_NPS_KEY_ID", NPS_KEY_ID)
+            .env("TOK_NPS_BASE_URL", &sb.url)
+            .env("TOK_NPS_API_KEY", key)
+            .args(["print", "nps"])
+            .output()
+            .unwrap()
+    };
+    let nexterpay = |password: OsString| {
+        Home::new()
+            .tok()
+            .env("TOK_NP_PROVIDER", "nexterpay")
+            .env("TOK_NP_USERNAME", USER)
+            .env("TOK_NP_BASE_URL", &sb.url)
+            .env("TOK_NP_PASSWORD", password)
+            .args(["print", "np"])
+            .output()
+            .unwrap()
+    };
+    let text = |s: &str| OsString::from(s);
+    let bytes = |b: &[u8]| OsString::from_vec(b.to_vec());
+    let cases: Vec<(&str, std::process::Output, &str, &str)> = vec![
+        ("merchant key, CRLF", merchant(text(&format!("{API_KEY}\r"))), "TOK_CI_KEY_API_KEY", "line break"),
+        ("merchant key, space", merchant(text(&format!("{API_KEY} "))), "TOK_CI_KEY_API_KEY", "space"),
+        (
+            "merchant key, escape",
+            merchant(text(&format!("\x1b[2J{API_KEY}"))),
+            "TOK_CI_KEY_API_KEY",
+            "control",
+        ),
+        (
+            "merchant key, not UTF-8",
+            merchant(bytes(b"demo-\xff-key")),
+            "TOK_CI_KEY_API_KEY",
+            "not valid UTF-8",
+        ),
+        ("nelnet key, newline", nelnet(text(&format!("{NPS_API_KEY}\n"))), "TOK_NPS_API_KEY", "line break"),
+        ("nelnet key, tab", nelnet(text(&format!("{NPS_API_KEY}\t"))), "TOK_NPS_API_KEY", "control"),
+        ("nelnet key, not UTF-8", nelnet(bytes(b"nps-\xc3\x28")), "TOK_NPS_API_KEY", "not valid UTF-8"),
+        ("password, not UTF-8", nexterpay(bytes(b"demo-pass\xffword")), "TOK_NP_PASSWORD", "not valid UTF-8"),
+        ("password, line break", nexterpay(text("demo-password\nx")), "TOK_NP_PASSWORD", "line break"),
+    ];
+    for (name, out, var, why) in cases {
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(var) && err.contains(why), "{name}: {err}");
+        assert!(!err.contains("demo-") && !err.contains("nps-"), "{name}: the value is never shown: {err}");
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+    assert_eq!(sb.stats()["requests"], serde_json::json!({}), "nothing was sent");
+
+    // The same secrets, well formed, work.
+    for out in [merchant(text(API_KEY)), nelnet(text(NPS_API_KEY)), nexterpay(text(PASSWORD))] {
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+}

@@ -106,6 +106,23 @@ fn environment_only_print_without_a_keyring_still_prints() {
     assert!(out.stdout.starts_with(b"eyJ"));
     let err = stderr_of(&out);
     assert_eq!(err.matches("nothing was cached").count(), 1, "{err}");
+    // One plain line: what happened and what to do, not the D-Bus library's error.
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no keyring is reachable") && err.contains("TOK_STORE=file"), "{err}");
+    for raw in ["zbus", "os error", "/nonexistent/bus", "DBUS"] {
+        assert!(!err.contains(raw), "{raw}: {err}");
+    }
+    // The platform's own words are there for whoever asks.
+    let out = home
+        .tok_without_keyring()
+        .env("TOK_NEXTERPAY_USERNAME", USER)
+        .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+        .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
+        .args(["-v", "print", "nexterpay"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("/nonexistent/bus"), "{}", stderr_of(&out));
 }
 
 // Unix: makes the keyring unreachable through DBUS_SESSION_BUS_ADDRESS.

@@ -670,3 +670,43 @@ fn an_id_token_is_kept_and_printed_with_id_token() {
     let out = home.tok().args(["print", "api", "--id-token", "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 }
+
+/// A server that says a token lasts "for ever" (`expires_in: 1e300`, or a JWT whose `exp`
+/// is 1e300) gets a year at most: `print` and `status` show the bound, `-v` says it applied.
+#[test]
+fn absurd_lifetimes_are_capped_at_a_year_and_verbose_says_so() {
+    const YEAR: i64 = 365 * 86_400;
+    let cases = [
+        ("exp 1e300", json!({ "oauth2_exp": 1e300, "oauth2_omit_expires_in": true }), true),
+        ("both 1e300", json!({ "oauth2_exp": 1e300, "oauth2_expires_in": 1e300 }), true),
+        ("both as large as f64 goes", json!({ "oauth2_exp": f64::MAX, "oauth2_expires_in": f64::MAX }), true),
+        // The earliest estimate wins: the JWT's own `exp` says an hour.
+        ("expires_in 1e300, exp in an hour", json!({ "oauth2_expires_in": 1e300 }), false),
+        ("an hour", json!({}), false),
+    ];
+    for (name, settings, capped) in cases {
+        let sb = Sandbox::start();
+        sb.settings(settings);
+        let home = Home::new();
+        let out = home
+            .tok()
+            .args(["-v", "login", "netdirector", "--client-id", ID, "--base-url", &sb.url, "--secret-stdin"])
+            .write_stdin(format!("{SECRET}\n"))
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "{name}: {err}");
+        assert_eq!(err.contains("tok believes at most 365d"), capped, "{name}: {err}");
+
+        let expires_in = print_json(&home, "netdirector")["expires_in"].as_i64().unwrap();
+        let status = home.tok().arg("status").output().unwrap();
+        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        if capped {
+            assert!((YEAR - 60..=YEAR).contains(&expires_in), "{name}: {expires_in}");
+            assert!(status.contains("in 365d") || status.contains("in 364d23h"), "{name}: {status}");
+        } else {
+            assert!((3_500..=3_600).contains(&expires_in), "{name}: {expires_in}");
+        }
+        assert_eq!(sb.count(NETDIRECTOR), 1, "{name}: the capped token is still cached");
+    }
+}

@@ -233,21 +233,12 @@ impl Home {
     }
 }
 
-/// Spawns, trying again a few times: Wine sometimes fails to create one of fifty
-/// processes started at once ("Internal error", 1359), which says nothing about tok.
+/// Spawns, saying what to check when it fails: under Wine without its preloader one
+/// process in a few hundred could not be created (error 1359, "Internal error"), which
+/// `.ci/run` prevents by installing it (see `.ci/windows-tests`).
 pub fn spawn_patiently(cmd: &mut std::process::Command) -> std::process::Child {
-    let mut tries = 0;
-    loop {
-        match cmd.spawn() {
-            Ok(child) => return child,
-            Err(e) if tries < 5 => {
-                tries += 1;
-                eprintln!("spawn failed ({e}), trying again");
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(e) => panic!("cannot start tok: {e}"),
-        }
-    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("cannot start tok: {e} (under Wine: is wine64-preloader installed?)"))
 }
 
 pub fn stderr_of(output: &std::process::Output) -> String {
