@@ -262,6 +262,8 @@ pub struct State {
     pub as_out_of_band_spent: bool,
     /// Assertion `jti`s seen: each may be used once.
     pub as_jtis: std::collections::BTreeSet<String>,
+    /// `/as` authorization codes not yet redeemed: what the authorization request said.
+    pub as_codes: BTreeMap<String, Value>,
     /// `POST /_sandbox/release` was called since the last `GET /bytes`.
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.

@@ -6,7 +6,7 @@
 //! missing state, a favicon, a malformed query) gets a short error page and the wait goes
 //! on, so a page or a process on the same host cannot end the login or inject a code.
 //! The wait ends at the login's deadline, or at once on Ctrl-C (Unix: SIGINT is caught
-//! only while waiting, so tok can close the listener and exit 130). Each connection is
+//! only while the listener is open, so tok can close it and exit 130). Each connection is
 //! read on its own thread with a short read timeout: a browser's idle preconnection must
 //! not hold up the request that carries the code.
 
@@ -142,6 +142,8 @@ pub fn request_target(head: &[u8]) -> std::result::Result<&str, &'static str> {
 /// A listener bound to the redirect's address; `port()` is the one the URI must name.
 pub struct Listener {
     inner: TcpListener,
+    /// Ctrl-C from the bind on (the URL is printed before the wait starts).
+    interrupt: interrupt::Guard,
 }
 
 impl Listener {
@@ -153,7 +155,7 @@ impl Listener {
         inner
             .set_nonblocking(true)
             .map_err(|e| Error::other(format!("cannot set up the redirect listener: {e}")))?;
-        Ok(Listener { inner })
+        Ok(Listener { inner, interrupt: interrupt::Guard::install() })
     }
 
     pub fn port(&self) -> u16 {
@@ -162,10 +164,9 @@ impl Listener {
 
     /// Waits for this login's answer until `deadline`; the listener closes on return.
     pub fn wait(self, path: &str, state: &str, deadline: Instant) -> Result<Verdict> {
-        let interrupt = interrupt::Guard::install();
         let (tx, rx) = mpsc::channel::<(TcpStream, std::result::Result<String, &'static str>)>();
         loop {
-            if interrupt.fired() {
+            if self.interrupt.fired() {
                 return Err(Error::interrupted("the login was interrupted; nothing was stored"));
             }
             if Instant::now() >= deadline {
