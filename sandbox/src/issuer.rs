@@ -19,7 +19,7 @@
 //!   redirect URI with `code`, `state` and `iss` (RFC 9207). The code redeems once at
 //!   `/as/token` (`grant_type=authorization_code`) with the same `redirect_uri` and the
 //!   verifier; a public client (`tok-public`) sends only its `client_id`. The ID token
-//!   carries the request's `nonce`.
+//!   carries the request's `nonce`. Setting `authorize_quirk` makes it misbehave.
 
 use crate::oauth2::CLIENTS;
 use crate::{Reply, Req, State, jwt};
@@ -98,9 +98,23 @@ fn authorize(state: &Mutex<State>, req: &Req, issuer: &str) -> Reply {
     let mut s = state.lock().unwrap();
     s.serial += 1;
     let code = format!("code-{}-{}", s.serial, s.now());
-    s.as_codes.insert(code.clone(), json!(query));
+    let quirk = s.settings.authorize_quirk.clone().unwrap_or_default();
+    let mut request = json!(query);
+    if quirk == "wrong_nonce" {
+        request["nonce"] = json!("a-nonce-of-another-login");
+    }
+    s.as_codes.insert(code.clone(), request);
     let mut location = redirect;
-    location.query_pairs_mut().append_pair("code", &code).append_pair("iss", issuer);
+    match quirk.as_str() {
+        "wrong_iss" => {
+            location.query_pairs_mut().append_pair("code", &code).append_pair("iss", "https://evil.example")
+        }
+        "error" => location.query_pairs_mut().append_pair("error", "access_denied").append_pair(
+            "error_description",
+            &format!("denied: the client's secret is {}", secret_of(get("client_id"))),
+        ),
+        _ => location.query_pairs_mut().append_pair("code", &code).append_pair("iss", issuer),
+    };
     if let Some(st) = get("state") {
         location.query_pairs_mut().append_pair("state", st);
     }
@@ -266,6 +280,11 @@ fn authenticate(
         }
         _ => Err("no client authentication".into()),
     }
+}
+
+/// A careless server's error text names the client's secret.
+fn secret_of(id: Option<&str>) -> &'static str {
+    CLIENTS.iter().find(|(i, _)| Some(*i) == id).map_or("unknown", |(_, s)| *s)
 }
 
 fn first<'a>(form: &'a BTreeMap<String, Vec<String>>, k: &str) -> Option<&'a str> {

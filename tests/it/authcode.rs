@@ -364,3 +364,64 @@ fn redirect_uris_must_be_loopback_http() {
     }
     assert_eq!(sb.count("GET /as/authorize"), 0);
 }
+
+/// A sandbox login through the curl browser; `settings` first.
+fn sandbox_login(sb: &Sandbox, home: &Home, extra: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let browser = sandbox_browser(dir.path(), "follow");
+    let issuer = format!("{}/as", sb.url);
+    let out = run(
+        &mut code_login(home, &issuer, ID, &browser, &[&["--secret-stdin"][..], extra].concat()),
+        &format!("{SECRET}\n"),
+    );
+    (out, dir)
+}
+
+#[test]
+fn print_refreshes_with_the_refresh_token_and_a_refused_one_says_log_in_again() {
+    let sb = Sandbox::start();
+    sb.settings(serde_json::json!({ "oauth2_lifetime": 5 }));
+    let home = Home::new();
+    let (out, _dir) = sandbox_login(&sb, &home, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let first = home.print("api");
+    // A 5-second token is due at once: print refreshes it with the refresh token.
+    let second = home.print("api");
+    assert_ne!(first, second);
+    assert!(sb.last("POST /as/token").to_string().contains("refresh_token"), "{}", sb.last("POST /as/token"));
+    sb.settings(serde_json::json!({ "oauth2_lifetime": 5, "refuse_refresh": true }));
+    let out = home.tok().args(["print", "api"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr_of(&out).contains("run `tok login api` again"), "{}", stderr_of(&out));
+    assert_eq!(sb.count("GET /as/authorize"), 1, "print never starts a login");
+}
+
+#[test]
+fn a_wrong_iss_or_nonce_is_refused_and_an_error_reply_is_scrubbed() {
+    let sb = Sandbox::start();
+    type Case<'a> = (&'a str, i32, &'a str);
+    let cases: [Case; 3] = [
+        ("wrong_iss", 4, "RFC 9207"),
+        ("wrong_nonce", 5, "nonce"),
+        ("error", 4, "refused the login: access_denied: denied: the client's secret is (redacted)"),
+    ];
+    for (quirk, code, says) in cases {
+        sb.settings(serde_json::json!({ "authorize_quirk": quirk }));
+        let home = Home::new();
+        let before = sb.count("POST /as/token");
+        let (out, _dir) = sandbox_login(&sb, &home, &["--scope", "openid"]);
+        assert_eq!(out.status.code(), Some(code), "{quirk}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(err.contains(says), "{quirk}: {err}");
+        assert!(!err.contains(SECRET), "{quirk}: {err}");
+        let redeemed = sb.count("POST /as/token") - before;
+        assert_eq!(
+            redeemed,
+            u64::from(quirk == "wrong_nonce"),
+            "{quirk}: a code from a mix-up is never redeemed"
+        );
+        let print = home.tok().args(["print", "api"]).output().unwrap();
+        assert_eq!(print.status.code(), Some(3), "{quirk}: nothing was stored");
+    }
+}
