@@ -82,7 +82,9 @@ pub fn run(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord
         with_query(&authorize_url, &fields)
     };
 
-    crate::term::note(&format!("to log in, open this URL in a browser:\n  {browser_url}"));
+    // Two lines: a line's control characters are escaped, and the URL stands alone to copy.
+    crate::term::note("to log in, open this URL in a browser:");
+    crate::term::note(browser_url.as_str());
     if !p.no_browser {
         open_browser(browser_url.as_str());
     }
