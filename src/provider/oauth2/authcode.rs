@@ -8,7 +8,7 @@
 //! for it (a launcher returns at once; a real browser stays).
 
 use super::Params;
-use super::callback::{Listener, Redirect, Verdict};
+use super::callback::{Answer, Listener, Redirect};
 use super::client_auth::{self, Auth};
 use super::token_request;
 use crate::error::{Error, Result};
@@ -90,12 +90,11 @@ pub fn run(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord
     }
     let deadline = started + p.login_timeout;
     let (code, iss) = match listener.wait(&redirect.path, &state, deadline)? {
-        Verdict::Code { code, iss } => (code, iss),
-        Verdict::Refused { error, description, iss } => {
+        Answer::Code { code, iss } => (code, iss),
+        Answer::Refused { error, description, iss } => {
             check_iss(p, iss.as_deref())?;
             return Err(refused(p, &error, description.as_deref()));
         }
-        Verdict::Ignore(_) => unreachable!("the listener waits past ignored requests"),
     };
     check_iss(p, iss.as_deref())?;
     let fields = vec![

@@ -83,6 +83,12 @@ impl Redirect {
 pub enum Verdict {
     /// Not this login's answer: an error page, and the wait goes on.
     Ignore(&'static str),
+    Answer(Answer),
+}
+
+/// This login's answer: what the wait returns.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
     /// The authorization response (RFC 6749 §4.1.2), with RFC 9207's `iss` when sent.
     Code { code: Secret, iss: Option<String> },
     /// The server's error response (§4.1.2.1), with this login's state.
@@ -111,10 +117,10 @@ pub fn judge(target: &str, path: &str, state: &str) -> Verdict {
     }
     let iss = get("iss");
     if let Some(error) = get("error") {
-        return Verdict::Refused { error, description: get("error_description"), iss };
+        return Verdict::Answer(Answer::Refused { error, description: get("error_description"), iss });
     }
     match get("code") {
-        Some(code) if !code.is_empty() => Verdict::Code { code: Secret::new(code), iss },
+        Some(code) if !code.is_empty() => Verdict::Answer(Answer::Code { code: Secret::new(code), iss }),
         _ => Verdict::Ignore("there is no code"),
     }
 }
@@ -163,7 +169,7 @@ impl Listener {
     }
 
     /// Waits for this login's answer until `deadline`; the listener closes on return.
-    pub fn wait(self, path: &str, state: &str, deadline: Instant) -> Result<Verdict> {
+    pub fn wait(self, path: &str, state: &str, deadline: Instant) -> Result<Answer> {
         let (tx, rx) = mpsc::channel::<(TcpStream, std::result::Result<String, &'static str>)>();
         loop {
             if self.interrupt.fired() {
@@ -195,19 +201,18 @@ impl Listener {
                 Verdict::Ignore(_) => {
                     ("400 Bad Request", "This is not the answer tok is waiting for; it was ignored.")
                 }
-                Verdict::Code { .. } => {
+                Verdict::Answer(Answer::Code { .. }) => {
                     ("200 OK", "Signed in. You can close this page and return to the terminal.")
                 }
-                Verdict::Refused { .. } => {
+                Verdict::Answer(Answer::Refused { .. }) => {
                     ("200 OK", "The login was refused. Return to the terminal to see why.")
                 }
             };
             answer(&mut stream, page);
-            if let Verdict::Ignore(why) = verdict {
-                crate::term::verbose!("login redirect: ignored a request ({why})");
-                continue;
+            match verdict {
+                Verdict::Ignore(why) => crate::term::verbose!("login redirect: ignored a request ({why})"),
+                Verdict::Answer(answer) => return Ok(answer),
             }
-            return Ok(verdict);
         }
     }
 }
@@ -349,8 +354,9 @@ mod tests {
     #[test]
     fn callback_request_table() {
         let state = "st-0123456789";
-        let code =
-            |c: &str, iss: Option<&str>| Verdict::Code { code: Secret::new(c), iss: iss.map(str::to_string) };
+        let code = |c: &str, iss: Option<&str>| {
+            Verdict::Answer(Answer::Code { code: Secret::new(c), iss: iss.map(str::to_string) })
+        };
         let table: [(&str, Verdict); 16] = [
             ("/callback?code=abc&state=st-0123456789", code("abc", None)),
             (
@@ -359,15 +365,19 @@ mod tests {
             ),
             (
                 "/callback?error=access_denied&error_description=End-User+aborted&state=st-0123456789",
-                Verdict::Refused {
+                Verdict::Answer(Answer::Refused {
                     error: "access_denied".into(),
                     description: Some("End-User aborted".into()),
                     iss: None,
-                },
+                }),
             ),
             (
                 "/callback?error=invalid_request&state=st-0123456789&code=x",
-                Verdict::Refused { error: "invalid_request".into(), description: None, iss: None },
+                Verdict::Answer(Answer::Refused {
+                    error: "invalid_request".into(),
+                    description: None,
+                    iss: None,
+                }),
             ),
             ("/callback?code=abc&state=other", Verdict::Ignore("the state is not this login's")),
             ("/callback?code=abc&state=st-012345678", Verdict::Ignore("the state is not this login's")),
