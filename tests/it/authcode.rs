@@ -211,6 +211,7 @@ d='{dir}'
 printf '%s\n' "$#" "$@" > "$d/args"
 env > "$d/env"
 [ '{mode}' = never ] && exit 0
+[ '{mode}' = slow ] && sleep 1
 loc=$(curl -s -o /dev/null -w '%{{redirect_url}}' "$1")
 base=${{loc%%\?*}}
 curl -s -o "$d/favicon.html" -w '%{{http_code}}' "${{base%/*}}/favicon.ico" > "$d/favicon.status"
@@ -423,4 +424,19 @@ fn a_wrong_iss_or_nonce_is_refused_and_an_error_reply_is_scrubbed() {
         let print = home.tok().args(["print", "api"]).output().unwrap();
         assert_eq!(print.status.code(), Some(3), "{quirk}: nothing was stored");
     }
+}
+
+#[test]
+fn a_person_slower_than_the_network_budget_still_gets_a_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let browser = sandbox_browser(dir.path(), "slow");
+    let issuer = format!("{}/as", sb.url);
+    // --timeout 300ms: a budget of 900 ms for tok's own waiting; the browser takes longer.
+    let mut cmd = code_login(&home, &issuer, ID, &browser, &["--secret-stdin"]);
+    cmd.args(["--timeout", "300ms"]);
+    let out = run(&mut cmd, &format!("{SECRET}\n"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count("POST /as/token"), 1);
 }

@@ -97,6 +97,9 @@ pub fn run(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord
         }
     };
     check_iss(p, iss.as_deref())?;
+    // The command's network budget (`BUDGET` × `--timeout`) is for tok's own waiting, not
+    // the person's: the code's exchange starts a budget of its own.
+    let http = &Http::new(http.timeout());
     let fields = vec![
         ("grant_type".to_string(), "authorization_code".to_string()),
         ("code".to_string(), code.expose().to_string()),
