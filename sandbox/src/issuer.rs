@@ -14,6 +14,12 @@
 //!   be spent once. Setting `refuse_refresh` refuses every refresh token
 //!   (`invalid_grant`). `rt-out-of-band` is a refresh token handed out beforehand. A
 //!   scope with `openid` adds an `id_token`.
+//! - `GET /as/authorize`: an authorization request (`response_type=code`, a loopback
+//!   `redirect_uri`, `state`, PKCE S256 required) is approved at once: a 302 to the
+//!   redirect URI with `code`, `state` and `iss` (RFC 9207). The code redeems once at
+//!   `/as/token` (`grant_type=authorization_code`) with the same `redirect_uri` and the
+//!   verifier; a public client (`tok-public`) sends only its `client_id`. The ID token
+//!   carries the request's `nonce`. Setting `authorize_quirk` makes it misbehave.
 
 use crate::oauth2::CLIENTS;
 use crate::{Reply, Req, State, jwt};
@@ -38,6 +44,7 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         ("GET", "/.well-known/oauth-authorization-server/as8414") => {
             metadata(state, &format!("http://{host}/as8414"))
         }
+        ("GET", "/as/authorize") => authorize(state, req, &format!("http://{host}/as")),
         ("POST", path @ ("/as/token" | "/as8414/token")) => {
             token(state, req, &format!("http://{host}{path}"))
         }
@@ -66,6 +73,54 @@ fn metadata(state: &Mutex<State>, issuer: &str) -> Reply {
     )
 }
 
+/// The `/as` client registered as public (`none`): PKCE is its only proof.
+const PUBLIC_CLIENT: &str = "tok-public";
+
+/// Approves every well-formed request at once: no person is asked.
+fn authorize(state: &Mutex<State>, req: &Req, issuer: &str) -> Reply {
+    let query: BTreeMap<String, String> =
+        url::form_urlencoded::parse(req.query.as_bytes()).into_owned().collect();
+    let get = |k: &str| query.get(k).map(String::as_str);
+    let Some(redirect) = get("redirect_uri").and_then(|r| url::Url::parse(r).ok()) else {
+        return error(400, "invalid_request", "no redirect_uri");
+    };
+    if redirect.scheme() != "http" || redirect.host_str() != Some("127.0.0.1") {
+        return error(400, "invalid_request", "the redirect_uri is not loopback");
+    }
+    let known = |id: &str| id == PUBLIC_CLIENT || CLIENTS.iter().any(|(i, _)| *i == id);
+    if get("response_type") != Some("code")
+        || !get("client_id").is_some_and(known)
+        || get("code_challenge_method") != Some("S256")
+        || get("code_challenge").is_none_or(str::is_empty)
+    {
+        return error(400, "invalid_request", "response_type=code, a known client_id and PKCE S256");
+    }
+    let mut s = state.lock().unwrap();
+    s.serial += 1;
+    let code = format!("code-{}-{}", s.serial, s.now());
+    let quirk = s.settings.authorize_quirk.clone().unwrap_or_default();
+    let mut request = json!(query);
+    if quirk == "wrong_nonce" {
+        request["nonce"] = json!("a-nonce-of-another-login");
+    }
+    s.as_codes.insert(code.clone(), request);
+    let mut location = redirect;
+    match quirk.as_str() {
+        "wrong_iss" => {
+            location.query_pairs_mut().append_pair("code", &code).append_pair("iss", "https://evil.example")
+        }
+        "error" => location.query_pairs_mut().append_pair("error", "access_denied").append_pair(
+            "error_description",
+            &format!("denied: the client's secret is {}", secret_of(get("client_id"))),
+        ),
+        _ => location.query_pairs_mut().append_pair("code", &code).append_pair("iss", issuer),
+    };
+    if let Some(st) = get("state") {
+        location.query_pairs_mut().append_pair("state", st);
+    }
+    Reply { status: 302, headers: vec![("Location".into(), location.to_string())], body: Vec::new() }
+}
+
 fn error(status: u16, error: &str, description: &str) -> Reply {
     Reply::json(status, &json!({ "error": error, "error_description": description }))
 }
@@ -77,13 +132,38 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
             m
         });
     let one = |k: &str| first(&form, k);
+    let public = one("grant_type") == Some("authorization_code")
+        && one("client_id") == Some(PUBLIC_CLIENT)
+        && req.header("authorization").is_none()
+        && one("client_secret").is_none()
+        && one("client_assertion").is_none();
     let client = match authenticate(state, req, &form, endpoint) {
         Ok(client) => client,
+        Err(_) if public => PUBLIC_CLIENT.to_string(),
         Err(why) => return error(401, "invalid_client", &why),
     };
     let mut s = state.lock().unwrap();
+    let mut nonce = None;
+    let mut scope = one("scope").map(str::to_string);
     match one("grant_type") {
         Some("client_credentials") => {}
+        Some("authorization_code") => {
+            let Some(request) = s.as_codes.remove(one("code").unwrap_or_default()) else {
+                return error(400, "invalid_grant", "the code is invalid, expired or already used");
+            };
+            let challenge = request["code_challenge"].as_str().unwrap_or_default();
+            let verifier = one("code_verifier").unwrap_or_default();
+            let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+            if request["client_id"] != client.as_str()
+                || request["redirect_uri"].as_str() != one("redirect_uri")
+                || computed != challenge
+            {
+                return error(400, "invalid_grant", "client, redirect_uri or code_verifier do not match");
+            }
+            nonce = request["nonce"].as_str().map(str::to_string);
+            scope = request["scope"].as_str().map(str::to_string);
+        }
         Some("refresh_token") => {
             let given = one("refresh_token").unwrap_or_default();
             let known = s.as_refresh.remove(given).is_some_and(|owner| owner == client)
@@ -103,7 +183,7 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     let claims = json!({
         "iss": endpoint, "sub": client, "iat": now, "exp": now + lifetime,
         "jti": format!("as-{}", s.serial),
-        "scope": one("scope"), "aud": form.get("audience"), "resource": form.get("resource"),
+        "scope": scope, "aud": form.get("audience"), "resource": form.get("resource"),
         "prompt": one("prompt"),
     });
     let access = jwt::mint("RS256", &claims, s.serial);
@@ -116,9 +196,12 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     s.as_refresh.insert(refresh.clone(), client.clone());
     let mut reply = json!({ "access_token": access, "expires_in": lifetime, "token_type": "Bearer", "refresh_token": refresh });
     // An OpenID scope gets an ID token too.
-    if one("scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid")) {
-        let id_claims =
+    if scope.is_some_and(|scope| scope.split(' ').any(|s| s == "openid")) {
+        let mut id_claims =
             json!({ "iss": endpoint, "sub": client, "aud": client, "iat": now, "exp": now + lifetime });
+        if let Some(nonce) = nonce {
+            id_claims["nonce"] = json!(nonce);
+        }
         reply["id_token"] = json!(jwt::mint("RS256", &id_claims, s.serial + 1_000_000));
     }
     Reply::json(200, &reply)
@@ -197,6 +280,11 @@ fn authenticate(
         }
         _ => Err("no client authentication".into()),
     }
+}
+
+/// A careless server's error text names the client's secret.
+fn secret_of(id: Option<&str>) -> &'static str {
+    CLIENTS.iter().find(|(i, _)| Some(*i) == id).map_or("unknown", |(_, s)| *s)
 }
 
 fn first<'a>(form: &'a BTreeMap<String, Vec<String>>, k: &str) -> Option<&'a str> {

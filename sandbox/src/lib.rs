@@ -137,6 +137,10 @@ pub struct Settings {
     pub issuer_mismatch: bool,
     /// `/as/token` refuses every refresh token (`invalid_grant`).
     pub refuse_refresh: bool,
+    /// How `/as/authorize` misbehaves: `wrong_iss` (the redirect names another issuer),
+    /// `wrong_nonce` (the ID token carries another nonce), `error` (an `error=` redirect
+    /// whose description echoes the client's secret).
+    pub authorize_quirk: Option<String>,
 }
 
 impl Default for Settings {
@@ -155,6 +159,7 @@ impl Default for Settings {
             v1_lifetime: 7 * 24 * 3600,
             issuer_mismatch: false,
             refuse_refresh: false,
+            authorize_quirk: None,
         }
     }
 }
@@ -262,6 +267,8 @@ pub struct State {
     pub as_out_of_band_spent: bool,
     /// Assertion `jti`s seen: each may be used once.
     pub as_jtis: std::collections::BTreeSet<String>,
+    /// `/as` authorization codes not yet redeemed: what the authorization request said.
+    pub as_codes: BTreeMap<String, Value>,
     /// `POST /_sandbox/release` was called since the last `GET /bytes`.
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.

@@ -20,12 +20,15 @@
 //! - `network::tok_is_not_dumpable`, `prove::a_sixty_megabyte_reply_is_refused_in_little_memory`,
 //!   the `/proc` checks in `prove::no_secret_reaches_logs_errors_config_or_argv`,
 //!   `nexterpay::a_local_clock_behind_is_visible_too` (libfaketime): Linux only;
+//! - `authcode`: `sh` browsers, curl, SIGINT and the oidc harness;
 //! - `oidc`: runs the real oidc-provider under node, its browser stand-in through a `/bin/sh`
 //!   wrapper, and closes the server by its stdin pipe;
 //! - `keyring`: a real Secret Service (ignored everywhere but `.ci/secret-service-tests`).
 
 mod support;
 
+#[cfg(unix)]
+mod authcode;
 mod concurrency;
 #[cfg(unix)]
 mod curl;

@@ -173,11 +173,10 @@ fn refresh(p: &Params, http: &Http, secrets: &mut Secrets, refresh: &Secret) -> 
     Ok(record)
 }
 
-/// Not built yet: authorization code with PKCE (and PAR). Must return the record of the
-/// code's `exchange`; runs only at `tok login` (`obtain` guarantees it).
+/// Authorization code with PKCE, the loopback redirect and PAR (`authcode`); runs only
+/// at `tok login` (`obtain` guarantees it).
 pub fn authorization_code(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
-    let _ = (p, http, secrets);
-    Err(not_built("authorization_code"))
+    super::authcode::run(p, http, secrets)
 }
 
 /// Not built yet: the device authorization grant (RFC 8628). Runs only at `tok login`.

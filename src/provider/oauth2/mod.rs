@@ -8,6 +8,8 @@
 //! - `discovery`: the issuer's metadata, read once at login into the profile's settings;
 //! - `grants`: `GrantKind` and one function per grant.
 
+mod authcode;
+mod callback;
 mod client_auth;
 pub mod discovery;
 mod grants;
@@ -476,6 +478,9 @@ impl Params {
                     crate::secret::outside(resource)
                 )));
             }
+        }
+        if p.grant == GrantKind::AuthorizationCode {
+            callback::Redirect::parse(p.redirect_uri.as_deref())?;
         }
         grants::check(&p)?;
         Ok(p)

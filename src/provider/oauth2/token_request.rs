@@ -217,7 +217,7 @@ pub fn parse_error(body: &[u8]) -> ErrorReply {
 }
 
 /// The error for a non-200 reply, or `None` to fall back to the generic one (5xx, 429...).
-fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
+pub(super) fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
     let reply = parse_error(body);
     let rejected_code = matches!(
         reply.error.as_deref(),
