@@ -76,7 +76,17 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
         return detail(app, name, args.json);
     }
     let config = ConfigFile::load(&app.paths.config_file)?;
-    let names = super::known_profiles(&app.paths, &config);
+    let mut names = super::known_profiles(&app.paths, &config);
+    // The CI case: a profile that lives in the environment alone is one `tok print`
+    // serves, so the list shows it too.
+    let twins: Vec<String> = names.clone();
+    for name in environment_profiles() {
+        if profile::variable_twin(&name, twins.iter().map(String::as_str)).is_none() && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names.sort();
     let now = token::now();
     let mut failed = None;
     let records: Vec<Record> = names
@@ -125,6 +135,32 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
     }
 }
 
+/// Profiles the environment alone defines: a provider's own name with any of its
+/// `TOK_<PROVIDER>_<FIELD>` variables set, and any `TOK_<NAME>_PROVIDER` (named with `-`
+/// for `_`, which reads the same variables).
+fn environment_profiles() -> Vec<String> {
+    let vars: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("TOK_"))
+        .collect();
+    let mut names: Vec<String> = provider::Provider::all()
+        .filter(|p| p.fields().chain(p.secrets()).any(|f| vars.contains(&profile::env_name(p.name(), f))))
+        .map(|p| p.name().to_string())
+        .collect();
+    for var in &vars {
+        let Some(middle) = var.strip_prefix("TOK_").and_then(|rest| rest.strip_suffix("_PROVIDER")) else {
+            continue;
+        };
+        let name = middle.to_ascii_lowercase().replace('_', "-");
+        if profile::validate_name(&name).is_ok()
+            && profile::variable_twin(&name, names.iter().map(String::as_str)).is_none()
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// A resolved profile's record, its store, and the store's error when it could not be read
 /// (then the state is `Unknown`).
 fn examine(app: &App, profile: &Profile, now: i64) -> Result<(Record, Store, Option<Error>)> {
@@ -153,8 +189,15 @@ fn examine(app: &App, profile: &Profile, now: i64) -> Result<(Record, Store, Opt
         provider: Some(profile.provider.name().to_string()),
         store: Some(kind),
         state,
-        verified: !identity.unchecked_login || profile.verified.is_some(),
-        verified_at: profile.verified.filter(|_| identity.unchecked_login),
+        // Verified means the credential of these settings was accepted: by a token the
+        // provider issued for them (one stored under other settings, or none, proves
+        // nothing), or, where a login cannot check it, by a request that succeeded.
+        verified: if identity.unchecked_login {
+            profile.saved && profile.verified.is_some()
+        } else {
+            matches!(state, State::Valid | State::Expired)
+        },
+        verified_at: profile.verified.filter(|_| identity.unchecked_login && profile.saved),
         api_key: identity.api_key,
         token,
         error: failure.as_ref().map(|e| e.to_string()),
@@ -416,7 +459,7 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         add("refresh token", if r.refresh_token.is_some() { "held" } else { "none" }.into());
     }
     let verified = match (record.verified, record.verified_at) {
-        (true, None) => "by the login (the provider issued a token)".to_string(),
+        (true, None) => "the provider issued the stored token for these settings".to_string(),
         (true, Some(at)) => format!("a request succeeded with it ({})", rfc3339(at).unwrap_or_default()),
         (false, _) => "not yet: checked on first use".to_string(),
     };

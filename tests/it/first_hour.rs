@@ -272,7 +272,7 @@ fn status_of_one_profile_explains_it_without_secrets() {
         "store file store in",
         "NexterPay password from TOK_NEXTERPAY_PASSWORD",
         "token in ",
-        "verified by the login",
+        "verified the provider issued the stored token for these settings",
     ] {
         assert!(text.contains(want), "{want:?} in:\n{text}");
     }
@@ -586,7 +586,44 @@ fn status_of_a_profile_works_where_print_does_in_ci() {
     assert_eq!((json["state"].as_str(), json["store"].as_str()), (Some("unknown"), Some("keyring")));
     assert_eq!(json["secrets"][0]["source"], "environment");
     assert_eq!(json["provider_source"], "default");
+    // No login ever checked this password, and the stored token cannot be read: nothing
+    // is verified (a wrong password in the environment would say the same).
+    assert_eq!(json["verified"], false, "{json:#}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+    // The list shows the profile the environment alone defines, as `status P` does.
+    let out = ci().args(["status", "--json"]).output().unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(&schema("status.json"), &json).unwrap();
+    let names: Vec<&str> =
+        json["profiles"].as_array().unwrap().iter().filter_map(|p| p["profile"].as_str()).collect();
+    assert_eq!(names, ["nexterpay"], "{json:#}");
+    assert_eq!(json["profiles"][0]["verified"], false);
+}
+
+/// `verified` speaks of the credential of the current settings: a token issued for other
+/// settings (another user in the environment) proves nothing about these.
+#[test]
+fn verified_is_about_the_settings_in_force() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let status = |user: Option<&str>| -> Value {
+        let mut cmd = home.tok();
+        if let Some(user) = user {
+            cmd.env("TOK_NEXTERPAY_USERNAME", user);
+        }
+        let out = cmd.args(["status", "nexterpay", "--json"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let mine = status(None);
+    assert_eq!((mine["state"].as_str(), mine["verified"].as_bool()), (Some("valid"), Some(true)), "{mine:#}");
+    let other = status(Some("someone-else"));
+    assert_eq!(
+        (other["state"].as_str(), other["verified"].as_bool()),
+        (Some("not_used"), Some(false)),
+        "{other:#}"
+    );
 }
 
 /// A malformed secret from the environment is the user's to fix: exit 2 naming the
