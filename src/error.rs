@@ -23,6 +23,9 @@ pub enum Kind {
     /// Whoever read stdout went away (EPIPE): 128 + SIGPIPE, what a shell reports for a
     /// program the signal ended, since tok ignores the signal to end quietly instead.
     StdoutClosed = 141,
+    /// Stopped by Ctrl-C during an interactive login: 128 + SIGINT, as a shell reports
+    /// for a program the signal ended (tok catches it to stop cleanly).
+    Interrupted = 130,
 }
 
 #[derive(Debug)]
@@ -55,6 +58,9 @@ impl Error {
     }
     pub fn store(message: impl Into<String>) -> Error {
         Error::new(Kind::Store, message)
+    }
+    pub fn interrupted(message: impl Into<String>) -> Error {
+        Error::new(Kind::Interrupted, message)
     }
     pub fn stdout_closed() -> Error {
         Error::new(Kind::StdoutClosed, "stdout was closed")

@@ -100,7 +100,10 @@ pub fn exchange(
     // A rotating refresh token is spent by the first attempt, and an assertion's jti may
     // be used once: such a request is retried only when it surely did not arrive.
     let spends = fields.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token")
-        || fields.iter().any(|(k, _)| k == "client_assertion");
+        || fields.iter().any(|(k, _)| k == "client_assertion")
+        // A device code is spent by the poll that gets the token: a timed-out poll that
+        // did arrive must not be answered by a second one (device.rs polls again itself).
+        || fields.iter().any(|(k, _)| k == "device_code");
     if spends {
         request.retry = Retry::Once;
     }
@@ -217,7 +220,7 @@ pub fn parse_error(body: &[u8]) -> ErrorReply {
 }
 
 /// The error for a non-200 reply, or `None` to fall back to the generic one (5xx, 429...).
-fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
+pub(super) fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Error> {
     let reply = parse_error(body);
     let rejected_code = matches!(
         reply.error.as_deref(),
