@@ -65,12 +65,13 @@ pub fn login(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenReco
     if ctrl_c.pressed() {
         return Err(interrupted());
     }
-    show(&authorization);
-    let (deadline, why) = if authorization.expires_in < p.login_timeout {
-        (started + authorization.expires_in, "the user code expired")
+    let (wait, why) = if authorization.expires_in < p.login_timeout {
+        (authorization.expires_in, "the user code expired")
     } else {
-        (started + p.login_timeout, "--login-timeout ran out")
+        (p.login_timeout, "--login-timeout ran out")
     };
+    show(&authorization, wait);
+    let deadline = started + wait;
     let mut interval = authorization.interval;
     let mut failed = 0;
     loop {
@@ -189,7 +190,7 @@ fn authorize(p: &Params, http: &Http, secrets: &mut Secrets, device_url: &Url) -
 
 /// Where to go and what to check, on stderr: with the complete URI the page knows the
 /// code already, and the person checks it is the one shown here.
-fn show(a: &Authorization) {
+fn show(a: &Authorization, wait: Duration) {
     match &a.complete {
         Some(complete) => {
             crate::term::note(&format!("to sign in, open this page on any device: {}", outside(complete)));
@@ -205,7 +206,7 @@ fn show(a: &Authorization) {
     }
     crate::term::note(&format!(
         "waiting for the sign-in (up to {}; Ctrl-C stops)",
-        crate::duration::show(a.expires_in)
+        crate::duration::show(wait)
     ));
 }
 
