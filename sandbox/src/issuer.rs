@@ -14,9 +14,10 @@
 //!   be spent once. Setting `refuse_refresh` refuses every refresh token
 //!   (`invalid_grant`). `rt-out-of-band` is a refresh token handed out beforehand. A
 //!   scope with `openid` adds an `id_token`.
+//! - `POST /as/device` and the device_code grant: see `device`.
 
 use crate::oauth2::CLIENTS;
-use crate::{Reply, Req, State, jwt};
+use crate::{Reply, Req, State, device, jwt};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -40,6 +41,9 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         }
         ("POST", path @ ("/as/token" | "/as8414/token")) => {
             token(state, req, &format!("http://{host}{path}"))
+        }
+        ("POST", path @ ("/as/device" | "/as8414/device")) => {
+            device(state, req, &format!("http://{host}{path}"))
         }
         _ => return None,
     })
@@ -71,19 +75,23 @@ fn error(status: u16, error: &str, description: &str) -> Reply {
 }
 
 fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
-    let form: BTreeMap<String, Vec<String>> =
-        url::form_urlencoded::parse(&req.body).into_owned().fold(BTreeMap::new(), |mut m, (k, v)| {
-            m.entry(k).or_default().push(v);
-            m
-        });
+    let form = parse_form(req);
     let one = |k: &str| first(&form, k);
     let client = match authenticate(state, req, &form, endpoint) {
         Ok(client) => client,
+        Err(_) if one("grant_type") == Some(device::GRANT_TYPE) && public(&form) => {
+            device::PUBLIC_CLIENT.to_string()
+        }
         Err(why) => return error(401, "invalid_client", &why),
     };
     let mut s = state.lock().unwrap();
     match one("grant_type") {
         Some("client_credentials") => {}
+        Some(device::GRANT_TYPE) => {
+            if let Err((status, code)) = device::poll(&mut s, one("device_code"), &client) {
+                return error(status, code, "see RFC 8628 §3.5");
+            }
+        }
         Some("refresh_token") => {
             let given = one("refresh_token").unwrap_or_default();
             let known = s.as_refresh.remove(given).is_some_and(|owner| owner == client)
@@ -122,6 +130,33 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
         reply["id_token"] = json!(jwt::mint("RS256", &id_claims, s.serial + 1_000_000));
     }
     Reply::json(200, &reply)
+}
+
+fn parse_form(req: &Req) -> BTreeMap<String, Vec<String>> {
+    url::form_urlencoded::parse(&req.body).into_owned().fold(BTreeMap::new(), |mut m, (k, v)| {
+        m.entry(k).or_default().push(v);
+        m
+    })
+}
+
+/// The device client that authenticates with nothing: its `client_id` alone.
+fn public(form: &BTreeMap<String, Vec<String>>) -> bool {
+    first(form, "client_id") == Some(device::PUBLIC_CLIENT)
+        && ["client_secret", "client_assertion"].iter().all(|k| !form.contains_key(*k))
+}
+
+/// RFC 8628 §3.1, authenticated like a token request (the assertion's `aud` is this
+/// endpoint), or the public device client.
+fn device(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
+    let form = parse_form(req);
+    let client = match authenticate(state, req, &form, endpoint) {
+        Ok(client) => client,
+        Err(_) if req.header("authorization").is_none() && public(&form) => device::PUBLIC_CLIENT.to_string(),
+        Err(why) => return error(401, "invalid_client", &why),
+    };
+    let issuer = endpoint.trim_end_matches("/device");
+    let (status, body) = device::authorize(&mut state.lock().unwrap(), &client, issuer);
+    Reply::json(status, &body)
 }
 
 /// The client the request authenticates as, by whichever method it used.

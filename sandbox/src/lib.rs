@@ -20,7 +20,8 @@
 //!                             "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs, "issuer_mismatch": bool,
-//!                             "refuse_refresh": bool}
+//!                             "refuse_refresh": bool, "device": {"slow_down", "pending",
+//!                             "outcome", "reply"} (see `device`)}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
@@ -28,6 +29,7 @@
 //! A generic API that takes any credential the sandbox issued: see `api`.
 
 mod api;
+mod device;
 mod issuer;
 mod jwt;
 mod merchant_v2;
@@ -137,6 +139,8 @@ pub struct Settings {
     pub issuer_mismatch: bool,
     /// `/as/token` refuses every refresh token (`invalid_grant`).
     pub refuse_refresh: bool,
+    /// How `/as`'s device codes are answered (see `device`).
+    pub device: device::Script,
 }
 
 impl Default for Settings {
@@ -155,6 +159,7 @@ impl Default for Settings {
             v1_lifetime: 7 * 24 * 3600,
             issuer_mismatch: false,
             refuse_refresh: false,
+            device: device::Script::default(),
         }
     }
 }
@@ -262,6 +267,8 @@ pub struct State {
     pub as_out_of_band_spent: bool,
     /// Assertion `jti`s seen: each may be used once.
     pub as_jtis: std::collections::BTreeSet<String>,
+    /// `/as` device codes not yet spent.
+    pub device_codes: device::Codes,
     /// `POST /_sandbox/release` was called since the last `GET /bytes`.
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.

@@ -18,7 +18,7 @@ struct Running {
 impl Running {
     fn start(home: &Home, args: &[&str], stdin: Option<&str>) -> Running {
         let mut cmd = home.process();
-        cmd.arg("login").args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = spawn_patiently(&mut cmd);
         if let Some(text) = stdin {
@@ -86,7 +86,7 @@ mod oidc_provider {
             "--scope",
             "openid offline_access",
         ];
-        let mut args = args.to_vec();
+        let mut args = [&["login"][..], &args].concat();
         if secret.is_some() {
             args.push("--secret-stdin");
         }
@@ -141,5 +141,223 @@ mod oidc_provider {
         assert!(stderr.contains("denied") && stderr.contains("access_denied"), "{stderr}");
         let print = home.tok().args(["print", "dev"]).output().unwrap();
         assert_eq!(print.status.code(), Some(3), "no token was kept");
+    }
+}
+
+mod sandbox {
+    use super::*;
+    use serde_json::{Value, json};
+
+    const POLL: &str = "POST /as/token";
+    const DEVICE: &str = "POST /as/device";
+
+    fn start(script: Value) -> Sandbox {
+        let sandbox = Sandbox::start();
+        sandbox.settings(json!({ "device": script }));
+        sandbox
+    }
+
+    /// `tok login dev` with the public device client and `extra` flags.
+    fn login(sandbox: &Sandbox, home: &Home, extra: &[&str]) -> Running {
+        let issuer = format!("{}/as", sandbox.url);
+        let mut args =
+            vec!["login", "dev", "--provider", "oauth2", "--issuer", &issuer, "--grant", "device_code"];
+        args.extend(["--client-id", "device-public", "--auth", "none"]);
+        args.extend(extra);
+        Running::start(home, &args, None)
+    }
+
+    fn form(value: &Value) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(value["body"].as_str().unwrap().as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn a_public_client_polls_past_authorization_pending_and_sends_the_grant_parameters() {
+        let sandbox = start(json!({ "pending": 1 }));
+        let home = Home::new();
+        let mut tok = login(
+            &sandbox,
+            &home,
+            &["--scope", "read write", "--resource", "https://api.example/", "--param", "prompt=consent"],
+        );
+        let url = tok.after(PAGE);
+        let code = tok.after("and check that it shows the code: ");
+        assert_eq!(url, format!("{}/as/activate?user_code={code}", sandbox.url));
+        let (status, stdout, stderr) = tok.finish();
+        assert_eq!((status, stdout.as_str()), (0, ""), "{stderr}");
+        assert_eq!(sandbox.count(DEVICE), 1);
+        assert_eq!(sandbox.count(POLL), 2, "one pending, then the token: {stderr}");
+        let strs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(
+            form(&sandbox.last(DEVICE)),
+            strs(&[
+                ("scope", "read write"),
+                ("resource", "https://api.example/"),
+                ("prompt", "consent"),
+                ("client_id", "device-public")
+            ]),
+            "a public client sends its client_id alone"
+        );
+        let poll = form(&sandbox.last(POLL));
+        let names: Vec<&str> = poll.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["grant_type", "device_code", "client_id"]);
+        assert_eq!(poll[0].1, "urn:ietf:params:oauth:grant-type:device_code");
+        let token = home.print("dev");
+        assert_eq!(claims(&token)["sub"], "device-public");
+        assert_eq!(sandbox.count(POLL), 2, "print is served from the cache");
+    }
+
+    #[test]
+    fn a_confidential_client_authenticates_its_device_request() {
+        // Without a complete URI the person types the code in.
+        let sandbox = start(json!({ "reply": { "verification_uri_complete": null } }));
+        let home = Home::new();
+        let issuer = format!("{}/as", sandbox.url);
+        let args = [
+            "login",
+            "dev",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            &issuer,
+            "--grant",
+            "device_code",
+            "--client-id",
+            "demo-client",
+            "--auth",
+            "basic",
+            "--secret-stdin",
+        ];
+        let mut tok = Running::start(&home, &args, Some("demo-secret\n"));
+        assert_eq!(tok.after(PAGE), format!("{}/as/activate", sandbox.url));
+        assert!(tok.after("and enter the code: ").starts_with("SBX-"));
+        let (status, _, stderr) = tok.finish();
+        assert_eq!(status, 0, "{stderr}");
+        let device = sandbox.last(DEVICE);
+        assert!(device["headers"]["authorization"].as_str().unwrap().starts_with("Basic "));
+        assert!(form(&device).is_empty(), "no client_id in the body with Basic: {device}");
+        assert!(!stderr.contains("demo-secret") && !stderr.contains("dc-"), "{stderr}");
+        assert_eq!(claims(&home.print("dev"))["sub"], "demo-client");
+    }
+
+    #[test]
+    fn expired_and_denied_codes_end_the_login() {
+        for (outcome, exit, said) in [("expired_token", 5, "expired"), ("access_denied", 4, "denied")] {
+            let sandbox = start(json!({ "outcome": outcome }));
+            let home = Home::new();
+            let (status, _, stderr) = login(&sandbox, &home, &[]).finish();
+            assert_eq!(status, exit, "{outcome}: {stderr}");
+            assert!(stderr.contains(said) && stderr.contains(outcome), "{stderr}");
+            assert!(stderr.contains("run `tok login dev` again"), "{stderr}");
+            assert_eq!(sandbox.count(POLL), 1, "{outcome}: nothing after the answer");
+            assert_eq!(home.tok().args(["print", "dev"]).output().unwrap().status.code(), Some(3));
+        }
+    }
+
+    #[test]
+    fn replies_with_an_unsafe_page_or_code_are_refused_before_anything_is_shown() {
+        for (reply, said) in [
+            (json!({ "verification_uri": "http://evil.example/activate" }), "is not HTTPS"),
+            (json!({ "verification_uri_complete": "http://evil.example/a?user_code=X" }), "is not HTTPS"),
+            (json!({ "user_code": "SBX\u{1b}]0;owned\u{7}" }), "not a short printable code"),
+            (json!({ "interval": "soon" }), "interval is not a whole number"),
+        ] {
+            let sandbox = start(json!({ "reply": reply }));
+            let home = Home::new();
+            let (status, _, stderr) = login(&sandbox, &home, &[]).finish();
+            assert_eq!(status, 5, "{reply}: {stderr}");
+            assert!(stderr.contains(said), "{reply}: {stderr}");
+            assert!(!stderr.contains(PAGE) && !stderr.contains('\u{1b}'), "{stderr}");
+            assert_eq!(sandbox.count(POLL), 0, "{reply}");
+        }
+    }
+
+    #[test]
+    fn the_login_ends_when_the_code_expires_or_the_login_timeout_runs_out() {
+        for (reply, extra, said) in [
+            (json!({ "expires_in": 1 }), &[][..], "the user code expired"),
+            (json!({}), &["--login-timeout", "1s"][..], "--login-timeout ran out"),
+        ] {
+            let sandbox = start(json!({ "pending": 1000, "reply": reply }));
+            let home = Home::new();
+            let started = Instant::now();
+            let (status, _, stderr) = login(&sandbox, &home, extra).finish();
+            assert_eq!(status, 5, "{stderr}");
+            assert!(stderr.contains(said), "{stderr}");
+            assert!(stderr.contains("waiting for the sign-in (up to 1s"), "{stderr}");
+            assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+        }
+    }
+
+    /// slow_down raises the interval by 5 s (RFC 8628 §3.5): after it, the 1 s interval's
+    /// next poll does not come; and Ctrl-C cuts that long wait short at once.
+    #[cfg(unix)]
+    #[test]
+    fn slow_down_adds_five_seconds_and_ctrl_c_stops_the_wait_at_once() {
+        let sandbox = start(json!({ "slow_down": true, "pending": 1000 }));
+        let home = Home::new();
+        let mut tok = login(&sandbox, &home, &["-v"]);
+        tok.after("slow_down: polling every 6 s from now on");
+        assert_eq!(sandbox.count(POLL), 1);
+        // Longer than the old interval (1 s), far shorter than the new one.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(sandbox.count(POLL), 1, "no poll at the old interval");
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(tok.child.id() as i32, libc::SIGINT) };
+        let stopped = Instant::now();
+        let (status, _, stderr) = tok.finish();
+        assert!(stopped.elapsed() < Duration::from_secs(2), "stopped at once: {:?}", stopped.elapsed());
+        assert_eq!(status, 130, "{stderr}");
+        assert!(stderr.contains("stopped (Ctrl-C)"), "{stderr}");
+        assert_eq!(sandbox.count(POLL), 1);
+        assert_eq!(home.tok().args(["print", "dev"]).output().unwrap().status.code(), Some(3));
+    }
+}
+
+mod failing_polls {
+    use super::*;
+    use serde_json::json;
+
+    fn login(sandbox: &Sandbox, home: &Home) -> Running {
+        let issuer = format!("{}/as", sandbox.url);
+        let args = [
+            "-v",
+            "login",
+            "dev",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            &issuer,
+            "--grant",
+            "device_code",
+            "--client-id",
+            "device-public",
+            "--auth",
+            "none",
+        ];
+        Running::start(home, &args, None)
+    }
+
+    /// A poll the server fails is not retried at once (that would poll faster than the
+    /// interval): the next poll comes at the interval, and three failures end the login.
+    #[test]
+    fn a_failed_poll_waits_for_the_interval_and_three_end_the_login() {
+        let sandbox = Sandbox::start();
+        sandbox.fault(json!({ "path": "/as/token", "status": 503, "times": 1 }));
+        let home = Home::new();
+        let (status, _, stderr) = login(&sandbox, &home).finish();
+        assert_eq!(status, 0, "{stderr}");
+        assert!(stderr.contains("503") && stderr.contains("polling again"), "{stderr}");
+        assert!(!stderr.contains("retrying in"), "no retry inside a poll: {stderr}");
+        assert_eq!(sandbox.count("POST /as/token"), 2);
+
+        let sandbox = Sandbox::start();
+        sandbox.fault(json!({ "path": "/as/token", "status": 503, "times": 3 }));
+        let home = Home::new();
+        let (status, _, stderr) = login(&sandbox, &home).finish();
+        assert_eq!(status, 5, "{stderr}");
+        assert_eq!(sandbox.count("POST /as/token"), 3, "{stderr}");
     }
 }

@@ -9,10 +9,11 @@
 //!   server cannot make tok hammer it or wait for ever. Anything else exits 5.
 //! - Nothing is opened, even with `$BROWSER` set: the point of the grant is that the
 //!   person may sign in on another device (gh, too, opens a browser only when asked).
-//! - Each poll is one request, never repeated after an uncertain outcome (the poll that
-//!   gets the token spends the device code). A poll that fails on the network is not the
-//!   end either: the device code lives on, so the next poll comes at the next interval;
-//!   three failures in a row end the login (exit 5).
+//! - Each poll is one request, not retried at once after an uncertain outcome: a retry
+//!   would poll faster than the server's interval (§3.4, which `slow_down` enforces). A
+//!   poll that fails on the network or the server (5xx, 429) is not the end either: the
+//!   device code is spent only by success, so polling goes on at the interval; three
+//!   failed polls in a row end the login (exit 5).
 //! - The login ends at `--login-timeout` or when the code expires, whichever comes first;
 //!   each poll has its own `--timeout` and budget. Ctrl-C stops it (exit 130).
 

@@ -101,8 +101,8 @@ pub fn exchange(
     // be used once: such a request is retried only when it surely did not arrive.
     let spends = fields.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token")
         || fields.iter().any(|(k, _)| k == "client_assertion")
-        // A device code is spent by the poll that gets the token: a timed-out poll that
-        // did arrive must not be answered by a second one (device.rs polls again itself).
+        // A device-code poll is one request: a quick retry would poll faster than the
+        // server's interval (RFC 8628 §3.4); device.rs polls again at the interval.
         || fields.iter().any(|(k, _)| k == "device_code");
     if spends {
         request.retry = Retry::Once;
