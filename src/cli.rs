@@ -20,7 +20,7 @@ use std::time::Duration;
         refreshing it only when it is close to expiry.",
     after_help = "Exit codes: 0 ok, 1 other error, 2 usage, 3 not logged in or credentials missing, \
         4 rejected by the provider, 5 network or server failure, 6 secret store unavailable, \
-        141 stdout closed early.",
+        130 interactive login stopped by Ctrl-C, 141 stdout closed early.",
     max_term_width = 100
 )]
 pub struct Cli {

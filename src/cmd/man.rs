@@ -176,6 +176,9 @@ Network or server failure: unreachable, timeout, 5xx, 429, a redirect, an untrus
 6
 The secret store is unavailable or failed.
 .TP
+130
+An interactive login (a device login) was stopped by Ctrl\-C (128 + SIGINT).
+.TP
 141
 stdout was closed before tok wrote all of it (128 + SIGPIPE, as a shell reports for cat or grep). A closed stderr does not change the exit code.
 .PP
