@@ -609,7 +609,6 @@ fn params_that_carry_secrets_and_unbuilt_grants_are_usage_errors() {
     for args in [
         &["--param", "client_secret=x"][..],
         &["--param", "code_verifier=x"][..],
-        &["--grant", "device_code", "--device-url", "https://auth.example.com/device"][..],
         &["--auth", "none"][..],
     ] {
         let out = issuer_login(
