@@ -1,7 +1,7 @@
 //! The device authorization grant (RFC 8628) of the `/as` issuer:
 //!
 //! - `POST /as/device` (also `/as8414/device`): any `/as` client authentication, or the
-//!   public client `device-public` with its `client_id` alone. The reply has a
+//!   public client `device-public` with its `client_id` alone (which also refreshes so). The reply has a
 //!   `verification_uri_complete`, `interval: 1` and `expires_in: 600`; the setting
 //!   `device.reply` (an object) is merged over it, a `null` removing a field.
 //! - `POST /as/token` with `grant_type=urn:ietf:params:oauth:grant-type:device_code`:

@@ -79,7 +79,10 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     let one = |k: &str| first(&form, k);
     let client = match authenticate(state, req, &form, endpoint) {
         Ok(client) => client,
-        Err(_) if one("grant_type") == Some(device::GRANT_TYPE) && public(&form) => {
+        // A public client refreshes with its client_id alone too (RFC 6749 §6).
+        Err(_)
+            if matches!(one("grant_type"), Some(device::GRANT_TYPE | "refresh_token")) && public(&form) =>
+        {
             device::PUBLIC_CLIENT.to_string()
         }
         Err(why) => return error(401, "invalid_client", &why),

@@ -207,6 +207,15 @@ mod sandbox {
         let token = home.print("dev");
         assert_eq!(claims(&token)["sub"], "device-public");
         assert_eq!(sandbox.count(POLL), 2, "print is served from the cache");
+        // The reply's refresh token refreshes; a refused one needs a person again.
+        let out = home.tok().args(["refresh", "dev"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(form(&sandbox.last(POLL))[0], ("grant_type".to_string(), "refresh_token".to_string()));
+        sandbox.settings(json!({ "refuse_refresh": true }));
+        let out = home.tok().args(["refresh", "dev"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("run `tok login dev` again"), "{}", stderr_of(&out));
+        assert_eq!(sandbox.count(DEVICE), 1, "never a device login outside `tok login`");
     }
 
     #[test]
@@ -291,6 +300,26 @@ mod sandbox {
         }
     }
 
+    #[test]
+    fn the_device_code_never_shows_even_when_the_server_echoes_it() {
+        let sandbox = start(json!({}));
+        let echo = r#"{"error":"invalid_request","error_description":"bad: {{echo}}"}"#;
+        sandbox.fault(json!({ "path": "/as/token", "status": 400, "body": echo, "times": 1 }));
+        let home = Home::new();
+        let mut args = vec!["-v"];
+        let issuer = format!("{}/as", sandbox.url);
+        args.extend(["login", "dev", "--provider", "oauth2", "--issuer", &issuer, "--grant", "device_code"]);
+        args.extend(["--client-id", "device-public", "--auth", "none"]);
+        let (status, _, stderr) = Running::start(&home, &args, None).finish();
+        assert_eq!(status, 4, "{stderr}");
+        let poll = form(&sandbox.last(POLL));
+        let code = &poll.iter().find(|(k, _)| k == "device_code").unwrap().1;
+        assert!(code.starts_with("dc-"));
+        assert!(stderr.contains("bad: grant_type="), "the echo is shown: {stderr}");
+        assert!(!stderr.contains(code.as_str()), "{stderr}");
+        assert!(stderr.contains("(redacted)"), "{stderr}");
+    }
+
     /// slow_down raises the interval by 5 s (RFC 8628 §3.5): after it, the 1 s interval's
     /// next poll does not come; and Ctrl-C cuts that long wait short at once.
     #[cfg(unix)]
@@ -311,6 +340,7 @@ mod sandbox {
         assert!(stopped.elapsed() < Duration::from_secs(2), "stopped at once: {:?}", stopped.elapsed());
         assert_eq!(status, 130, "{stderr}");
         assert!(stderr.contains("stopped (Ctrl-C)"), "{stderr}");
+        assert!(!stderr.contains("dc-"), "no device code in -v lines: {stderr}");
         assert_eq!(sandbox.count(POLL), 1);
         assert_eq!(home.tok().args(["print", "dev"]).output().unwrap().status.code(), Some(3));
     }
