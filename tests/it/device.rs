@@ -17,8 +17,12 @@ struct Running {
 
 impl Running {
     fn start(home: &Home, args: &[&str], stdin: Option<&str>) -> Running {
+        Running::start_with(home, args, stdin, &[])
+    }
+
+    fn start_with(home: &Home, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Running {
         let mut cmd = home.process();
-        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.envs(env.iter().copied()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = spawn_patiently(&mut cmd);
         if let Some(text) = stdin {
@@ -239,7 +243,17 @@ mod sandbox {
             "basic",
             "--secret-stdin",
         ];
-        let mut tok = Running::start(&home, &args, Some("demo-secret\n"));
+        // $BROWSER is not for a device login: the person may be on another device.
+        let opened = home.path().join("opened");
+        let browser = home.path().join("browser.sh");
+        std::fs::write(&browser, format!("#!/bin/sh\necho \"$@\" > '{}'\n", opened.display())).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let env = [("BROWSER", browser.to_str().unwrap()), ("PATH", "/usr/bin:/bin")];
+        let mut tok = Running::start_with(&home, &args, Some("demo-secret\n"), &env);
         assert_eq!(tok.after(PAGE), format!("{}/as/activate", sandbox.url));
         assert!(tok.after("and enter the code: ").starts_with("SBX-"));
         let (status, _, stderr) = tok.finish();
@@ -249,6 +263,7 @@ mod sandbox {
         assert!(form(&device).is_empty(), "no client_id in the body with Basic: {device}");
         assert!(!stderr.contains("demo-secret") && !stderr.contains("dc-"), "{stderr}");
         assert_eq!(claims(&home.print("dev"))["sub"], "demo-client");
+        assert!(!opened.exists(), "nothing was opened");
     }
 
     #[test]

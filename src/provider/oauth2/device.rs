@@ -60,12 +60,11 @@ pub fn login(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenReco
         Error::usage("--grant device_code needs the device authorization endpoint")
             .hint("give --device-url, or --issuer whose metadata names a device_authorization_endpoint")
     })?;
-    let ctrl_c = CtrlC::catch();
     let started = Instant::now();
+    // Ctrl-C is caught only from here: until now it may have to end a secret's prompt,
+    // and the polls reuse the secret read for this request.
     let authorization = authorize(p, http, secrets, device_url)?;
-    if ctrl_c.pressed() {
-        return Err(interrupted());
-    }
+    let ctrl_c = CtrlC::catch();
     let (wait, why) = if authorization.expires_in < p.login_timeout {
         (authorization.expires_in, "the user code expired")
     } else {
