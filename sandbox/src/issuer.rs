@@ -20,9 +20,10 @@
 //!   `/as/token` (`grant_type=authorization_code`) with the same `redirect_uri` and the
 //!   verifier; a public client (`tok-public`) sends only its `client_id`. The ID token
 //!   carries the request's `nonce`. Setting `authorize_quirk` makes it misbehave.
+//! - `POST /as/device` and the device_code grant: see `device`.
 
 use crate::oauth2::CLIENTS;
-use crate::{Reply, Req, State, jwt};
+use crate::{Reply, Req, State, device, jwt};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -47,6 +48,9 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         ("GET", "/as/authorize") => authorize(state, req, &format!("http://{host}/as")),
         ("POST", path @ ("/as/token" | "/as8414/token")) => {
             token(state, req, &format!("http://{host}{path}"))
+        }
+        ("POST", path @ ("/as/device" | "/as8414/device")) => {
+            device(state, req, &format!("http://{host}{path}"))
         }
         _ => return None,
     })
@@ -126,20 +130,22 @@ fn error(status: u16, error: &str, description: &str) -> Reply {
 }
 
 fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
-    let form: BTreeMap<String, Vec<String>> =
-        url::form_urlencoded::parse(&req.body).into_owned().fold(BTreeMap::new(), |mut m, (k, v)| {
-            m.entry(k).or_default().push(v);
-            m
-        });
+    let form = parse_form(req);
     let one = |k: &str| first(&form, k);
-    let public = one("grant_type") == Some("authorization_code")
+    let public_code = one("grant_type") == Some("authorization_code")
         && one("client_id") == Some(PUBLIC_CLIENT)
         && req.header("authorization").is_none()
         && one("client_secret").is_none()
         && one("client_assertion").is_none();
     let client = match authenticate(state, req, &form, endpoint) {
         Ok(client) => client,
-        Err(_) if public => PUBLIC_CLIENT.to_string(),
+        Err(_) if public_code => PUBLIC_CLIENT.to_string(),
+        // A public client refreshes with its client_id alone too (RFC 6749 §6).
+        Err(_)
+            if matches!(one("grant_type"), Some(device::GRANT_TYPE | "refresh_token")) && public(&form) =>
+        {
+            device::PUBLIC_CLIENT.to_string()
+        }
         Err(why) => return error(401, "invalid_client", &why),
     };
     let mut s = state.lock().unwrap();
@@ -163,6 +169,11 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
             }
             nonce = request["nonce"].as_str().map(str::to_string);
             scope = request["scope"].as_str().map(str::to_string);
+        }
+        Some(device::GRANT_TYPE) => {
+            if let Err((status, code)) = device::poll(&mut s, one("device_code"), &client) {
+                return error(status, code, "see RFC 8628 §3.5");
+            }
         }
         Some("refresh_token") => {
             let given = one("refresh_token").unwrap_or_default();
@@ -205,6 +216,33 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
         reply["id_token"] = json!(jwt::mint("RS256", &id_claims, s.serial + 1_000_000));
     }
     Reply::json(200, &reply)
+}
+
+fn parse_form(req: &Req) -> BTreeMap<String, Vec<String>> {
+    url::form_urlencoded::parse(&req.body).into_owned().fold(BTreeMap::new(), |mut m, (k, v)| {
+        m.entry(k).or_default().push(v);
+        m
+    })
+}
+
+/// The device client that authenticates with nothing: its `client_id` alone.
+fn public(form: &BTreeMap<String, Vec<String>>) -> bool {
+    first(form, "client_id") == Some(device::PUBLIC_CLIENT)
+        && ["client_secret", "client_assertion"].iter().all(|k| !form.contains_key(*k))
+}
+
+/// RFC 8628 §3.1, authenticated like a token request (the assertion's `aud` is this
+/// endpoint), or the public device client.
+fn device(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
+    let form = parse_form(req);
+    let client = match authenticate(state, req, &form, endpoint) {
+        Ok(client) => client,
+        Err(_) if req.header("authorization").is_none() && public(&form) => device::PUBLIC_CLIENT.to_string(),
+        Err(why) => return error(401, "invalid_client", &why),
+    };
+    let issuer = endpoint.trim_end_matches("/device");
+    let (status, body) = device::authorize(&mut state.lock().unwrap(), &client, issuer);
+    Reply::json(status, &body)
 }
 
 /// The client the request authenticates as, by whichever method it used.

@@ -20,7 +20,8 @@
 //!                             "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs, "issuer_mismatch": bool,
-//!                             "refuse_refresh": bool}
+//!                             "refuse_refresh": bool, "device": {"slow_down", "pending",
+//!                             "outcome", "reply"} (see `device`)}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
@@ -28,6 +29,7 @@
 //! A generic API that takes any credential the sandbox issued: see `api`.
 
 mod api;
+mod device;
 mod issuer;
 mod jwt;
 mod merchant_v2;
@@ -141,6 +143,8 @@ pub struct Settings {
     /// `wrong_nonce` (the ID token carries another nonce), `error` (an `error=` redirect
     /// whose description echoes the client's secret).
     pub authorize_quirk: Option<String>,
+    /// How `/as`'s device codes are answered (see `device`).
+    pub device: device::Script,
 }
 
 impl Default for Settings {
@@ -160,6 +164,7 @@ impl Default for Settings {
             issuer_mismatch: false,
             refuse_refresh: false,
             authorize_quirk: None,
+            device: device::Script::default(),
         }
     }
 }
@@ -269,6 +274,8 @@ pub struct State {
     pub as_jtis: std::collections::BTreeSet<String>,
     /// `/as` authorization codes not yet redeemed: what the authorization request said.
     pub as_codes: BTreeMap<String, Value>,
+    /// `/as` device codes not yet spent.
+    pub device_codes: device::Codes,
     /// `POST /_sandbox/release` was called since the last `GET /bytes`.
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.

@@ -34,6 +34,7 @@ mod concurrency;
 mod curl;
 #[cfg(unix)]
 mod curl_trust;
+mod device;
 #[cfg(unix)]
 mod exec;
 mod faults;

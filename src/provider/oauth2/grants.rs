@@ -179,10 +179,9 @@ pub fn authorization_code(p: &Params, http: &Http, secrets: &mut Secrets) -> Res
     super::authcode::run(p, http, secrets)
 }
 
-/// Not built yet: the device authorization grant (RFC 8628). Runs only at `tok login`.
+/// The device authorization grant (RFC 8628, `device.rs`). Runs only at `tok login`.
 pub fn device_code(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
-    let _ = (p, http, secrets);
-    Err(not_built("device_code"))
+    super::device::login(p, http, secrets)
 }
 
 /// Not built yet: token exchange (RFC 8693), re-run (with a fresh subject token) whenever

@@ -6,13 +6,16 @@
 //! - `client_auth`: how the client authenticates at the token endpoint;
 //! - `token_request`: building and sending one token request, reading its reply;
 //! - `discovery`: the issuer's metadata, read once at login into the profile's settings;
-//! - `grants`: `GrantKind` and one function per grant.
+//! - `grants`: `GrantKind` and one function per grant;
+//! - `device`: the device authorization grant (RFC 8628), with `interrupt` for Ctrl-C.
 
 mod authcode;
 mod callback;
 mod client_auth;
+mod device;
 pub mod discovery;
 mod grants;
+mod interrupt;
 mod token_request;
 
 pub use token_request::{parse_error, parse_grant};

@@ -100,7 +100,10 @@ pub fn exchange(
     // A rotating refresh token is spent by the first attempt, and an assertion's jti may
     // be used once: such a request is retried only when it surely did not arrive.
     let spends = fields.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token")
-        || fields.iter().any(|(k, _)| k == "client_assertion");
+        || fields.iter().any(|(k, _)| k == "client_assertion")
+        // A device-code poll is one request: a quick retry would poll faster than the
+        // server's interval (RFC 8628 §3.4); device.rs polls again at the interval.
+        || fields.iter().any(|(k, _)| k == "device_code");
     if spends {
         request.retry = Retry::Once;
     }
