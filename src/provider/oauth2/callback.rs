@@ -5,8 +5,9 @@
 //! redirect path whose `state` is this login's. Anything else (another path, a wrong or
 //! missing state, a favicon, a malformed query) gets a short error page and the wait goes
 //! on, so a page or a process on the same host cannot end the login or inject a code.
-//! The wait ends at the login's deadline, or at once on Ctrl-C (Unix: SIGINT is caught
-//! only while the listener is open, so tok can close it and exit 130). Each connection is
+//! The wait ends at the login's deadline, or at once on Ctrl-C (`interrupt::CtrlC`, as
+//! for a device login: caught only while the listener is open, so tok can close it and
+//! exit 130). Each connection is
 //! read on its own thread with a short read timeout: a browser's idle preconnection must
 //! not hold up the request that carries the code.
 
@@ -149,7 +150,7 @@ pub fn request_target(head: &[u8]) -> std::result::Result<&str, &'static str> {
 pub struct Listener {
     inner: TcpListener,
     /// Ctrl-C from the bind on (the URL is printed before the wait starts).
-    interrupt: interrupt::Guard,
+    interrupt: super::interrupt::CtrlC,
 }
 
 impl Listener {
@@ -161,7 +162,7 @@ impl Listener {
         inner
             .set_nonblocking(true)
             .map_err(|e| Error::other(format!("cannot set up the redirect listener: {e}")))?;
-        Ok(Listener { inner, interrupt: interrupt::Guard::install() })
+        Ok(Listener { inner, interrupt: super::interrupt::CtrlC::catch() })
     }
 
     pub fn port(&self) -> u16 {
@@ -172,7 +173,7 @@ impl Listener {
     pub fn wait(self, path: &str, state: &str, deadline: Instant) -> Result<Answer> {
         let (tx, rx) = mpsc::channel::<(TcpStream, std::result::Result<String, &'static str>)>();
         loop {
-            if self.interrupt.fired() {
+            if self.interrupt.pressed() {
                 return Err(Error::interrupted("the login was interrupted; nothing was stored"));
             }
             if Instant::now() >= deadline {
@@ -252,61 +253,6 @@ fn answer(stream: &mut TcpStream, (status, text): (&str, &str)) {
         body.len()
     );
     let _ = stream.flush();
-}
-
-/// Ctrl-C while the listener waits: a flag the wait loop reads.
-mod interrupt {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static FIRED: AtomicBool = AtomicBool::new(false);
-
-    pub struct Guard {
-        #[cfg(unix)]
-        previous: libc::sigaction,
-    }
-
-    #[cfg(unix)]
-    extern "C" fn on_signal(_: libc::c_int) {
-        // An atomic store is async-signal-safe.
-        FIRED.store(true, Ordering::SeqCst);
-    }
-
-    impl Guard {
-        /// Unix: catches SIGINT until dropped. Elsewhere Ctrl-C ends the process as
-        /// usual, which closes the listener with it.
-        pub fn install() -> Guard {
-            FIRED.store(false, Ordering::SeqCst);
-            #[cfg(unix)]
-            {
-                // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the
-                // handler only stores to an atomic.
-                unsafe {
-                    let mut action: libc::sigaction = std::mem::zeroed();
-                    action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                    libc::sigemptyset(&mut action.sa_mask);
-                    let mut previous: libc::sigaction = std::mem::zeroed();
-                    libc::sigaction(libc::SIGINT, &action, &mut previous);
-                    Guard { previous }
-                }
-            }
-            #[cfg(not(unix))]
-            Guard {}
-        }
-
-        pub fn fired(&self) -> bool {
-            FIRED.load(Ordering::SeqCst)
-        }
-    }
-
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            #[cfg(unix)]
-            // SAFETY: puts back the disposition `install` saved.
-            unsafe {
-                libc::sigaction(libc::SIGINT, &self.previous, std::ptr::null_mut());
-            }
-        }
-    }
 }
 
 #[cfg(test)]
