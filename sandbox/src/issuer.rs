@@ -13,7 +13,10 @@
 //!   live at most 5 minutes. Every reply carries a refresh token that rotates: each can
 //!   be spent once. Setting `refuse_refresh` refuses every refresh token
 //!   (`invalid_grant`). `rt-out-of-band` is a refresh token handed out beforehand. A
-//!   scope with `openid` adds an `id_token`.
+//!   scope with `openid` adds an `id_token`. Token exchange (RFC 8693) takes a live
+//!   access token this sandbox issued as `subject_token` (its `sub` is kept, `act.sub` is
+//!   the exchanging client) and gives no refresh token; setting
+//!   `exchange_omit_issued_token_type` leaves RFC 8693's required `issued_token_type` out.
 
 use crate::oauth2::CLIENTS;
 use crate::{Reply, Req, State, jwt};
@@ -24,6 +27,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 pub const OUT_OF_BAND_REFRESH: &str = "rt-out-of-band";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const KEYS: &[(&str, &str)] = &[
     ("jwt-rsa", include_str!("../../tests/fixtures/rsa-public.pem")),
@@ -82,8 +87,20 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
         Err(why) => return error(401, "invalid_client", &why),
     };
     let mut s = state.lock().unwrap();
+    let mut subject = None;
     match one("grant_type") {
         Some("client_credentials") => {}
+        Some(TOKEN_EXCHANGE) => {
+            let given = one("subject_token").unwrap_or_default();
+            let now = s.now();
+            if !s.issued.get(given).is_some_and(|exp| *exp > now) {
+                return error(400, "invalid_grant", "the subject token is not a live token of this issuer");
+            }
+            if one("subject_token_type") != Some(ACCESS_TOKEN_TYPE) {
+                return error(400, "invalid_request", "subject_token_type must be an access token");
+            }
+            subject = Some(payload_sub(given));
+        }
         Some("refresh_token") => {
             let given = one("refresh_token").unwrap_or_default();
             let known = s.as_refresh.remove(given).is_some_and(|owner| owner == client)
@@ -95,17 +112,26 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
                 return error(400, "invalid_grant", "the refresh token is invalid, expired or already used");
             }
         }
-        _ => return error(400, "unsupported_grant_type", "client_credentials or refresh_token"),
+        _ => {
+            return error(
+                400,
+                "unsupported_grant_type",
+                "client_credentials, refresh_token or token exchange",
+            );
+        }
     }
     s.serial += 1;
     let now = s.now();
     let lifetime = s.settings.oauth2_lifetime;
-    let claims = json!({
-        "iss": endpoint, "sub": client, "iat": now, "exp": now + lifetime,
+    let mut claims = json!({
+        "iss": endpoint, "sub": subject.clone().unwrap_or_else(|| client.clone()), "iat": now, "exp": now + lifetime,
         "jti": format!("as-{}", s.serial),
         "scope": one("scope"), "aud": form.get("audience"), "resource": form.get("resource"),
         "prompt": one("prompt"),
     });
+    if subject.is_some() {
+        claims["act"] = json!({ "sub": client });
+    }
     let access = jwt::mint("RS256", &claims, s.serial);
     s.issued.insert(access.clone(), now + lifetime);
     let refresh = format!(
@@ -115,6 +141,13 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     );
     s.as_refresh.insert(refresh.clone(), client.clone());
     let mut reply = json!({ "access_token": access, "expires_in": lifetime, "token_type": "Bearer", "refresh_token": refresh });
+    if subject.is_some() {
+        reply.as_object_mut().unwrap().remove("refresh_token");
+        s.as_refresh.remove(&refresh);
+        if !s.settings.exchange_omit_issued_token_type {
+            reply["issued_token_type"] = json!(ACCESS_TOKEN_TYPE);
+        }
+    }
     // An OpenID scope gets an ID token too.
     if one("scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid")) {
         let id_claims =
@@ -197,6 +230,17 @@ fn authenticate(
         }
         _ => Err("no client authentication".into()),
     }
+}
+
+/// The `sub` of a token this sandbox minted (its payload is plain base64url JSON).
+fn payload_sub(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|claims| claims["sub"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn first<'a>(form: &'a BTreeMap<String, Vec<String>>, k: &str) -> Option<&'a str> {

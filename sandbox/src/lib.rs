@@ -20,7 +20,8 @@
 //!                             "merchant_access_lifetime": secs,
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs, "issuer_mismatch": bool,
-//!                             "refuse_refresh": bool}
+//!                             "refuse_refresh": bool,
+//!                             "exchange_omit_issued_token_type": bool}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
@@ -137,6 +138,8 @@ pub struct Settings {
     pub issuer_mismatch: bool,
     /// `/as/token` refuses every refresh token (`invalid_grant`).
     pub refuse_refresh: bool,
+    /// `/as/token`'s token exchange replies leave out `issued_token_type`.
+    pub exchange_omit_issued_token_type: bool,
 }
 
 impl Default for Settings {
@@ -155,6 +158,7 @@ impl Default for Settings {
             v1_lifetime: 7 * 24 * 3600,
             issuer_mismatch: false,
             refuse_refresh: false,
+            exchange_omit_issued_token_type: false,
         }
     }
 }

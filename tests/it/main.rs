@@ -31,6 +31,7 @@ mod concurrency;
 mod curl;
 #[cfg(unix)]
 mod curl_trust;
+mod exchange;
 #[cfg(unix)]
 mod exec;
 mod faults;

@@ -186,11 +186,10 @@ pub fn device_code(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<Tok
     Err(not_built("device_code"))
 }
 
-/// Not built yet: token exchange (RFC 8693), re-run (with a fresh subject token) whenever
-/// the token is due and no refresh token works.
+/// RFC 8693, re-run (with a fresh subject token) whenever the token is due and no
+/// refresh token works: `exchange.rs`.
 pub fn token_exchange(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
-    let _ = (p, http, secrets);
-    Err(not_built("token_exchange"))
+    super::exchange::token_exchange(p, http, secrets)
 }
 
 fn not_built(grant: &str) -> Error {

@@ -10,6 +10,7 @@
 
 mod client_auth;
 pub mod discovery;
+mod exchange;
 mod grants;
 mod token_request;
 
@@ -303,6 +304,13 @@ pub fn read_private_key(file: &str) -> Result<Secret> {
         )
     })?;
     Ok(Secret::new(text))
+}
+
+/// The subject profile of a token-exchange profile: the caller (`flow`) gets its token
+/// before taking this profile's lock and hands it in through `Secrets::set_subject`.
+pub fn subject_profile(profile: &Profile) -> Option<&str> {
+    let exchanges = profile.provider.name() == "oauth2" && profile.get("grant") == Some("token_exchange");
+    exchanges.then(|| profile.get("subject_profile")).flatten()
 }
 
 /// The settings `tok status` shows even at their defaults: the grant and the client
