@@ -47,6 +47,8 @@ mod nexterpay;
 mod oauth2;
 #[cfg(unix)]
 mod oidc;
+#[cfg(unix)]
+mod oidc_exchange;
 mod prove;
 #[cfg(unix)]
 mod proxy;
