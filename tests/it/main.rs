@@ -39,6 +39,7 @@ mod faults;
 mod files;
 mod first_hour;
 mod forgery;
+mod id_token;
 mod jwt;
 mod keyring;
 mod merchant_v2;

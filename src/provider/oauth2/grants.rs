@@ -100,7 +100,10 @@ pub fn obtain(
 ) -> Result<TokenRecord> {
     if let Some(stored) = current.and_then(|r| r.refresh_token.as_ref()) {
         match refresh(p, http, secrets, stored) {
-            Ok(record) => return Ok(record),
+            Ok(mut record) => {
+                crate::id_token::keep_on_refresh(&mut record, current);
+                return Ok(record);
+            }
             Err(Failure { code: Some(code), error }) if code == "invalid_grant" => {
                 if p.grant.interactive() || p.grant == GrantKind::RefreshToken {
                     return Err(login_again(secrets.profile(), "its refresh token was refused"));
