@@ -93,7 +93,7 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
         Some(TOKEN_EXCHANGE) => {
             let given = one("subject_token").unwrap_or_default();
             let now = s.now();
-            if !s.issued.get(given).is_some_and(|exp| *exp > now) {
+            if s.issued.get(given).is_none_or(|exp| *exp <= now) {
                 return error(400, "invalid_grant", "the subject token is not a live token of this issuer");
             }
             if one("subject_token_type") != Some(ACCESS_TOKEN_TYPE) {

@@ -50,6 +50,29 @@ fn print_and_inspect_show_the_id_token_and_a_refresh_keeps_it() {
     .unwrap();
     assert_ne!(access["payload"], shown["payload"], "without --id-token: the access token");
 
+    // status says what the profile is and holds, never a token's value.
+    let out = home.tok().args(["status", "api"]).output().unwrap();
+    let shown = text(&out.stdout);
+    for line in [
+        "grant          client_credentials (the default)",
+        "auth           basic (the default)",
+        "refresh token  held",
+        "ID token       held, in ",
+    ] {
+        assert!(shown.contains(line), "{line}:\n{shown}");
+    }
+    assert!(shown.contains(&format!("issuer         {}/as", sb.url)), "{shown}");
+    assert!(shown.contains("token          in "), "{shown}");
+    assert!(!shown.contains(&id) && !shown.contains(&home.print("api")), "{shown}");
+    let json: Value =
+        serde_json::from_slice(&home.tok().args(["status", "api", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    validate(&schema("status-profile.json"), &json).unwrap();
+    assert_eq!(
+        (json["id_token_held"].as_bool(), json["refresh_token_held"].as_bool()),
+        (Some(true), Some(true))
+    );
+
     // The sandbox's refresh replies carry no ID token (no scope is sent): the held one stays.
     home.tok().args(["refresh", "api"]).assert().success();
     assert_eq!(field_of_last(&sb, "grant_type").as_deref(), Some("refresh_token"));
