@@ -61,6 +61,8 @@ fn an_exchange_profile_trades_its_subjects_token_caches_and_ends_with_its_subjec
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(!stderr_of(&out).contains(&subject), "the subject token is never shown: {}", stderr_of(&out));
+    let kept = std::fs::read_to_string(home.store_file("ledger")).unwrap();
+    assert!(!kept.contains(&subject), "the subject token is not saved as ledger's: {kept}");
     let sent = form(&sb.last(AS_TOKEN));
     assert_eq!(field(&sent, "grant_type"), [EXCHANGE]);
     assert_eq!(field(&sent, "subject_token"), [subject.as_str()], "the subject profile's cached token");
