@@ -148,3 +148,33 @@ fn an_exchange_reply_without_issued_token_type_exits_5() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("issued_token_type"), "{}", stderr_of(&out));
 }
+
+#[test]
+fn the_token_types_given_are_sent_and_a_refused_exchange_exits_4() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    assert!(login(&home, &sb, "workload", &[]).status.success());
+    let jwt_type = "urn:ietf:params:oauth:token-type:jwt";
+    let out = login(
+        &home,
+        &sb,
+        "ledger",
+        &[
+            "--grant",
+            "token_exchange",
+            "--subject-profile",
+            "workload",
+            "--subject-token-type",
+            jwt_type,
+            "--requested-token-type",
+            ACCESS_TOKEN_TYPE,
+        ],
+    );
+    // The sandbox takes access tokens only: invalid_request, a refusal (exit 4).
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let sent = form(&sb.last(AS_TOKEN));
+    assert_eq!(field(&sent, "subject_token_type"), [jwt_type]);
+    assert_eq!(field(&sent, "requested_token_type"), [ACCESS_TOKEN_TYPE]);
+    let subject = home.print("workload");
+    assert!(!stderr_of(&out).contains(&subject), "{}", stderr_of(&out));
+}

@@ -15,9 +15,8 @@
 //! - `device_code`: RFC 8628 against `p.device_url` (its request carries
 //!   `request_params(p)` and the client authentication), then polling `exchange` with
 //!   `grant_type=urn:ietf:params:oauth:grant-type:device_code`.
-//! - `token_exchange`: RFC 8693 with `subject_token` from `p.subject_profile`
-//!   (`flow::token` of that profile), `subject_token_type`, `requested_token_type`,
-//!   `request_params(p)`.
+//! - `token_exchange` (built: `exchange.rs`): RFC 8693 with the subject token that
+//!   `flow::subject_token` got from `p.subject_profile` before the lock was taken.
 
 use super::Params;
 use super::token_request::{self, Failure};
