@@ -523,6 +523,10 @@ pub struct InspectArgs {
     #[arg(long, value_parser = profile_name, value_name = "PROFILE", conflicts_with = "token", add = profiles())]
     pub profile: Option<String>,
 
+    /// With --profile: its OpenID Connect ID token instead of its access token
+    #[arg(long, requires = "profile", conflicts_with = "token")]
+    pub id_token: bool,
+
     /// Print JSON: header, payload, times and an expired flag
     #[arg(long)]
     pub json: bool,

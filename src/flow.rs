@@ -8,12 +8,13 @@
 
 use crate::config::Paths;
 use crate::duration;
-use crate::error::{Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::http::Http;
 use crate::input::Secrets;
 use crate::lock;
 use crate::profile::Profile;
 use crate::provider;
+use crate::secret::Secret;
 use crate::store::{Store, StoreKind};
 use crate::term::{self, verbose};
 use crate::token::{self, TokenRecord};
@@ -105,6 +106,8 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
         Err(e) => return Err(e),
     };
 
+    // Before this profile's lock: no lock is held while the subject's is waited for.
+    let subject = subject_token(app, profile)?;
     // A lock directory that cannot be used (a read-only TOK_HOME) is a store that cannot
     // be used: with the credentials in the environment, a token can still be printed.
     let _lock = match app.lock(&profile.name) {
@@ -128,6 +131,7 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
         None => verbose!("{}: no stored token for these settings; getting one", profile.name),
     }
     let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);
+    secrets.set_subject(subject);
     let record = provider::obtain(profile, &app.http, &mut secrets, current.as_ref())?;
     if let Err(e) = store.put_token(&profile.name, &record) {
         term::warn(&format!("the new token was not saved: {e}"));
@@ -182,6 +186,7 @@ fn uncached(
 ) -> Result<TokenRecord> {
     verbose!("{}: the store is unusable ({store_error}); trying the environment", profile.name);
     let mut secrets = Secrets::new(&profile.name, None, secret_stdin);
+    secrets.set_subject(subject_token(app, profile)?);
     match provider::obtain(profile, &app.http, &mut secrets, None) {
         Ok(record) => {
             let hint = store_error.hint_text().map(|h| format!("; {h}")).unwrap_or_default();
@@ -190,6 +195,60 @@ fn uncached(
         }
         Err(e) if e.kind() == Kind::NotLoggedIn => Err(store_error),
         Err(e) => Err(e),
+    }
+}
+
+/// How much life the subject token of a token exchange keeps: `tok print`'s default.
+const SUBJECT_MIN_TTL: i64 = 30;
+
+/// The subject token a token-exchange profile sends (`None` for every other profile),
+/// fresh by the usual policy. Callers get it before they take the profile's own lock, so
+/// no tok waits for one lock while holding another. A chain of subject profiles that
+/// comes back to one already in it is refused: it could never end.
+pub fn subject_token(app: &App, profile: &Profile) -> Result<Option<Secret>> {
+    let Some(first) = provider::subject_profile(profile) else { return Ok(None) };
+    let mut chain = vec![profile.name.clone()];
+    let mut subject = None;
+    let mut next = Some(first.to_string());
+    while let Some(name) = next {
+        if name == profile.name && chain.len() == 1 {
+            return Err(Error::usage(format!("profile '{name}' cannot be its own --subject-profile"))
+                .hint("name the profile whose token it exchanges"));
+        }
+        if chain.contains(&name) {
+            chain.push(name);
+            return Err(Error::usage(format!(
+                "the subject profiles loop, so no token could ever be got: {}",
+                chain.join(" -> ")
+            ))
+            .hint("give one of them a --subject-profile outside the loop"));
+        }
+        let found =
+            crate::cmd::existing_profile(app, &name).map_err(|e| about_subject(e, &name, &profile.name))?;
+        next = provider::subject_profile(&found).map(str::to_string);
+        chain.push(name);
+        subject.get_or_insert(found);
+    }
+    let subject = subject.expect("the loop ran once: `first` is some");
+    let record = token(app, &subject, Want::Fresh { min_ttl: SUBJECT_MIN_TTL }, false)
+        .map_err(|e| about_subject(e, &subject.name, &profile.name))?;
+    Ok(Some(record.token))
+}
+
+/// The subject's error, naming it: exit 3 when it is not logged in.
+fn about_subject(e: Error, subject: &str, profile: &str) -> Error {
+    match e.kind() {
+        Kind::NotLoggedIn => Error::not_logged_in(format!(
+            "the subject profile '{subject}' of '{profile}' is not logged in: {e}"
+        ))
+        .hint(format!("run `tok login {subject}` first")),
+        kind => {
+            let named = Error::new(kind, format!("the subject profile '{subject}' of '{profile}': {e}"));
+            match e.hint_text() {
+                Some(hint) => named.hint(hint.to_string()),
+                None => named,
+            }
+        }
     }
 }
 

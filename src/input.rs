@@ -29,6 +29,9 @@ pub struct Secrets<'a> {
     /// the prompt can be left empty to keep it.
     login: bool,
     got: Vec<(&'static str, Secret, Origin)>,
+    /// The token of a token-exchange profile's subject profile, got by the caller before it
+    /// took this profile's lock: a secret used, never saved as this profile's.
+    subject: Option<Secret>,
 }
 
 impl<'a> Secrets<'a> {
@@ -42,6 +45,7 @@ impl<'a> Secrets<'a> {
             interactive: std::io::stdin().is_terminal(),
             login: false,
             got: Vec::new(),
+            subject: None,
         }
     }
 
@@ -115,6 +119,15 @@ impl<'a> Secrets<'a> {
     pub fn provide(&mut self, field: &'static str, secret: Secret) {
         self.got.retain(|(f, _, _)| *f != field);
         self.got.push((field, secret, Origin::Stdin));
+    }
+
+    /// The subject token a token exchange sends (`flow::subject_token`).
+    pub fn set_subject(&mut self, token: Option<Secret>) {
+        self.subject = token;
+    }
+
+    pub fn subject(&self) -> Option<&Secret> {
+        self.subject.as_ref()
     }
 
     /// Where a secret came from, for an error that must never show it.

@@ -13,6 +13,7 @@ pub mod error;
 mod flow;
 mod fsutil;
 mod http;
+mod id_token;
 mod input;
 pub mod jwt;
 mod keys;

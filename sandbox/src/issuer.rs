@@ -13,7 +13,10 @@
 //!   live at most 5 minutes. Every reply carries a refresh token that rotates: each can
 //!   be spent once. Setting `refuse_refresh` refuses every refresh token
 //!   (`invalid_grant`). `rt-out-of-band` is a refresh token handed out beforehand. A
-//!   scope with `openid` adds an `id_token`.
+//!   scope with `openid` adds an `id_token`. Token exchange (RFC 8693) takes a live
+//!   access token this sandbox issued as `subject_token` (its `sub` is kept, `act.sub` is
+//!   the exchanging client) and gives no refresh token; setting
+//!   `exchange_omit_issued_token_type` leaves RFC 8693's required `issued_token_type` out.
 //! - `GET /as/authorize`: an authorization request (`response_type=code`, a loopback
 //!   `redirect_uri`, `state`, PKCE S256 required) is approved at once: a 302 to the
 //!   redirect URI with `code`, `state` and `iss` (RFC 9207). The code redeems once at
@@ -31,6 +34,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 pub const OUT_OF_BAND_REFRESH: &str = "rt-out-of-band";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const KEYS: &[(&str, &str)] = &[
     ("jwt-rsa", include_str!("../../tests/fixtures/rsa-public.pem")),
@@ -151,6 +156,7 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     let mut s = state.lock().unwrap();
     let mut nonce = None;
     let mut scope = one("scope").map(str::to_string);
+    let mut subject = None;
     match one("grant_type") {
         Some("client_credentials") => {}
         Some("authorization_code") => {
@@ -175,6 +181,17 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
                 return error(status, code, "see RFC 8628 §3.5");
             }
         }
+        Some(TOKEN_EXCHANGE) => {
+            let given = one("subject_token").unwrap_or_default();
+            let now = s.now();
+            if s.issued.get(given).is_none_or(|exp| *exp <= now) {
+                return error(400, "invalid_grant", "the subject token is not a live token of this issuer");
+            }
+            if one("subject_token_type") != Some(ACCESS_TOKEN_TYPE) {
+                return error(400, "invalid_request", "subject_token_type must be an access token");
+            }
+            subject = Some(payload_sub(given));
+        }
         Some("refresh_token") => {
             let given = one("refresh_token").unwrap_or_default();
             let known = s.as_refresh.remove(given).is_some_and(|owner| owner == client)
@@ -186,17 +203,26 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
                 return error(400, "invalid_grant", "the refresh token is invalid, expired or already used");
             }
         }
-        _ => return error(400, "unsupported_grant_type", "client_credentials or refresh_token"),
+        _ => {
+            return error(
+                400,
+                "unsupported_grant_type",
+                "client_credentials, refresh_token or token exchange",
+            );
+        }
     }
     s.serial += 1;
     let now = s.now();
     let lifetime = s.settings.oauth2_lifetime;
-    let claims = json!({
-        "iss": endpoint, "sub": client, "iat": now, "exp": now + lifetime,
+    let mut claims = json!({
+        "iss": endpoint, "sub": subject.clone().unwrap_or_else(|| client.clone()), "iat": now, "exp": now + lifetime,
         "jti": format!("as-{}", s.serial),
         "scope": scope, "aud": form.get("audience"), "resource": form.get("resource"),
         "prompt": one("prompt"),
     });
+    if subject.is_some() {
+        claims["act"] = json!({ "sub": client });
+    }
     let access = jwt::mint("RS256", &claims, s.serial);
     s.issued.insert(access.clone(), now + lifetime);
     let refresh = format!(
@@ -206,6 +232,13 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     );
     s.as_refresh.insert(refresh.clone(), client.clone());
     let mut reply = json!({ "access_token": access, "expires_in": lifetime, "token_type": "Bearer", "refresh_token": refresh });
+    if subject.is_some() {
+        reply.as_object_mut().unwrap().remove("refresh_token");
+        s.as_refresh.remove(&refresh);
+        if !s.settings.exchange_omit_issued_token_type {
+            reply["issued_token_type"] = json!(ACCESS_TOKEN_TYPE);
+        }
+    }
     // An OpenID scope gets an ID token too.
     if scope.is_some_and(|scope| scope.split(' ').any(|s| s == "openid")) {
         let mut id_claims =
@@ -323,6 +356,17 @@ fn authenticate(
 /// A careless server's error text names the client's secret.
 fn secret_of(id: Option<&str>) -> &'static str {
     CLIENTS.iter().find(|(i, _)| Some(*i) == id).map_or("unknown", |(_, s)| *s)
+}
+
+/// The `sub` of a token this sandbox minted (its payload is plain base64url JSON).
+fn payload_sub(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|claims| claims["sub"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn first<'a>(form: &'a BTreeMap<String, Vec<String>>, k: &str) -> Option<&'a str> {

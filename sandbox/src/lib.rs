@@ -21,7 +21,8 @@
 //!                             "merchant_refresh_lifetime": secs, "merchant_refresh_expired": bool,
 //!                             "v1_lifetime": secs, "issuer_mismatch": bool,
 //!                             "refuse_refresh": bool, "device": {"slow_down", "pending",
-//!                             "outcome", "reply"} (see `device`)}
+//!                             "outcome", "reply"} (see `device`),
+//!                             "exchange_omit_issued_token_type": bool}
 //!   POST /_sandbox/revoke    {"token": "..."} or {}: refuse that token, or every one issued so far
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
@@ -145,6 +146,8 @@ pub struct Settings {
     pub authorize_quirk: Option<String>,
     /// How `/as`'s device codes are answered (see `device`).
     pub device: device::Script,
+    /// `/as/token`'s token exchange replies leave out `issued_token_type`.
+    pub exchange_omit_issued_token_type: bool,
 }
 
 impl Default for Settings {
@@ -165,6 +168,7 @@ impl Default for Settings {
             refuse_refresh: false,
             authorize_quirk: None,
             device: device::Script::default(),
+            exchange_omit_issued_token_type: false,
         }
     }
 }

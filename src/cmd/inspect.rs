@@ -18,6 +18,9 @@ pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
         (Some(token), _) => (token_of(token), None),
         (None, Some(name)) => {
             let profile = super::existing_profile(app, name)?;
+            if args.id_token {
+                return inspect_id_token(app, args, &profile);
+            }
             if crate::provider::identity(&profile)?.api_key {
                 // The key is a secret of its own, not a token record: nothing to decode,
                 // and no reason to read it out of the store just to say so.
@@ -56,8 +59,26 @@ pub fn inspect(app: &App, args: &InspectArgs) -> Result<()> {
             return Err(Error::usage("give a token, - to read it from stdin, or --profile PROFILE"));
         }
     };
+    decode_and_show(args, &text, stored.as_ref())
+}
+
+/// `--profile P --id-token`: the stored ID token (no refresh: inspect shows what is held).
+fn inspect_id_token(app: &App, args: &InspectArgs, profile: &crate::profile::Profile) -> Result<()> {
+    let name = &profile.name;
+    let held = match crate::provider::identity(profile)?.api_key {
+        true => None,
+        false => app.store_for(profile)?.token(name)?.and_then(|record| record.id_token),
+    };
+    let Some(id_token) = held else {
+        return Err(Error::not_logged_in(format!("profile '{name}' holds no ID token"))
+            .hint("ID tokens come with OpenID Connect logins (scope openid)"));
+    };
+    decode_and_show(args, id_token.expose(), None)
+}
+
+fn decode_and_show(args: &InspectArgs, text: &str, stored: Option<&TokenRecord>) -> Result<()> {
     let now = token::now_f64();
-    let decoded = match (jwt::decode(&text), &stored) {
+    let decoded = match (jwt::decode(text), stored) {
         (Ok(jwt), _) => jwt,
         (Err(_), Some(record)) if !args.verify => return write(&opaque(record, args.json, now)),
         (Err(e), _) => return Err(Error::other(format!("not a JWT: {e}"))),

@@ -62,8 +62,10 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     let store = app.open(kind)?;
     store.check(&profile.name)?;
 
+    let subject = flow::subject_token(app, &profile)?;
     let _lock = app.lock(&profile.name)?;
     let mut secrets = Secrets::for_login(&profile.name, previous.as_ref(), args.secret_stdin);
+    secrets.set_subject(subject);
     if let Some(file) = &args.key_file {
         secrets.provide("private_key", provider::read_private_key(file)?);
     } else if profile.get("auth") == Some("private_key_jwt")

@@ -29,13 +29,28 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
         ));
     }
     let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;
-    let record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
+    let mut record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
+    let now = crate::token::now();
+    // A refresh reply may keep the old ID token (`id_token`): it is handed out only while
+    // it has --min-ttl left, else after one more refresh, which may bring a new one.
+    if args.id_token && record.id_token.as_ref().is_some_and(|t| !crate::id_token::fresh(t, now, min_ttl)) {
+        let rejected = record.token.expose().to_string();
+        record =
+            flow::token(app, &profile, Want::Replacing { rejected: &rejected, min_ttl }, args.secret_stdin)?;
+    }
     term::mask_in_ci(record.token.expose());
     if args.id_token {
         let Some(id_token) = &record.id_token else {
             return Err(Error::not_logged_in(format!("profile '{}' holds no ID token", profile.name))
                 .hint("the provider sent none: ID tokens come with OpenID Connect logins (scope openid)"));
         };
+        if !crate::id_token::fresh(id_token, crate::token::now(), min_ttl) {
+            return Err(Error::not_logged_in(format!(
+                "the ID token of '{}' has expired and a refresh brought no new one",
+                profile.name
+            ))
+            .hint(format!("run `tok login {}` again for a new ID token", profile.name)));
+        }
         term::mask_in_ci(id_token.expose());
         return crate::term::stdout(format!("{}\n", id_token.expose()).as_bytes());
     }

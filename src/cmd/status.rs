@@ -404,6 +404,10 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
             "refresh_token_held".into(),
             json!(record.token.as_ref().is_some_and(|r| r.refresh_token.is_some())),
         );
+        value.insert(
+            "id_token_held".into(),
+            json!(record.token.as_ref().is_some_and(|r| r.id_token.is_some())),
+        );
         value.insert("clock_skew".into(), json!(record.token.as_ref().and_then(|r| r.clock_skew)));
         return write(&format!("{}\n", Value::Object(value)));
     }
@@ -457,6 +461,7 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
     {
         // Whether one is held, never its value.
         add("refresh token", if r.refresh_token.is_some() { "held" } else { "none" }.into());
+        add("ID token", id_token_text(r.id_token.as_ref(), now));
     }
     let verified = match (record.verified, record.verified_at) {
         (true, None) => "the provider issued the stored token for these settings".to_string(),
@@ -479,6 +484,15 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         .map(|(k, v)| if v.is_empty() { format!("{k}\n") } else { format!("{k:width$}  {v}\n") })
         .collect();
     write(&text)
+}
+
+/// Whether an OpenID Connect ID token is held and, by its `exp`, until when; never its value.
+fn id_token_text(id_token: Option<&crate::secret::Secret>, now: i64) -> String {
+    let Some(id_token) = id_token else { return "none".into() };
+    match crate::jwt::decode(id_token.expose()).ok().and_then(|claims| claims.time("exp")) {
+        Some(exp) if exp.abs() < 1e15 => format!("held, {}", duration::relative(exp as i64 - now)),
+        _ => "held".into(),
+    }
 }
 
 /// Where a secret comes from for the next request.

@@ -70,6 +70,7 @@ pub const SPEC: Spec = Spec {
     environments: &[],
     api_host: "the base URL",
     example: "tok login acme --provider merchant-v2 --base-url https://api.acme.example --email owner@acme.example --merchant-id b34555b7-dca4-5ec1-ade3-64a3ad545310",
+    variants: &[],
     ops: Ops { identity, obtain: obtain_for, curl, check: None },
 };
 

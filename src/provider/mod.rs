@@ -153,6 +153,11 @@ pub fn describe(profile: &Profile) -> Vec<(&'static str, String)> {
     oauth2::describe(profile)
 }
 
+/// The profile whose token this one exchanges (oauth2 `--grant token_exchange`), if any.
+pub fn subject_profile(profile: &Profile) -> Option<&str> {
+    oauth2::subject_profile(profile)
+}
+
 pub fn curl_touches(profile: &Profile) -> Result<CurlTouches> {
     (profile.provider.0.ops.curl)(profile)
 }

@@ -64,6 +64,7 @@ pub const SPEC: Spec = Spec {
     ],
     api_host: "the environment's host",
     example: "tok login nelnet --key-id 42f0c9d1-5b6e-4c1a-9d3e-7a8b9c0d1e2f",
+    variants: &[],
     ops: Ops { identity, obtain: obtain_for, curl, check: Some(check) },
 };
 

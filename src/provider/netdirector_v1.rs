@@ -47,6 +47,7 @@ pub const SPEC: Spec = Spec {
     environments: &[Environment { name: "production", host: DEFAULT_BASE, default: true }],
     api_host: "the base URL",
     example: "tok login checkout --provider netdirector-v1 --transaction 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01",
+    variants: &[],
     ops: Ops { identity, obtain: obtain_for, curl, check: None },
 };
 

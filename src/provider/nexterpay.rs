@@ -59,6 +59,7 @@ pub const SPEC: Spec = Spec {
     ],
     api_host: "the base URL",
     example: "tok login nexterpay --username alice",
+    variants: &[],
     ops: Ops { identity, obtain: obtain_for, curl, check: None },
 };
 

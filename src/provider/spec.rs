@@ -22,7 +22,18 @@ pub struct Spec {
     pub api_host: &'static str,
     /// A complete login command.
     pub example: &'static str,
+    /// The ways of logging in beyond `example`, each with its own complete example
+    /// (oauth2: every grant and client authentication); `tok providers NAME` lists them.
+    pub variants: &'static [Variant],
     pub ops: Ops,
+}
+
+/// One way to log in: `kind` groups them ("grant", "auth"), `name` is the value chosen.
+pub struct Variant {
+    pub kind: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub example: &'static str,
 }
 
 /// A non-secret setting: a `config.toml` key, a `TOK_<P>_<FIELD>` suffix, a login flag.

@@ -35,6 +35,7 @@ mod curl;
 #[cfg(unix)]
 mod curl_trust;
 mod device;
+mod exchange;
 #[cfg(unix)]
 mod exec;
 mod faults;
@@ -42,6 +43,7 @@ mod faults;
 mod files;
 mod first_hour;
 mod forgery;
+mod id_token;
 mod jwt;
 mod keyring;
 mod merchant_v2;
@@ -50,6 +52,8 @@ mod nexterpay;
 mod oauth2;
 #[cfg(unix)]
 mod oidc;
+#[cfg(unix)]
+mod oidc_exchange;
 mod prove;
 #[cfg(unix)]
 mod proxy;

@@ -5,19 +5,16 @@
 //! token is refused, it runs the profile's grant. An interactive grant never starts
 //! outside `tok login`: `print`, `curl`, `exec` and `proxy` exit 3 instead.
 //!
-//! Seams for the grants still to come (each returns the `TokenRecord` of
-//! `token_request::exchange`, which keeps `refresh_token` and `id_token`):
-//! - `authorization_code`: PKCE + `state`, the loopback listener (a new
-//!   `callback.rs`), PAR through `client_auth::apply` to `p.par_url` when `p.par`; then
-//!   `exchange` with `grant_type=authorization_code`, `code`, `redirect_uri`,
-//!   `code_verifier`. `token_request::request_params(p)` goes into the authorization
-//!   (or pushed) request, not the token request.
-//! - `device_code`: RFC 8628 against `p.device_url` (its request carries
-//!   `request_params(p)` and the client authentication), then polling `exchange` with
-//!   `grant_type=urn:ietf:params:oauth:grant-type:device_code`.
-//! - `token_exchange`: RFC 8693 with `subject_token` from `p.subject_profile`
-//!   (`flow::token` of that profile), `subject_token_type`, `requested_token_type`,
-//!   `request_params(p)`.
+//! Each grant returns the `TokenRecord` of `token_request::exchange`, which keeps
+//! `refresh_token` and `id_token`; the interactive and exchange grants live in their own
+//! files:
+//! - `authorization_code` (`authcode.rs`, `callback.rs`): PKCE, `state` and `nonce`, the
+//!   loopback listener, PAR through `client_auth::apply` when `p.par`;
+//!   `token_request::request_params(p)` goes into the authorization (or pushed) request.
+//! - `device_code` (`device.rs`): RFC 8628 against `p.device_url`, then polling at the
+//!   server's interval; Ctrl-C through `interrupt.rs`, shared with the listener.
+//! - `token_exchange` (`exchange.rs`): RFC 8693 with the subject token that
+//!   `flow::subject_token` got from `p.subject_profile` before the lock was taken.
 
 use super::Params;
 use super::token_request::{self, Failure};
@@ -100,7 +97,10 @@ pub fn obtain(
 ) -> Result<TokenRecord> {
     if let Some(stored) = current.and_then(|r| r.refresh_token.as_ref()) {
         match refresh(p, http, secrets, stored) {
-            Ok(record) => return Ok(record),
+            Ok(mut record) => {
+                crate::id_token::keep_on_refresh(&mut record, current);
+                return Ok(record);
+            }
             Err(Failure { code: Some(code), error }) if code == "invalid_grant" => {
                 if p.grant.interactive() || p.grant == GrantKind::RefreshToken {
                     return Err(login_again(secrets.profile(), "its refresh token was refused"));
@@ -184,14 +184,8 @@ pub fn device_code(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<Tok
     super::device::login(p, http, secrets)
 }
 
-/// Not built yet: token exchange (RFC 8693), re-run (with a fresh subject token) whenever
-/// the token is due and no refresh token works.
+/// RFC 8693, re-run (with a fresh subject token) whenever the token is due and no
+/// refresh token works: `exchange.rs`.
 pub fn token_exchange(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord> {
-    let _ = (p, http, secrets);
-    Err(not_built("token_exchange"))
-}
-
-fn not_built(grant: &str) -> Error {
-    Error::usage(format!("--grant {grant} is not built yet in this version of tok"))
-        .hint("use client_credentials or refresh_token")
+    super::exchange::token_exchange(p, http, secrets)
 }

@@ -14,6 +14,7 @@ mod callback;
 mod client_auth;
 mod device;
 pub mod discovery;
+mod exchange;
 mod grants;
 mod interrupt;
 mod token_request;
@@ -32,7 +33,7 @@ pub use grants::GrantKind;
 use reqwest::Url;
 use token_request::Encoding;
 
-use super::spec::{CurlTouches, Environment, Identity, Need, Ops, SecretField, Setting, Spec};
+use super::spec::{CurlTouches, Environment, Identity, Need, Ops, SecretField, Setting, Spec, Variant};
 
 const CLIENT_ID: Setting = Setting {
     field: "client_id",
@@ -108,6 +109,7 @@ pub const N3XT_SPEC: Spec = Spec {
     ],
     api_host: API_HOST,
     example: "tok login n3xt --project project-live-84ff27dd-0cbe-423d-964c-d89b01324c61 --client-id \"$N3XT_CLIENT_ID\"",
+    variants: &[],
     ops: OPS,
 };
 
@@ -136,6 +138,7 @@ pub const NETDIRECTOR_SPEC: Spec = Spec {
     ],
     api_host: API_HOST,
     example: "tok login netdirector --env production --client-id \"$ND_CLIENT_ID\"",
+    variants: &[],
     ops: OPS,
 };
 
@@ -156,7 +159,7 @@ const fn optional(
 pub const OAUTH2_SPEC: Spec = Spec {
     name: "oauth2",
     title: "any OAuth2 API",
-    summary: "RFC 6749 grants (client credentials, refresh token; authorization code, device code and token exchange to come) with discovery and five kinds of client authentication",
+    summary: "RFC 6749 grants (client credentials, authorization code with PKCE, device code, refresh token, token exchange) with discovery and five kinds of client authentication",
     settings: &[
         Setting {
             field: "token_url",
@@ -284,8 +287,74 @@ pub const OAUTH2_SPEC: Spec = Spec {
     environments: &[],
     api_host: API_HOST,
     example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth private_key_jwt --key-file client.key --scope \"read write\"",
+    variants: OAUTH2_VARIANTS,
     ops: OPS,
 };
+
+/// Every grant and every client authentication, each with a complete login: what
+/// `tok providers oauth2` lists (a test checks that each is a valid command line).
+const OAUTH2_VARIANTS: &[Variant] = &[
+    Variant {
+        kind: "grant",
+        name: "client_credentials",
+        summary: "the default: the client's own credentials buy a token (RFC 6749 §4.4)",
+        example: "tok login billing --provider oauth2 --token-url https://auth.example.com/oauth2/token --client-id \"$CLIENT_ID\" --scope \"read write\"",
+    },
+    Variant {
+        kind: "grant",
+        name: "authorization_code",
+        summary: "a person signs in in the browser; PKCE, a loopback redirect, refreshed by its refresh token",
+        example: "tok login shop --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth none --grant authorization_code --scope \"openid offline_access\"",
+    },
+    Variant {
+        kind: "grant",
+        name: "device_code",
+        summary: "a person enters a code on another device (RFC 8628); refreshed by its refresh token",
+        example: "tok login tv --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth none --grant device_code --scope \"openid offline_access\"",
+    },
+    Variant {
+        kind: "grant",
+        name: "refresh_token",
+        summary: "a refresh token handed out beforehand (a secret: stdin, TOK_<P>_REFRESH_TOKEN or a prompt)",
+        example: "tok login merchant --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --grant refresh_token",
+    },
+    Variant {
+        kind: "grant",
+        name: "token_exchange",
+        summary: "another profile's token buys one for this API (RFC 8693); profiles chain",
+        example: "tok login ledger --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --grant token_exchange --subject-profile workload --audience https://ledger.example.com",
+    },
+    Variant {
+        kind: "auth",
+        name: "basic",
+        summary: "the default: client id and secret in HTTP Basic (RFC 6749 §2.3.1)",
+        example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth basic",
+    },
+    Variant {
+        kind: "auth",
+        name: "body",
+        summary: "client id and secret in the request body (client_secret_post)",
+        example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth body",
+    },
+    Variant {
+        kind: "auth",
+        name: "none",
+        summary: "a public client: only the client id (authorization_code or device_code)",
+        example: "tok login shop --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth none --grant authorization_code",
+    },
+    Variant {
+        kind: "auth",
+        name: "client_secret_jwt",
+        summary: "an HS256 assertion made with the client secret (RFC 7523)",
+        example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth client_secret_jwt",
+    },
+    Variant {
+        kind: "auth",
+        name: "private_key_jwt",
+        summary: "an assertion signed with the client's key (RS256, PS256, ES256 or EdDSA); the key is stored once",
+        example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth private_key_jwt --key-file client.key --key-id key-1",
+    },
+];
 
 /// `tok login`'s discovery: the settings `--issuer`'s metadata gives, or none without
 /// one. Exit 5 on metadata that fails its checks, before any other request.
@@ -308,6 +377,13 @@ pub fn read_private_key(file: &str) -> Result<Secret> {
         )
     })?;
     Ok(Secret::new(text))
+}
+
+/// The subject profile of a token-exchange profile: the caller (`flow`) gets its token
+/// before taking this profile's lock and hands it in through `Secrets::set_subject`.
+pub fn subject_profile(profile: &Profile) -> Option<&str> {
+    let exchanges = profile.provider.name() == "oauth2" && profile.get("grant") == Some("token_exchange");
+    exchanges.then(|| profile.get("subject_profile")).flatten()
 }
 
 /// The settings `tok status` shows even at their defaults: the grant and the client
@@ -637,6 +713,33 @@ fn override_host(profile: &Profile, documented: &str) -> Result<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn every_grant_and_client_authentication_has_a_valid_example() {
+        let named = |kind: &str| -> Vec<&str> {
+            OAUTH2_VARIANTS.iter().filter(|v| v.kind == kind).map(|v| v.name).collect()
+        };
+        assert_eq!(named("grant"), grants::GRANT_NAMES);
+        assert_eq!(named("auth"), client_auth::AUTH_NAMES);
+        for v in OAUTH2_VARIANTS {
+            // The examples quote only "$CLIENT_ID" and two-word scopes.
+            let mut words = Vec::new();
+            for (i, part) in v.example.split('"').enumerate() {
+                match i % 2 {
+                    0 => words.extend(part.split_whitespace().map(str::to_string)),
+                    _ => words.push(part.to_string()),
+                }
+            }
+            let cli =
+                crate::cli::Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{}: {e}", v.example));
+            let crate::cli::Command::Login(args) = cli.command else { panic!("{}: no login", v.example) };
+            let shown = args.settings();
+            let chosen = shown.iter().find(|(f, _)| *f == v.kind).map(|(_, value)| value.as_str());
+            let default = if v.kind == "grant" { "client_credentials" } else { "basic" };
+            assert_eq!(chosen.unwrap_or(default), v.name, "{}", v.example);
+        }
+    }
 
     #[test]
     fn request_params_table() {

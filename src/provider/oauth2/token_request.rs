@@ -93,6 +93,21 @@ pub fn exchange(
     secrets: &mut Secrets,
     fields: Vec<(String, String)>,
 ) -> Result<TokenRecord, Failure> {
+    exchange_checked(p, http, secrets, fields, |_| Ok(()))
+}
+
+/// A grant's own check of its reply's JSON object, before `parse_grant` reads it (token
+/// exchange: `issued_token_type`); it may remove what only that grant allows.
+pub type ReplyCheck = fn(&mut Map<String, Value>) -> Result<(), String>;
+
+/// `exchange`, with the grant's `check` run on the reply first.
+pub fn exchange_checked(
+    p: &Params,
+    http: &Http,
+    secrets: &mut Secrets,
+    fields: Vec<(String, String)>,
+    check: ReplyCheck,
+) -> Result<TokenRecord, Failure> {
     let mut fields = fields;
     let request =
         Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
@@ -117,7 +132,7 @@ pub fn exchange(
         let error = error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected());
         return Err(Failure { error, code });
     }
-    let grant = parse_grant(&reply.body).map_err(|why| {
+    let grant = checked(&reply.body, check).and_then(|body| parse_grant(&body)).map_err(|why| {
         Error::network(format!(
             "{}'s token reply cannot be used: {why}; the body starts: {}",
             p.provider,
@@ -136,6 +151,17 @@ pub fn exchange(
     record.refresh_token = grant.refresh_token;
     record.id_token = grant.id_token;
     Ok(record)
+}
+
+/// The body after `check`; one that is no JSON object is left to `parse_grant` to refuse.
+fn checked(body: &[u8], check: ReplyCheck) -> Result<Vec<u8>, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(mut object)) => {
+            check(&mut object)?;
+            Ok(Value::Object(object).to_string().into_bytes())
+        }
+        _ => Ok(body.to_vec()),
+    }
 }
 
 #[derive(Debug)]
