@@ -47,8 +47,8 @@ impl App {
             .map(|text| {
                 StoreKind::from_name(text).ok_or_else(|| {
                     crate::error::Error::usage(format!(
-                        "unknown store '{}' (from --store or TOK_STORE): keyring or file",
-                        crate::secret::outside(text)
+                        "unknown store (from --store or TOK_STORE): keyring or file{}",
+                        crate::secret::near_miss(text, &["keyring", "file"])
                     ))
                 })
             })

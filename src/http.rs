@@ -543,13 +543,14 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
 /// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
 pub fn base_url(text: &str) -> Result<Url> {
     let url = Url::parse(text.trim())
-        .map_err(|e| Error::usage(format!("invalid URL '{}': {e}", crate::secret::outside(text))))?;
+        // Never the text itself: a URL may carry a key in its query or user part, or be a
+        // secret typed in the wrong place.
+        .map_err(|e| Error::usage(format!("not a valid URL ({e})")))?;
     check_url(&url).map_err(Error::usage)?;
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::usage(format!(
-            "a base URL has no query or fragment: '{}'",
-            crate::secret::outside(text)
-        )));
+        return Err(Error::usage(
+            "a base URL has no query or fragment (tok does not repeat it: a query may hold a key)",
+        ));
     }
     Ok(url)
 }

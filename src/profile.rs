@@ -27,10 +27,10 @@ pub fn validate_name(name: &str) -> Result<String, String> {
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if !first_ok || !rest_ok {
-        return Err(format!(
-            "invalid profile name '{}': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
-            crate::secret::outside(name)
-        ));
+        return Err(
+            "invalid profile name: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit"
+                .to_string(),
+        );
     }
     if name.len() > 64 {
         return Err("a profile name has at most 64 characters".into());
@@ -97,8 +97,8 @@ pub fn resolve_among(
             match named {
                 Some(p) => Provider::from_name(&p).ok_or_else(|| {
                     Error::usage(format!(
-                        "profile '{name}' names an unknown provider '{}'",
-                        crate::secret::outside(&p)
+                        "profile '{name}' names an unknown provider{}",
+                        crate::secret::near_miss(&p, &Provider::names())
                     ))
                     .hint(format!("providers: {}", Provider::names().join(", ")))
                 })?,

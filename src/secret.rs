@@ -86,6 +86,16 @@ pub fn scrub_tokens(text: &str) -> String {
     registry().scrub(text, true)
 }
 
+/// For an error about a value the user typed where tok takes one of `choices` (an
+/// environment, a mode, `--auth`): never the value itself, which may be a secret typed in
+/// the wrong place, only the choice it is a near miss of, as " (did you mean 'uat'?)".
+pub fn near_miss(value: &str, choices: &[&str]) -> String {
+    match crate::profile::closest(value, choices.iter().copied()) {
+        Some(choice) => format!(" (did you mean '{choice}'?)"),
+        None => String::new(),
+    }
+}
+
 /// Text that came from outside tok (a server's reply or header, a value from the
 /// environment or a config file, output tok relays, a path a client sent): shown with
 /// known secrets cut out. Every message that embeds such text wraps it, and only it:

@@ -123,8 +123,8 @@ impl Params {
                 merchant_id: profile.require("merchant_id")?.to_string(),
             }),
             other => Err(Error::usage(format!(
-                "unknown merchant-v2 mode '{}' (login or api-key)",
-                crate::secret::outside(other)
+                "unknown merchant-v2 mode: login or api-key{}",
+                crate::secret::near_miss(other, &["login", "api-key"])
             ))),
         }
     }

@@ -128,8 +128,8 @@ impl Params {
             "uat" => "https://api.uat.nelnetpay.com",
             other => {
                 return Err(Error::usage(format!(
-                    "unknown Nelnet environment '{}' (production or uat)",
-                    crate::secret::outside(other)
+                    "unknown Nelnet environment: production or uat{}",
+                    crate::secret::near_miss(other, &["production", "uat"])
                 )));
             }
         };

@@ -108,8 +108,8 @@ impl Params {
             "production" => Env::Production,
             other => {
                 return Err(Error::usage(format!(
-                    "unknown NexterPay environment '{}' (sandbox or production)",
-                    crate::secret::outside(other)
+                    "unknown NexterPay environment: sandbox or production{}",
+                    crate::secret::near_miss(other, &["sandbox", "production"])
                 )));
             }
         };

@@ -58,7 +58,11 @@ fn a_profile_remembers_its_store() {
         .success();
     let out = plain_tok(&home).env("TOK_STORE", "bogus").args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("unknown store 'bogus'"), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("unknown store") && !err.contains("bogus"), "{err}");
+    // A near miss is named by the choice it misses, not by what was typed.
+    let out = plain_tok(&home).env("TOK_STORE", "filr").args(["print", "nexterpay"]).output().unwrap();
+    assert!(stderr_of(&out).contains("did you mean 'file'?"), "{}", stderr_of(&out));
 }
 
 #[test]

@@ -265,3 +265,93 @@ fn a_closed_pipe_ends_tok_quietly() {
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
 }
+
+/// tok's own checks of a setting's value never repeat it either: a password typed as
+/// `--env`, `--store`, `--base-url`, `--auth`, a provider name or a profile name, from the
+/// command line or the environment, is named by where it came from, never shown.
+#[test]
+fn a_settings_value_is_never_repeated_in_its_error() {
+    let home = Home::new();
+    let typed = "Hunter2-typed-here";
+    let user = ("TOK_NEXTERPAY_USERNAME", "demo".to_string());
+    let password = ("TOK_NEXTERPAY_PASSWORD", "demo-password".to_string());
+    let cases: Vec<(Vec<String>, Vec<(&str, String)>)> = vec![
+        (words(&["login", "nexterpay", "--username", "demo", "--secret-stdin", "--env", typed]), vec![]),
+        (
+            words(&[
+                "login",
+                "x",
+                "--provider",
+                "oauth2",
+                "--client-id",
+                "c",
+                "--secret-stdin",
+                "--token-url",
+                "https://a.example/t",
+                "--auth",
+                typed,
+            ]),
+            vec![],
+        ),
+        (
+            words(&[
+                "login",
+                "x",
+                "--provider",
+                "oauth2",
+                "--client-id",
+                "c",
+                "--secret-stdin",
+                "--token-url",
+                "https://a.example/t",
+                "--grant",
+                typed,
+            ]),
+            vec![],
+        ),
+        (
+            words(&[
+                "login",
+                "nexterpay",
+                "--username",
+                "demo",
+                "--secret-stdin",
+                "--base-url",
+                &format!("https://api.example/?key={typed}"),
+            ]),
+            vec![],
+        ),
+        (
+            words(&[
+                "login",
+                "nexterpay",
+                "--username",
+                "demo",
+                "--secret-stdin",
+                "--base-url",
+                &format!("{typed}:x"),
+            ]),
+            vec![],
+        ),
+        (
+            words(&["print", "nexterpay"]),
+            vec![("TOK_STORE", typed.to_string()), user.clone(), password.clone()],
+        ),
+        (words(&["print", "nexterpay"]), vec![("TOK_NEXTERPAY_ENV", typed.to_string()), user, password]),
+        (words(&["print", "ci"]), vec![("TOK_CI_PROVIDER", typed.to_string())]),
+    ];
+    for (args, env) in cases {
+        let mut cmd = home.tok();
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(&args).write_stdin("demo-password\n").output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr_of(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {all}");
+        assert!(!all.contains("Hunter2"), "{args:?} {env:?}: the value is repeated: {all}");
+    }
+}
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}

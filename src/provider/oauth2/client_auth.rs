@@ -45,9 +45,9 @@ impl Auth {
             "private_key_jwt" => Auth::PrivateKeyJwt,
             other => {
                 return Err(Error::usage(format!(
-                    "--auth takes {}, not '{}'",
+                    "--auth takes {}{}",
                     AUTH_NAMES.join(", "),
-                    crate::secret::outside(other)
+                    crate::secret::near_miss(other, AUTH_NAMES)
                 )));
             }
         })

@@ -46,9 +46,9 @@ impl GrantKind {
             "token_exchange" => GrantKind::TokenExchange,
             other => {
                 return Err(Error::usage(format!(
-                    "--grant takes {}, not '{}'",
+                    "--grant takes {}{}",
                     GRANT_NAMES.join(", "),
-                    crate::secret::outside(other)
+                    crate::secret::near_miss(other, GRANT_NAMES)
                 )));
             }
         })

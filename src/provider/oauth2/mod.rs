@@ -513,8 +513,8 @@ impl Params {
             "json" => Encoding::Json,
             other => {
                 return Err(Error::usage(format!(
-                    "--body takes form or json, not '{}'",
-                    crate::secret::outside(other)
+                    "--body takes form or json{}",
+                    crate::secret::near_miss(other, &["form", "json"])
                 )));
             }
         };
@@ -580,8 +580,8 @@ impl Params {
             env @ ("alpha" | "beta" | "omega") => format!("https://authn.{env}.n3xt.io"),
             other => {
                 return Err(Error::usage(format!(
-                    "unknown N3XT environment '{}' (production, alpha, beta, omega)",
-                    crate::secret::outside(other)
+                    "unknown N3XT environment: production, alpha, beta or omega{}",
+                    crate::secret::near_miss(other, &["production", "alpha", "beta", "omega"])
                 )));
             }
         };
@@ -604,8 +604,8 @@ impl Params {
             "staging" => "https://nop2.api.staging.netdirector.auto",
             other => {
                 return Err(Error::usage(format!(
-                    "unknown NetDirector environment '{}' (staging or production)",
-                    crate::secret::outside(other)
+                    "unknown NetDirector environment: staging or production{}",
+                    crate::secret::near_miss(other, &["staging", "production"])
                 )));
             }
         };
