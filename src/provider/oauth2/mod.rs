@@ -6,8 +6,18 @@
 //! - `client_auth`: how the client authenticates at the token endpoint;
 //! - `token_request`: building and sending one token request, reading its reply;
 //! - `discovery`: the issuer's metadata, read once at login into the profile's settings;
-//! - `grants`: `GrantKind` and one function per grant;
-//! - `device`: the device authorization grant (RFC 8628), with `interrupt` for Ctrl-C.
+//! - `grants`: `GrantKind` and one function per grant, and the refresh they share;
+//! - `authcode` and `callback`: authorization code with PKCE (and PAR), the loopback
+//!   redirect listener;
+//! - `device`: the device authorization grant (RFC 8628);
+//! - `interrupt`: Ctrl-C during either interactive login (exit 130);
+//! - `exchange`: token exchange (RFC 8693), the subject token from another profile.
+//!
+//! Written by hand rather than on oauth2-rs or openidconnect: what those crates would
+//! give (building a URL, a PKCE pair, a form) is a few lines, while what tok must hold
+//! is its own: every request through tok's `Http` (one deadline per exchange, no
+//! redirects, size caps, scrubbed errors), secrets in `Secret`, assertions signed by
+//! tok's key reader (the key decides the algorithm), and the providers' quirks.
 
 mod authcode;
 mod callback;
