@@ -605,7 +605,7 @@ pub fn excerpt(body: &[u8]) -> String {
     const LIMIT: usize = 160;
     // Known secrets go first, from the whole body: an excerpt cut mid-secret would
     // otherwise keep the part before the cut.
-    let scrubbed = crate::secret::scrub(&String::from_utf8_lossy(body));
+    let scrubbed = crate::secret::scrub(&body_text(body));
     let end = scrubbed.char_indices().nth(4 * LIMIT).map_or(scrubbed.len(), |(i, _)| i);
     let text = &scrubbed[..end];
     let mut words = Vec::new();
@@ -625,10 +625,41 @@ pub fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// A body as text, decoded before anything is scrubbed from it: UTF-16 (a .NET service's
+/// `charset=utf-16`) by its BOM or by NULs in every other byte, else UTF-8. NULs left
+/// over are dropped, so `H\0u\0n` is matched as `Hun` and not shown as `H u n`.
+fn body_text(body: &[u8]) -> String {
+    let utf16 = |bytes: &[u8], little: bool| {
+        let units = bytes.chunks_exact(2).map(|c| {
+            if little { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }
+        });
+        char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')).collect::<String>()
+    };
+    // Mostly NUL at odd (even) offsets and mostly not at the others: UTF-16 LE (BE) text.
+    let nul_share = |skip: usize| {
+        let total = body.len() / 2;
+        let nul = body.iter().skip(skip).step_by(2).take(total).filter(|b| **b == 0).count();
+        nul * 4 >= total * 3
+    };
+    let text = if let Some(rest) = body.strip_prefix(b"\xff\xfe") {
+        utf16(rest, true)
+    } else if let Some(rest) = body.strip_prefix(b"\xfe\xff") {
+        utf16(rest, false)
+    } else if body.len() >= 4 && nul_share(1) && !nul_share(0) {
+        utf16(body, true)
+    } else if body.len() >= 4 && nul_share(0) && !nul_share(1) {
+        utf16(body, false)
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
+    if text.contains('\0') { text.replace('\0', "") } else { text }
+}
+
 /// Printable ASCII only, capped, known secrets cut out first: for fields of a reply that
 /// are identifiers (an error code, a request id), not prose, so no run masking.
 pub fn clean(text: &str, max: usize) -> String {
-    crate::secret::scrub(text).chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(max).collect()
+    let text = if text.contains('\0') { text.replace('\0', "") } else { text.to_string() };
+    crate::secret::scrub(&text).chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(max).collect()
 }
 
 fn mask_long_runs(word: &str) -> String {
@@ -728,13 +759,34 @@ mod tests {
             (b"<html>\n  <body>Bad   gateway</body>\n</html>", "<html> <body>Bad gateway</body> </html>"),
             (b"{\"error\":\"invalid_client\"}", "{\"error\":\"invalid_client\"}"),
             (b"\"eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln\"", "\"eyJh…(redacted)\""),
-            (b"bin\xff\x00ary", "bin? ary"),
+            (b"bin\xff\x00ary", "bin?ary"),
         ];
         for (body, want) in table {
             assert_eq!(excerpt(body), want);
         }
         let long = excerpt(&b"word ".repeat(1000));
         assert!(long.chars().count() <= 161 && long.ends_with('…'), "{long}");
+    }
+
+    #[test]
+    fn utf16_bodies_are_decoded_before_scrubbing() {
+        crate::secret::register("Hunter2-Quokka");
+        let text = "you sent Hunter2-Quokka";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let table: [(&str, Vec<u8>); 5] = [
+            ("LE with BOM", [&[0xff, 0xfe][..], &le].concat()),
+            ("BE with BOM", [&[0xfe, 0xff][..], &be].concat()),
+            ("LE without BOM", le.clone()),
+            ("BE without BOM", be),
+            ("stray NULs", text.bytes().flat_map(|b| [b, 0, 0]).collect()),
+        ];
+        for (what, body) in table {
+            assert_eq!(excerpt(&body), "you sent (redacted)", "{what}");
+        }
+        assert_eq!(clean("H\0unter2-Quokka x", 40), "(redacted) x");
+        // Text with an odd NUL is still UTF-8.
+        assert_eq!(excerpt(b"plain\0 text"), "plain text");
     }
 
     #[test]

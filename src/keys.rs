@@ -160,6 +160,9 @@ impl Family {
 }
 
 const NEVER_HMAC: &str = "a key in a key format is never used as an HMAC secret";
+/// Said instead of "pass --alg": that flag is what would make such a forgery verify.
+const LOOKS_FORGED: &str = "an HS token cannot be checked with a public key, and an HS token \
+     offered for one looks forged (keyed with the public key's bytes)";
 const UNSUPPORTED_CURVE: &str = "ES256 takes P-256 and ES384 P-384 keys; make one with \
      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem";
 
@@ -325,7 +328,7 @@ pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result
         }
         Read::Unusable(why) if hmac => {
             return Err(refuse(format!(
-                "the token's alg {alg:?} is HMAC, and the key is {why}: {NEVER_HMAC} (this is how tokens are forged)"
+                "the token's alg {alg:?} is HMAC, and the key is {why}: {NEVER_HMAC}; {LOOKS_FORGED}"
             )));
         }
         Read::Unusable(why) => return Err(refuse(why)),
@@ -418,9 +421,7 @@ fn select<'k>(
             }
         };
         if want == Family::Hmac {
-            return Err(format!(
-                "the token's alg {name} is HMAC, and {what}: {NEVER_HMAC} (this is how tokens are forged)"
-            ));
+            return Err(format!("the token's alg {name} is HMAC, and {what}: {NEVER_HMAC}; {LOOKS_FORGED}"));
         }
         if let [one] = pool.as_slice()
             && one.family == want

@@ -11,8 +11,9 @@
 //!                             "hold_timeouts": n}
 //!   POST /_sandbox/fault     {"path", "status", "body", "headers", "delay_ms", "size", "chunked", "times",
 //!                             "trickle_ms", "pass"}; "{{echo}}" / "{{echo_raw}}" in the body quote the
-//!                             request ("{{echo_json_ascii}}", "{{echo_html}}", "{{echo_pct}}": in other
-//!                             escapes); "pass": true only delays, then answers as usual, and with
+//!                             request ("{{echo_json_ascii}}", "{{echo_html}}", "{{echo_pct}}",
+//!                             "{{echo_pyrepr}}", "{{echo_hex}}": in other escapes); "utf16le": true
+//!                             sends the body as UTF-16LE; "pass": true only delays, then answers as usual, and with
 //!                             "hold": true waits for /_sandbox/release instead of delay_ms
 //!   POST /_sandbox/settings  {"nexterpay_lifetime": secs, "nexterpay_exp": bool, "clock_offset": secs,
 //!                             "oauth2_lifetime": secs, "oauth2_expires_in": number,
@@ -196,6 +197,9 @@ struct Fault {
     /// Send the body one byte at a time, this many milliseconds apart (after the headers).
     #[serde(default)]
     trickle_ms: u64,
+    /// Send the body (after its echo) as UTF-16LE without a BOM, as a .NET service does.
+    #[serde(default)]
+    utf16le: bool,
     /// Only the delay: then answer as if there were no fault (a slow provider).
     #[serde(default)]
     pass: bool,
@@ -221,6 +225,8 @@ fn echo_text(req: &Req) -> String {
 /// character as a JSON `\u` escape (`\u0061` for `a`), `{{echo_html}}` as HTML character
 /// references (`&amp;`, `&#47;`, `&#xfc;`), `{{echo_pct}}` percent-encoded in lower-case
 /// hex with `/` and `:` left raw. All three are safe inside a JSON string.
+/// `{{echo_pyrepr}}` is Python's `repr()` of the request's bytes (ASCII as it is, `\\`
+/// doubled, every other byte `\xNN`), `{{echo_hex}}` every byte as `\xNN`.
 fn with_echo(body: &str, req: &Req) -> String {
     if !body.contains("{{echo") {
         return body.to_string();
@@ -247,7 +253,18 @@ fn with_echo(body: &str, req: &Req) -> String {
             b => format!("%{b:02x}"),
         })
         .collect();
+    let pyrepr: String = raw
+        .bytes()
+        .map(|b| match b {
+            b'\\' => "\\\\".to_string(),
+            b' '..=b'~' => (b as char).to_string(),
+            b => format!("\\x{b:02x}"),
+        })
+        .collect();
+    let hex: String = raw.bytes().map(|b| format!("\\x{b:02x}")).collect();
     body.replace("{{echo}}", json.trim_matches('"'))
+        .replace("{{echo_pyrepr}}", &pyrepr)
+        .replace("{{echo_hex}}", &hex)
         .replace("{{echo_raw}}", &raw)
         .replace("{{echo_json_ascii}}", &json_ascii)
         .replace("{{echo_html}}", &html)
@@ -577,8 +594,13 @@ fn respond_fault(state: &Mutex<State>, fault: &Fault) -> hyper::Response<Body> {
     headers.extend(date(state));
     let seed =
         if fault.body.is_empty() && fault.size.is_some() { "x".to_string() } else { fault.body.clone() };
+    let seed: Vec<u8> = if fault.utf16le {
+        seed.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    } else {
+        seed.into_bytes()
+    };
     let length = fault.size.unwrap_or(seed.len() as u64);
-    let reader = seed.into_bytes().into_iter().cycle().take(length as usize);
+    let reader = seed.into_iter().cycle().take(length as usize);
     let reader = IterReader(reader, Duration::from_millis(fault.trickle_ms));
     streamed(fault.status, headers, reader, (!fault.chunked).then_some(length))
 }

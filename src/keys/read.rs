@@ -83,20 +83,29 @@ pub fn read(bytes: &[u8]) -> Read {
     // Binary DER first: its bytes are no text, and a BOM never starts one.
     if bytes.first() == Some(&0x30) {
         match der(bytes, "DER") {
+            Read::NotAKey(_) if der_shaped(bytes) || der_shaped(bytes.trim_ascii_end()) => {
+                return Read::Unusable(
+                    "binary data shaped as DER (a SEQUENCE) that tok cannot read as a key".into(),
+                );
+            }
             Read::NotAKey(_) => {}
             found => return found,
         }
     }
     let Some(text) = text(bytes) else {
         // A PEM file with a stray byte that is not UTF-8 is still a PEM file.
-        if bytes.windows(10).any(|w| w == b"-----BEGIN") {
-            return pem_text(&String::from_utf8_lossy(bytes));
+        let lossy = String::from_utf8_lossy(bytes);
+        if let Some(pem) = armour(&lossy) {
+            return pem_text(&pem);
         }
         return Read::NotAKey("binary data in no key format");
     };
     let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '\0');
     if text.starts_with('{') {
         return json(text);
+    }
+    if let Some(pem) = armour(&unescape_newlines(text)) {
+        return pem_text(&pem);
     }
     if text.contains("-----BEGIN") {
         return pem_text(text);
@@ -107,14 +116,100 @@ pub fn read(bytes: &[u8]) -> Read {
         );
     }
     let compact: String = unescape_newlines(text).split_whitespace().collect();
-    let decoded = STANDARD.decode(&compact).or_else(|_| URL_SAFE.decode(&compact));
-    match decoded {
-        Ok(der_bytes) => match der(&der_bytes, "base64 DER") {
-            Read::NotAKey(_) => Read::NotAKey("text in no key format"),
-            found => found,
-        },
-        Err(_) => Read::NotAKey("text in no key format"),
+    if let Some(der_bytes) = hex(&compact) {
+        match der(&der_bytes, "hex DER") {
+            Read::NotAKey(_) => {}
+            found => return found,
+        }
     }
+    let decoded = STANDARD.decode(&compact).or_else(|_| URL_SAFE.decode(&compact));
+    if let Ok(der_bytes) = &decoded {
+        match der(der_bytes, "base64 DER") {
+            Read::NotAKey(_) => {}
+            found => return found,
+        }
+    }
+    match looks_like_a_key(text, &compact, decoded.ok().as_deref()) {
+        Some(why) => Read::Unusable(why.into()),
+        None => Read::NotAKey("text in no key format"),
+    }
+}
+
+/// PEM armour as editors, mail and hand-typing leave it: labels in any case, 3 to 6
+/// dashes, spaces inside the dashes. Each marker rewritten as `-----BEGIN LABEL-----`;
+/// `None` when the text has none.
+fn armour(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut found = false;
+    while let Some(start) = rest.find("---") {
+        let run = rest[start..].bytes().take_while(|b| *b == b'-').count();
+        let after = &rest[start + run..];
+        let Some(close) = after.find("---") else { break };
+        let words: Vec<&str> = after[..close].split_whitespace().collect();
+        let marker = words.len() >= 2
+            && (words[0].eq_ignore_ascii_case("begin") || words[0].eq_ignore_ascii_case("end"));
+        if !marker {
+            out.push_str(&rest[..start + run]);
+            rest = after;
+            continue;
+        }
+        let close_run = after[close..].bytes().take_while(|b| *b == b'-').count();
+        out.push_str(&rest[..start]);
+        out.push_str("-----");
+        out.push_str(&words.join(" ").to_ascii_uppercase());
+        out.push_str("-----");
+        found = true;
+        rest = &after[close + close_run..];
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+/// Hex as `xxd -p`, `openssl ... -hex` or a console shows bytes: either case, pairs
+/// optionally split by colons (whitespace is already gone).
+fn hex(compact: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = compact.bytes().filter(|b| *b != b':').collect();
+    if digits.len() < 2 || !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let value = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
+    Some(digits.chunks(2).map(|p| value(p[0]) << 4 | value(p[1])).collect())
+}
+
+/// Bytes that start as DER does: a SEQUENCE whose length is exactly the rest. A random
+/// secret is shaped so about once in 65536; a key that lost a byte inside still is.
+fn der_shaped(bytes: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = bytes else { return false };
+    let (len, body) = match *first {
+        n @ 0..=0x7f => (usize::from(n), rest),
+        n @ 0x81..=0x84 => {
+            let n = usize::from(n - 0x80);
+            let Some(digits) = rest.get(..n) else { return false };
+            (digits.iter().fold(0usize, |acc, d| acc << 8 | usize::from(*d)), &rest[n..])
+        }
+        _ => return false,
+    };
+    len > 0 && len == body.len()
+}
+
+/// Text that reads as no key but is written like one (a broken PEM, a mangled DER in
+/// base64 or hex, JSON naming a `kty`): never an HMAC secret, whatever is wrong with it.
+fn looks_like_a_key(text: &str, compact: &str, base64: Option<&[u8]>) -> Option<&'static str> {
+    let lower = compact.to_ascii_lowercase();
+    if ["--begin", "--end", "begin--", "-----"].iter().any(|m| lower.contains(m)) {
+        return Some("text written as PEM (BEGIN/END armour) that tok cannot read as a key");
+    }
+    if hex(compact).is_some_and(|b| der_shaped(&b)) {
+        return Some("hex of DER (a SEQUENCE) that tok cannot read as a key");
+    }
+    if base64.is_some_and(der_shaped) {
+        return Some("base64 of DER (a SEQUENCE) that tok cannot read as a key");
+    }
+    if text.contains('{') && lower.contains("kty") {
+        return Some("JSON naming a \"kty\", like a JWK tok cannot read");
+    }
+    None
 }
 
 /// The bytes as text: UTF-8 (a BOM dropped), or UTF-16 with a BOM as Windows PowerShell's
@@ -332,6 +427,12 @@ mod tests {
         out
     }
 
+    fn hex_of(bytes: &[u8], upper: bool, sep: &str) -> String {
+        let pairs: Vec<String> =
+            bytes.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect();
+        pairs.join(sep)
+    }
+
     /// What `read` makes of bytes: the one key's (family, role, format), or a verdict.
     fn verdict(bytes: &[u8]) -> String {
         match read(bytes) {
@@ -384,6 +485,41 @@ mod tests {
             ("EC P-384", fixture("ec384-public.pem"), "Ec(P384) Public PEM SPKI"),
             ("Ed25519", fixture("ed25519-public.pem"), "Ed Public PEM SPKI"),
             ("SEC1 after EC PARAMETERS", fixture("ec-sec1-private.pem"), "Ec(P256) Private PEM SEC1"),
+            ("hex DER", hex_of(&der, false, "").into_bytes(), "Rsa Public hex DER SPKI"),
+            ("HEX DER", hex_of(&der, true, "").into_bytes(), "Rsa Public hex DER SPKI"),
+            ("hex with colons", hex_of(&der, false, ":").into_bytes(), "Rsa Public hex DER SPKI"),
+            ("hex with spaces", hex_of(&der, true, " ").into_bytes(), "Rsa Public hex DER SPKI"),
+            (
+                "wrapped hex",
+                hex_of(&der, false, "").replace("0", "0\n").into_bytes(),
+                "Rsa Public hex DER SPKI",
+            ),
+            (
+                "lower-case labels",
+                pem.replace("BEGIN PUBLIC KEY", "begin public key")
+                    .replace("END PUBLIC KEY", "end public key")
+                    .into_bytes(),
+                spki,
+            ),
+            ("four dashes", pem.replace("-----", "----").into_bytes(), spki),
+            ("three dashes", pem.replace("-----", "---").into_bytes(), spki),
+            ("six dashes", pem.replace("-----", "------").into_bytes(), spki),
+            ("mixed-case label", pem.replace("BEGIN PUBLIC KEY", "Begin Public Key").into_bytes(), spki),
+            (
+                "spaces inside the dashes",
+                pem.replace("-----BEGIN", "----- BEGIN").replace("KEY-----", "KEY -----").into_bytes(),
+                spki,
+            ),
+            (
+                "UTF-16 lower-case labels",
+                utf16(
+                    &pem.replace("BEGIN PUBLIC KEY", "begin public key")
+                        .replace("END PUBLIC KEY", "end public key"),
+                    true,
+                    true,
+                ),
+                spki,
+            ),
         ];
         for (name, bytes, want) in table {
             assert_eq!(verdict(&bytes), want, "{name}");
@@ -417,11 +553,22 @@ mod tests {
             ("a secret", "a long shared secret with spaces".into(), "not a key"),
             ("a base64 secret", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0".into(), "not a key"),
             ("one letter", "k".into(), "not a key"),
+            ("a hex secret", "00112233445566778899aabbccddeeff".into(), "not a key"),
+            ("a secret with dashes", "my-shared--secret".into(), "not a key"),
+            // Written as a key, though no key can be read from it: never a secret either.
+            ("broken lower-case PEM", "-----begin public key-----\nnot base64!\n-----end public key-----\n".into(), "unusable"),
+            ("PEM without END", "----begin public key----\nMIIBIjANBgkq\n".into(), "unusable"),
+            ("armour words", "xx--BEGIN yy".into(), "unusable"),
+            ("hex of a bare SEQUENCE", "30:03:61:62:63".into(), "unusable"),
+            ("base64 of a bare SEQUENCE", "MANhYmM=".into(), "unusable"),
+            ("quoted JWK", r#""{\"kty\":\"RSA\"}""#.into(), "unusable"),
         ];
         for (name, text, want) in table {
             assert_eq!(verdict(text.as_bytes()), want, "{name}");
         }
-        assert_eq!(verdict(b"\x30\x03abc"), "not a key");
+        // Shaped as DER (a SEQUENCE exactly as long as the rest): refused, not a secret.
+        assert_eq!(verdict(b"\x30\x03abc"), "unusable");
+        assert_eq!(verdict(b"\x30\x05abc"), "not a key");
         assert_eq!(verdict(&[0xff, 0x00, 0x80]), "not a key");
         let Read::Keys { keys, .. } = read(rsa.as_bytes()) else { panic!() };
         assert_eq!((keys[0].kid.as_deref(), keys[0].alg.as_deref()), (Some("r1"), Some("RS256")));

@@ -99,12 +99,34 @@ fn json_escape(s: &[u8]) -> (Option<Decoded>, usize) {
         Some(b'r') => b'\r',
         Some(b't') => b'\t',
         Some(b'u') => return unicode_escape(s),
+        // Python's repr of bytes and C: `\xc3\xbc` is a byte each (UTF-8 in a row).
+        Some(b'x') => {
+            return match s.get(2..4).and_then(hex) {
+                Some(byte) => (Some(Decoded::Byte(byte as u8)), 4),
+                None => (None, 1),
+            };
+        }
+        // Octal as C, PHP and Python write it: always three digits there.
+        Some(b'0'..=b'3') => {
+            return match s.get(1..4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b))) {
+                Some(d) => (Some(Decoded::Byte(d.iter().fold(0u8, |acc, b| acc << 3 | (b - b'0')))), 4),
+                None => (None, 1),
+            };
+        }
         _ => return (None, 1),
     };
     (Some(Decoded::Byte(simple)), 2)
 }
 
 fn unicode_escape(s: &[u8]) -> (Option<Decoded>, usize) {
+    // ES6 `\u{48}`, `\u{1F600}`.
+    if s.get(2) == Some(&b'{') {
+        let Some(close) = s.iter().take(11).position(|&b| b == b'}') else { return (None, 1) };
+        return match hex(&s[3..close]).and_then(char::from_u32) {
+            Some(c) => (Some(Decoded::Char(c)), close + 1),
+            None => (None, 1),
+        };
+    }
     let unit = |at: usize| s.get(at..at + 6).filter(|u| u.starts_with(b"\\u")).and_then(|u| hex(&u[2..]));
     let Some(first) = unit(0) else { return (None, 1) };
     if (0xD800..0xDC00).contains(&first)
@@ -120,66 +142,125 @@ fn unicode_escape(s: &[u8]) -> (Option<Decoded>, usize) {
     }
 }
 
-/// `%2f` or `%2F`: one byte (UTF-8 sequences are bytes in a row).
+/// `%2f` or `%2F`: one byte (UTF-8 sequences are bytes in a row); JavaScript's
+/// `escape()` writes `%u00FC`, a UTF-16 unit (a surrogate pair as one character).
 fn percent(s: &[u8]) -> (Option<Decoded>, usize) {
+    if matches!(s.get(1), Some(b'u' | b'U')) {
+        let unit = |at: usize| {
+            s.get(at..at + 6)
+                .filter(|u| u[0] == b'%' && matches!(u[1], b'u' | b'U'))
+                .and_then(|u| hex(&u[2..]))
+        };
+        if let Some(first) = unit(0) {
+            if (0xD800..0xDC00).contains(&first)
+                && let Some(second) = unit(6).filter(|u| (0xDC00..0xE000).contains(u))
+            {
+                let c = char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
+                return (c.map(Decoded::Char), if c.is_some() { 12 } else { 1 });
+            }
+            return match char::from_u32(first) {
+                Some(c) => (Some(Decoded::Char(c)), 6),
+                None => (None, 1),
+            };
+        }
+    }
     match s.get(1..3).and_then(hex) {
         Some(byte) => (Some(Decoded::Byte(byte as u8)), 3),
         None => (None, 1),
     }
 }
 
-/// HTML's escapes of the characters secrets hold, by name; numeric references cover the rest.
+/// HTML5's names of every printable ASCII punctuation character (and of the spaces a
+/// secret holds); numeric references cover the rest. `&hyphen;` and `&dash;` name U+2010,
+/// but a server that writes them for `-` means `-`.
 const ENTITIES: &[(&str, char)] = &[
-    ("amp", '&'),
-    ("lt", '<'),
-    ("gt", '>'),
-    ("quot", '"'),
-    ("apos", '\''),
-    ("nbsp", '\u{a0}'),
-    ("sol", '/'),
-    ("bsol", '\\'),
-    ("plus", '+'),
-    ("equals", '='),
-    ("percnt", '%'),
-    ("quest", '?'),
-    ("colon", ':'),
-    ("semi", ';'),
-    ("comma", ','),
-    ("period", '.'),
     ("excl", '!'),
+    ("quot", '"'),
+    ("QUOT", '"'),
     ("num", '#'),
     ("dollar", '$'),
-    ("commat", '@'),
-    ("ast", '*'),
+    ("percnt", '%'),
+    ("amp", '&'),
+    ("AMP", '&'),
+    ("apos", '\''),
     ("lpar", '('),
     ("rpar", ')'),
+    ("ast", '*'),
+    ("midast", '*'),
+    ("plus", '+'),
+    ("comma", ','),
+    ("hyphen", '-'),
+    ("dash", '-'),
+    ("minus", '-'),
+    ("period", '.'),
+    ("sol", '/'),
+    ("colon", ':'),
+    ("semi", ';'),
+    ("lt", '<'),
+    ("LT", '<'),
+    ("equals", '='),
+    ("gt", '>'),
+    ("GT", '>'),
+    ("quest", '?'),
+    ("commat", '@'),
     ("lsqb", '['),
+    ("lbrack", '['),
+    ("bsol", '\\'),
     ("rsqb", ']'),
-    ("lcub", '{'),
-    ("rcub", '}'),
-    ("verbar", '|'),
-    ("lowbar", '_'),
-    ("grave", '`'),
+    ("rbrack", ']'),
     ("Hat", '^'),
+    ("lowbar", '_'),
+    ("UnderBar", '_'),
+    ("grave", '`'),
+    ("DiacriticalGrave", '`'),
+    ("lcub", '{'),
+    ("lbrace", '{'),
+    ("verbar", '|'),
+    ("vert", '|'),
+    ("VerticalLine", '|'),
+    ("rcub", '}'),
+    ("rbrace", '}'),
     ("tilde", '~'),
+    ("DiacriticalTilde", '~'),
+    ("nbsp", '\u{a0}'),
+    ("NonBreakingSpace", '\u{a0}'),
+    ("Tab", '\t'),
+    ("NewLine", '\n'),
 ];
 
-/// `&amp;`, `&#38;`, `&#x26;`: the semicolon is required, as servers write them.
+/// The longest name above, with `&` and `;`.
+const ENTITY_MAX: usize = 20;
+
+/// `&amp;`, `&#38;`, `&#x26;`, and numeric references without the `;`, which browsers
+/// decode too (`&#72&#117`). A name matches in any case when no name matches exactly.
 fn entity(s: &[u8]) -> (Option<Decoded>, usize) {
-    let Some(end) = s.iter().take(12).position(|&b| b == b';') else { return (None, 1) };
+    if s.get(1) == Some(&b'#') {
+        let hexadecimal = matches!(s.get(2), Some(b'x' | b'X'));
+        let from = if hexadecimal { 3 } else { 2 };
+        let digits = s[from..]
+            .iter()
+            .take(8)
+            .take_while(|b| if hexadecimal { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+            .count();
+        let number = &s[from..from + digits];
+        let value = if hexadecimal {
+            hex(number)
+        } else {
+            std::str::from_utf8(number).ok().filter(|n| !n.is_empty()).and_then(|n| n.parse().ok())
+        };
+        let used = from + digits + usize::from(s.get(from + digits) == Some(&b';'));
+        return match value.and_then(char::from_u32) {
+            Some(c) => (Some(Decoded::Char(c)), used),
+            None => (None, 1),
+        };
+    }
+    let Some(end) = s.iter().take(ENTITY_MAX).position(|&b| b == b';') else { return (None, 1) };
     let name = &s[1..end];
-    let c = if let Some(number) = name.strip_prefix(b"#") {
-        match number.first() {
-            Some(b'x' | b'X') => hex(&number[1..]),
-            _ => std::str::from_utf8(number)
-                .ok()
-                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|n| n.parse().ok()),
-        }
-        .and_then(char::from_u32)
-    } else {
-        ENTITIES.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, c)| *c)
-    };
+    let c = ENTITIES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .or_else(|| ENTITIES.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)))
+        .map(|(_, c)| *c);
     match c {
         Some(c) => (Some(Decoded::Char(c)), end + 1),
         None => (None, 1),
@@ -192,13 +273,19 @@ mod tests {
 
     #[test]
     fn decodes_and_maps_back() {
-        let table: [(&str, &str); 12] = [
+        let table: [(&str, &str); 18] = [
             ("plain", "plain"),
             (r"a\u0061\u00fc\/", "aaü/"),
             (r"\ud83d\ude00!", "😀!"),
             (r"lone \ud83d.", r"lone \ud83d."),
             ("&amp;&#38;&#x26;&#X26;&lt;&quot;&sol;", "&&&&<\"/"),
             ("&nosuch; & &amp", "&nosuch; & &amp"),
+            (r"\x48\x75\xc3\xbc\xZZ", r"Huü\xZZ"),
+            (r"\110\165\303\274\8\19", r"Huü\8\19"),
+            (r"\u{48}\u{1F600}\u{}\u{110000}", r"H😀\u{}\u{110000}"),
+            ("%u0048%U00fc%uD83D%uDE00%u12", "Hü😀%u12"),
+            ("&#72&#117&#x6e;&#X74x", "Huntx"),
+            ("&hyphen;&dash;&HYPHEN;&period;&DiacriticalGrave;&Hat;", "---.`^"),
             ("%2f%2F%c3%BC+x", "//ü x"),
             ("100% %zz", "100% %zz"),
             // Layers: percent inside HTML inside JSON.
@@ -221,7 +308,7 @@ mod tests {
             assert_eq!(last.1, text.len(), "{text}");
         }
         // Escape-like garbage: never a panic, and the spans still tile the text.
-        let alphabet: Vec<char> = "\\u%&#x;+0189abcdfADF\"/ü😀".chars().collect();
+        let alphabet: Vec<char> = "\\u%&#x;+0189abcdfADF{}U\"/ü😀".chars().collect();
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
         for _ in 0..3000 {
             let mut text = String::new();
@@ -232,6 +319,10 @@ mod tests {
             let c = canon(text.as_bytes());
             assert_eq!(c.bytes.len(), c.spans.len(), "{text}");
             assert_eq!(c.spans.last().map_or(0, |s| s.1), text.len(), "{text}");
+        }
+        // Every printable ASCII punctuation character has an HTML5 name here.
+        for c in (b'!'..=b'~').filter(u8::is_ascii_punctuation) {
+            assert!(ENTITIES.iter().any(|(_, e)| *e == c as char), "no name for {}", c as char);
         }
         // One decoded byte from an escape maps back to all of it.
         let c = canon(b"x%26amp;y");

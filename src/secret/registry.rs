@@ -30,7 +30,13 @@ struct Needles {
     raw: Vec<Vec<u8>>,
     decoded: Vec<Vec<u8>>,
     token_like: bool,
+    /// Matched in any ASCII case: a server that echoes `HUNTER2-QUOKKA` still shows it.
+    fold: bool,
 }
+
+/// Secrets at least this long are matched in any ASCII case; shorter ones would match
+/// too many words that differ from them only in case.
+const FOLD_MIN: usize = 8;
 
 impl Needles {
     fn of(value: &str) -> Needles {
@@ -48,7 +54,7 @@ impl Needles {
         decoded.retain(|n| n.len() >= MIN_SCRUBBED);
         decoded.sort_unstable();
         decoded.dedup();
-        Needles { raw, decoded, token_like: token_like(value) }
+        Needles { raw, decoded, token_like: token_like(value), fold: value.chars().count() >= FOLD_MIN }
     }
 }
 
@@ -110,10 +116,10 @@ impl Registry {
             for known in self.lasting.iter_mut().chain(self.retired.iter_mut()) {
                 let needles = known.needles.get_or_insert_with(|| Needles::of(&known.value));
                 for needle in &needles.raw {
-                    index.raw.add(needle, needles.token_like);
+                    index.raw.add(needle, needles.token_like, needles.fold);
                 }
                 for needle in &needles.decoded {
-                    index.decoded.add(needle, needles.token_like);
+                    index.decoded.add(needle, needles.token_like, needles.fold);
                 }
             }
             index
@@ -144,23 +150,26 @@ struct Index {
 
 #[derive(Default)]
 struct NeedleSet {
-    /// Each needle, and whether it is token-like (for the net).
-    needles: Vec<(Vec<u8>, bool)>,
+    /// Each needle, whether it is token-like (for the net), and whether any case matches.
+    needles: Vec<(Vec<u8>, bool, bool)>,
     by_start: std::collections::HashMap<[u8; 2], Vec<usize>>,
     /// One bit per two-byte start: most positions of a text are passed over here.
     starts: Vec<u64>,
 }
 
 impl NeedleSet {
-    fn add(&mut self, needle: &[u8], token_like: bool) {
+    /// Needles are filed under their first two bytes in lower case, so one lookup per
+    /// position serves the exact and the any-case ones alike.
+    fn add(&mut self, needle: &[u8], token_like: bool, fold: bool) {
         let [a, b, ..] = needle else { return };
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
         if self.starts.is_empty() {
             self.starts = vec![0; 65536 / 64];
         }
-        let key = usize::from(*a) << 8 | usize::from(*b);
+        let key = usize::from(a) << 8 | usize::from(b);
         self.starts[key / 64] |= 1 << (key % 64);
-        self.by_start.entry([*a, *b]).or_default().push(self.needles.len());
-        self.needles.push((needle.to_vec(), token_like));
+        self.by_start.entry([a, b]).or_default().push(self.needles.len());
+        self.needles.push((needle.to_vec(), token_like, fold));
     }
 
     /// Calls `found` with the range of every occurrence of a needle in `hay`.
@@ -169,13 +178,16 @@ impl NeedleSet {
             return;
         }
         for (at, pair) in hay.windows(2).enumerate() {
-            let key = usize::from(pair[0]) << 8 | usize::from(pair[1]);
+            let (a, b) = (pair[0].to_ascii_lowercase(), pair[1].to_ascii_lowercase());
+            let key = usize::from(a) << 8 | usize::from(b);
             if self.starts[key / 64] & (1 << (key % 64)) == 0 {
                 continue;
             }
-            for &id in self.by_start.get(&[pair[0], pair[1]]).into_iter().flatten() {
-                let (needle, token_like) = &self.needles[id];
-                if (!net || *token_like) && hay[at..].starts_with(needle) {
+            for &id in self.by_start.get(&[a, b]).into_iter().flatten() {
+                let (needle, token_like, fold) = &self.needles[id];
+                let Some(here) = hay.get(at..at + needle.len()) else { continue };
+                let hit = if *fold { here.eq_ignore_ascii_case(needle) } else { here == needle.as_slice() };
+                if (!net || *token_like) && hit {
                     found(at, at + needle.len());
                 }
             }
@@ -243,6 +255,27 @@ mod tests {
             .collect()
     }
 
+    /// HTML5 names for the punctuation in the table's secrets, the rest as it is.
+    fn html5_named(s: &str) -> String {
+        let names = [
+            ('&', "&amp;"),
+            ('/', "&sol;"),
+            ('<', "&lt;"),
+            ('"', "&quot;"),
+            ('+', "&plus;"),
+            ('=', "&equals;"),
+            ('%', "&percnt;"),
+            (';', "&semi;"),
+            ('\\', "&bsol;"),
+            ('-', "&hyphen;"),
+            ('!', "&excl;"),
+            (':', "&colon;"),
+        ];
+        s.chars()
+            .map(|c| names.iter().find(|(n, _)| *n == c).map_or(c.to_string(), |(_, e)| e.to_string()))
+            .collect()
+    }
+
     #[test]
     fn every_encoding_of_a_secret_is_cut() {
         use base64::Engine;
@@ -272,6 +305,27 @@ mod tests {
                 ("percent twice", percent(&percent(secret, true, ""), false, "")),
                 ("base64", STANDARD.encode(secret)),
                 ("base64url", URL_SAFE_NO_PAD.encode(secret)),
+                ("\\xNN of every byte", secret.bytes().map(|b| format!("\\x{b:02x}")).collect()),
+                (
+                    "python repr of bytes",
+                    secret
+                        .bytes()
+                        .map(|b| match b {
+                            b'\\' => "\\\\".to_string(),
+                            b' '..=b'~' => (b as char).to_string(),
+                            _ => format!("\\x{b:02x}"),
+                        })
+                        .collect(),
+                ),
+                ("\\NNN octal of every byte", secret.bytes().map(|b| format!("\\{b:03o}")).collect()),
+                ("es6 \\u{..}", secret.chars().map(|c| format!("\\u{{{:x}}}", c as u32)).collect()),
+                ("%uNNNN", secret.encode_utf16().map(|u| format!("%u{u:04X}")).collect()),
+                ("html decimal without ;", secret.chars().map(|c| format!("&#{}", c as u32)).collect()),
+                ("html hex without ;", secret.chars().map(|c| format!("&#x{:x}", c as u32)).collect()),
+                ("html5 names", html5_named(secret)),
+                ("html5 names in upper case", html5_named(secret).replace("&hyphen;", "&HYPHEN;")),
+                ("upper case", secret.to_ascii_uppercase()),
+                ("lower case", secret.to_ascii_lowercase()),
             ];
             for (what, form) in forms {
                 let text = format!("you sent {{\"p\":\"{form}\"}}; request req-1");
@@ -316,6 +370,12 @@ mod tests {
             let out = r.scrub(&text, false);
             assert!(!out.contains("ü&;%") && !out.contains("x+ü😀"), "{text} -> {out}");
         }
+        // Any case only for secrets of FOLD_MIN characters or more.
+        let mut r = Registry::new();
+        r.register("Ab3x");
+        r.register("Hunter2-Quokka");
+        assert_eq!(r.scrub("AB3X ab3x Ab3x", false), "AB3X ab3x (redacted)");
+        assert_eq!(r.scrub("HUNTER2-QUOKKA hunter2-quokka", false), "(redacted) (redacted)");
         // Overlapping finds make one cut.
         let mut r = Registry::new();
         r.register("abcdef");

@@ -136,6 +136,22 @@ fn sign_refuses_a_pem_key_as_an_hmac_secret() {
             assert!(!stderr_of(&out).contains("never expires"), "{}", stderr_of(&out));
         }
     }
+    // Every other form of a key, readable or broken, is refused as a secret too.
+    let mut forms: Vec<(String, Vec<u8>)> = public_key_forms("rsa-public.pem");
+    forms.extend(broken_key_forms().into_iter().map(|(f, b)| (f.to_string(), b)));
+    for (form, bytes) in forms {
+        let key = home.path().join("key");
+        std::fs::write(&key, &bytes).unwrap();
+        let out = home
+            .tok()
+            .args(["sign", "--alg", "HS256", "--sub", "x", "--key-file"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{form}: {}", stderr_of(&out));
+        assert!(out.stdout.is_empty(), "{form}");
+        assert!(stderr_of(&out).contains("never used as an HMAC secret"), "{form}: {}", stderr_of(&out));
+    }
     // There is no default algorithm: without --alg a private key signs with its own
     // (never HMAC), and bytes that are no key are refused, since HMAC must be asked for.
     for (file, alg) in [
@@ -300,6 +316,28 @@ fn utf16le_with_bom(text: &str) -> Vec<u8> {
     out
 }
 
+fn hex_of(bytes: &[u8], upper: bool, sep: &str) -> String {
+    let pairs: Vec<String> =
+        bytes.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect();
+    pairs.join(sep)
+}
+
+/// Bytes written like a public key that no key can be read from (a mangled PEM, a
+/// truncated-inside DER in hex or base64, a quoted JWK): refused as secrets all the same.
+fn broken_key_forms() -> Vec<(&'static str, Vec<u8>)> {
+    let mut der = der_of("rsa-public.pem");
+    der[4] ^= 0xff;
+    let pem = std::fs::read_to_string(fixture("rsa-public.pem")).unwrap();
+    vec![
+        ("lower-case PEM with a broken body", pem.to_lowercase().replace('m', "!").into_bytes()),
+        ("PEM without its END line", pem.lines().take(3).collect::<Vec<_>>().join("\n").into_bytes()),
+        ("hex of a mangled DER", hex_of(&der, false, ":").into_bytes()),
+        ("base64 of a mangled DER", base64::engine::general_purpose::STANDARD.encode(&der).into_bytes()),
+        ("a mangled DER", der),
+        ("a JWK in a JSON string", br#""{\"kty\":\"RSA\",\"n\":\"AQAB\"}""#.to_vec()),
+    ]
+}
+
 /// Every form of a public key the issue names, as the bytes of a key file.
 fn public_key_forms(file: &str) -> Vec<(String, Vec<u8>)> {
     let pem = std::fs::read_to_string(fixture(file)).unwrap();
@@ -322,6 +360,17 @@ fn public_key_forms(file: &str) -> Vec<(String, Vec<u8>)> {
         ("JWK with a BOM".into(), format!("\u{feff}{jwk}").into_bytes()),
         ("JWK with an escaped kty".into(), jwk.replace("\"kty\"", "\"k\\u0074y\"").into_bytes()),
         ("JWK set".into(), format!("{{\"keys\":[{jwk}]}}").into_bytes()),
+        ("hex DER".into(), hex_of(&der, false, "").into_bytes()),
+        ("HEX DER with colons".into(), hex_of(&der, true, ":").into_bytes()),
+        ("hex DER with spaces and a newline".into(), format!("{}\n", hex_of(&der, false, " ")).into_bytes()),
+        (
+            "PEM with lower-case labels".into(),
+            pem.replace("-----BEGIN PUBLIC KEY-----", "-----begin public key-----")
+                .replace("-----END PUBLIC KEY-----", "-----end public key-----")
+                .into_bytes(),
+        ),
+        ("PEM with four dashes".into(), pem.replace("-----", "----").into_bytes()),
+        ("PEM with six dashes and spaces".into(), pem.replace("-----", "------ ").into_bytes()),
     ];
     if file == "rsa-public.pem" {
         forms.push((
@@ -359,8 +408,28 @@ fn hmac_forgeries_keyed_with_any_form_of_a_public_key_never_verify() {
                     assert!(err.contains("never used as an HMAC secret"), "{file} {form} {pin:?}: {err}");
                     assert!(err.contains(&format!("alg {alg:?}")), "{err}");
                     assert!(!err.contains("signature verified"), "{err}");
+                    // Never the hint that would make the forgery verify.
+                    assert!(!err.contains("pass --alg"), "{file} {form} {pin:?}: {err}");
+                    assert!(err.contains("looks forged"), "{file} {form} {pin:?}: {err}");
                 }
             }
+        }
+    }
+    for (form, bytes) in broken_key_forms() {
+        let key = home.path().join("key");
+        std::fs::write(&key, &bytes).unwrap();
+        let forged = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&bytes),
+        )
+        .unwrap();
+        for pin in [None, Some("HS256")] {
+            let out = verify(&home, &forged, &key, pin);
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(4), "{form} {pin:?}: {err}");
+            assert!(err.contains("never used as an HMAC secret"), "{form} {pin:?}: {err}");
+            assert!(!err.contains("pass --alg"), "{form} {pin:?}: {err}");
         }
     }
     // The same from a variable, as a Keycloak realm's public key is pasted into one.

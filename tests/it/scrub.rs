@@ -350,3 +350,39 @@ fn echoes_in_other_escapes_are_redacted() {
         assert!(!err.contains("s3cr3t"), "{placeholder}: {err}");
     }
 }
+
+/// A Python service quoting `repr()` of the request's bytes, one writing every byte as
+/// `\xNN`, and a .NET one answering in UTF-16LE: the secret is cut from each, matched on
+/// the decoded text (the excerpt would otherwise show `H u n t e r 2`).
+#[test]
+fn byte_escaped_and_utf16_echoes_are_redacted() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let umlauts = "Grüße-Kennwort1";
+    let cases: [(&str, bool, &str, &[&str]); 3] = [
+        ("{{echo_pyrepr}}", false, umlauts, &[r"Gr\xc3\xbc", "Kennwort1", "Gr?"]),
+        ("{{echo_hex}}", false, PASSWORD, &[r"\x48\x75\x6e", "Hunter2"]),
+        ("{{echo_raw}}", true, PASSWORD, &["H u n t", "Hunter2", "secret!"]),
+    ];
+    for (placeholder, utf16le, password, forms) in cases {
+        sb.fault(json!({ "path": "/security/createToken", "status": 500, "times": 3, "utf16le": utf16le,
+            "headers": { "content-type": "text/plain" }, "body": format!("invalid request body: {placeholder}") }));
+        let (code, err) = stderr_after(
+            home.tok()
+                .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"])
+                .write_stdin(format!("{password}\n")),
+        );
+        assert_eq!(code, Some(5), "{placeholder}: {err}");
+        assert!(err.contains("(redacted)"), "{placeholder}: {err}");
+        // The echo reached tok (decoded, for UTF-16): the request's user name is there.
+        let user = if placeholder == "{{echo_hex}}" {
+            USER.bytes().map(|b| format!("\\x{b:02x}")).collect()
+        } else {
+            USER.to_string()
+        };
+        assert!(err.contains(&user), "{placeholder}: {err}");
+        for form in forms {
+            assert!(!err.contains(form), "{placeholder}: {form} in {err}");
+        }
+    }
+}
