@@ -266,11 +266,7 @@ fn json(text: &str) -> Read {
         };
     }
     if !map.contains_key("kty") {
-        // JSON is never a shared secret: whoever has a JSON key file has a key, or a mistake.
-        return Read::Unusable(
-            "a JSON object that is no JWK (no \"kty\") or JWK set (no \"keys\"); JSON is never an HMAC secret"
-                .into(),
-        );
+        return Read::NotAKey("a JSON object that is no JWK (no \"kty\") or JWK set (no \"keys\")");
     }
     match jwk(&value) {
         Ok(key) => Read::Keys { keys: vec![key], set: false, skipped: Vec::new() },
@@ -279,7 +275,8 @@ fn json(text: &str) -> Read {
 }
 
 /// A JSON list of JWKs, as `jq .keys` and some consoles write a JWK set: read as the set.
-/// Text that starts with `[` but is no JSON is left to the other formats.
+/// Anything else that starts with `[` (no JSON, or a list of no objects) is left to the
+/// other formats.
 fn json_list(bytes: &[u8]) -> Option<Read> {
     let text = text(bytes)?;
     let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '\0');
@@ -288,9 +285,7 @@ fn json_list(bytes: &[u8]) -> Option<Read> {
     }
     let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(text) else { return None };
     if entries.is_empty() || !entries.iter().all(Value::is_object) {
-        return Some(Read::Unusable(
-            "a JSON list that is no list of JWKs; JSON is never an HMAC secret".into(),
-        ));
+        return None;
     }
     Some(set_of(&entries))
 }
@@ -445,7 +440,7 @@ mod tests {
             ("unknown kty", r#"{"kty":"AKP","x":"y"}"#.into(), "unusable"),
             ("broken JSON", "{\"kty\":".into(), "unusable"),
             ("keys not a list", r#"{"keys":{}}"#.into(), "unusable"),
-            ("JSON without kty", r#"{"k":1}"#.into(), "unusable"),
+            ("JSON without kty", r#"{"k":1}"#.into(), "not a key"),
             ("OpenSSH", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI user@host".into(), "unusable"),
             ("encrypted PEM", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n".into(), "unusable"),
             ("legacy encrypted PEM", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n".into(), "unusable"),
@@ -465,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn jwk_lists_and_wrapped_jwks_are_keys_and_json_is_never_a_secret() {
+    fn jwk_lists_and_wrapped_jwks_are_keys() {
         let rsa = r#"{"kty":"RSA","kid":"r1","n":"sXch","e":"AQAB"}"#;
         let table: Vec<(&str, String, &str)> = vec![
             ("list of one", format!("[{rsa}]"), "1 keys set=true"),
@@ -473,8 +468,9 @@ mod tests {
             ("list with BOM", format!("\u{feff}[{rsa}]"), "1 keys set=true"),
             ("wrapped", format!(r#"{{"jwk":{rsa}}}"#), "Rsa Public JWK"),
             ("wrapped no JWK", r#"{"jwk":{"n":"x"}}"#.into(), "unusable"),
-            ("empty list", "[]".into(), "unusable"),
-            ("list of strings", r#"["a","b"]"#.into(), "unusable"),
+            ("list of one no JWK", r#"[{"n":"x"}]"#.into(), "0 keys set=true"),
+            ("empty list", "[]".into(), "not a key"),
+            ("list of strings", r#"["a","b"]"#.into(), "not a key"),
             ("use sig", rsa.replace('}', r#","use":"sig"}"#), "Rsa Public JWK"),
             ("use other", rsa.replace('}', r#","use":"wrap"}"#), "unusable"),
             ("a bracketed secret", "[not json] secret".into(), "not a key"),
