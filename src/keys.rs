@@ -334,6 +334,7 @@ pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result
         Read::Unusable(why) => return Err(refuse(why)),
         Read::Keys { keys, set, skipped } => (keys, set, skipped),
     };
+    let (keys, skipped) = for_verifying(keys, set, skipped).map_err(refuse)?;
     let candidates = select(&keys, set, &skipped, token.kid(), alg, pin.is_some()).map_err(refuse)?;
     let mut unusable = None;
     for key in &candidates {
@@ -351,6 +352,33 @@ pub fn verify(token: &Jwt, source: &KeySource, pin: Option<Algorithm>) -> Result
         Some(why) if candidates.len() == 1 => Err(refuse(why)),
         _ => Ok(false),
     }
+}
+
+/// The keys whose JWK `key_ops` (RFC 7517 §4.3), when given, include `verify`; in a set
+/// the others are skipped and named, a single one is refused.
+fn for_verifying(
+    keys: Vec<Key>,
+    set: bool,
+    mut skipped: Vec<String>,
+) -> Result<(Vec<Key>, Vec<String>), String> {
+    let mut kept = Vec::with_capacity(keys.len());
+    for key in keys {
+        let ops = match &key.material {
+            Material::Jwk(jwk) => jwk.common.key_operations.as_deref(),
+            Material::Der(_) => None,
+        };
+        match ops {
+            Some(ops) if !ops.contains(&jsonwebtoken::jwk::KeyOperations::Verify) => {
+                let why = format!("{key} whose key_ops do not include \"verify\"");
+                if !set {
+                    return Err(format!("the key is {why}"));
+                }
+                skipped.push(why);
+            }
+            _ => kept.push(key),
+        }
+    }
+    Ok((kept, skipped))
 }
 
 fn check(token: &Jwt, alg: Algorithm, key: &DecodingKey) -> Result<bool, String> {

@@ -80,6 +80,9 @@ const URL_SAFE: GeneralPurpose = GeneralPurpose::new(
 );
 
 pub fn read(bytes: &[u8]) -> Read {
+    if let Some(found) = json_list(bytes) {
+        return found;
+    }
     // Binary DER first: its bytes are no text, and a BOM never starts one.
     if bytes.first() == Some(&0x30) {
         match der(bytes, "DER") {
@@ -348,15 +351,14 @@ fn json(text: &str) -> Read {
         let Value::Array(entries) = keys else {
             return Read::Unusable("a JWK set whose \"keys\" is not a list".into());
         };
-        let mut found = Vec::new();
-        let mut skipped = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            match jwk(entry) {
-                Ok(key) => found.push(key),
-                Err(why) => skipped.push(format!("key {} ({why})", i + 1)),
-            }
-        }
-        return Read::Keys { keys: found, set: true, skipped };
+        return set_of(entries);
+    }
+    // As some consoles and libraries wrap the one key.
+    if let Some(inner) = map.get("jwk").filter(|_| !map.contains_key("kty")) {
+        return match jwk(inner) {
+            Ok(key) => Read::Keys { keys: vec![key], set: false, skipped: Vec::new() },
+            Err(why) => Read::Unusable(format!("{{\"jwk\": ...}} holding {why}")),
+        };
     }
     if !map.contains_key("kty") {
         return Read::NotAKey("a JSON object that is no JWK (no \"kty\") or JWK set (no \"keys\")");
@@ -367,11 +369,41 @@ fn json(text: &str) -> Read {
     }
 }
 
+/// A JSON list of JWKs, as `jq .keys` and some consoles write a JWK set: read as the set.
+/// Anything else that starts with `[` (no JSON, or a list of no objects) is left to the
+/// other formats.
+fn json_list(bytes: &[u8]) -> Option<Read> {
+    let text = text(bytes)?;
+    let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '\0');
+    if !text.starts_with('[') {
+        return None;
+    }
+    let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(text) else { return None };
+    if entries.is_empty() || !entries.iter().all(Value::is_object) {
+        return None;
+    }
+    Some(set_of(&entries))
+}
+
+/// The keys of a JWK set; the entries that are no usable JWK are skipped, and named.
+fn set_of(entries: &[Value]) -> Read {
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        match jwk(entry) {
+            Ok(key) => found.push(key),
+            Err(why) => skipped.push(format!("key {} ({why})", i + 1)),
+        }
+    }
+    Read::Keys { keys: found, set: true, skipped }
+}
+
 fn jwk(value: &Value) -> Result<Key, String> {
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
     let kty = text("kty").ok_or("a JWK without a \"kty\" string")?;
-    if text("use").as_deref() == Some("enc") {
-        return Err("a JWK for encryption (\"use\": \"enc\"), not for signatures".into());
+    // RFC 7517 §4.2: a key for another use than signatures is not one for tok.
+    if let Some(other) = text("use").filter(|u| u != "sig") {
+        return Err(format!("a JWK for \"use\": \"{}\", not for signatures", crate::term::printable(&other)));
     }
     let parsed: Jwk =
         serde_json::from_value(value.clone()).map_err(|e| format!("a JWK tok cannot read ({e})"))?;
@@ -572,5 +604,27 @@ mod tests {
         assert_eq!(verdict(&[0xff, 0x00, 0x80]), "not a key");
         let Read::Keys { keys, .. } = read(rsa.as_bytes()) else { panic!() };
         assert_eq!((keys[0].kid.as_deref(), keys[0].alg.as_deref()), (Some("r1"), Some("RS256")));
+    }
+
+    #[test]
+    fn jwk_lists_and_wrapped_jwks_are_keys() {
+        let rsa = r#"{"kty":"RSA","kid":"r1","n":"sXch","e":"AQAB"}"#;
+        let table: Vec<(&str, String, &str)> = vec![
+            ("list of one", format!("[{rsa}]"), "1 keys set=true"),
+            ("list of two", format!(" [{rsa}, {rsa}]\n"), "2 keys set=true"),
+            ("list with BOM", format!("\u{feff}[{rsa}]"), "1 keys set=true"),
+            ("wrapped", format!(r#"{{"jwk":{rsa}}}"#), "Rsa Public JWK"),
+            ("wrapped no JWK", r#"{"jwk":{"n":"x"}}"#.into(), "unusable"),
+            ("list of one no JWK", r#"[{"n":"x"}]"#.into(), "0 keys set=true"),
+            ("empty list", "[]".into(), "not a key"),
+            ("list of strings", r#"["a","b"]"#.into(), "not a key"),
+            ("use sig", rsa.replace('}', r#","use":"sig"}"#), "Rsa Public JWK"),
+            ("use other", rsa.replace('}', r#","use":"wrap"}"#), "unusable"),
+            ("a bracketed secret", "[not json] secret".into(), "not a key"),
+        ];
+        for (name, text, want) in table {
+            assert_eq!(verdict(text.as_bytes()), want, "{name}");
+        }
+        assert_eq!(verdict(&utf16(&format!("[{rsa}]"), true, true)), "1 keys set=true");
     }
 }

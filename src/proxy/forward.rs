@@ -45,6 +45,8 @@ pub struct Gateway {
     pub watch_header: Option<&'static str>,
     pub retry: bool,
     pub timeout: Duration,
+    /// The cookies the API set, which alone go back to it.
+    pub cookies: headers::Cookies,
 }
 
 /// What the log line says of a request.
@@ -81,6 +83,10 @@ impl Gateway {
                     ),
                     "(another Host)".to_string(),
                 ),
+                Err(Unwelcome::Hosts) => (
+                    problem(StatusCode::BAD_REQUEST, "tok proxy: a request has one Host header, not more"),
+                    "(two Hosts)".to_string(),
+                ),
                 Err(Unwelcome::CrossSite(header)) => (
                     problem(
                         StatusCode::FORBIDDEN,
@@ -94,6 +100,13 @@ impl Gateway {
                         let shown = shown_path(&rest);
                         (self.forward(request, rest).await, shown)
                     }
+                    Route::Climbs => (
+                        problem(
+                            StatusCode::BAD_REQUEST,
+                            "tok proxy: the path leaves the upstream's base path (a `..` segment, maybe encoded)",
+                        ),
+                        "(a path out of the upstream)".into(),
+                    ),
                     _ => {
                         (problem(StatusCode::NOT_FOUND, "tok proxy: no such path"), "(no capability)".into())
                     }
@@ -147,7 +160,10 @@ impl Gateway {
         } else {
             Held::Streaming(reqwest::Body::wrap(Streamed::new(Vec::new(), body, Arc::clone(&broke))))
         };
-        let headers = headers::to_upstream(&parts.headers, &credential.name);
+        let mut headers = headers::to_upstream(&parts.headers, &credential.name);
+        if let Some(cookies) = self.cookies.pass(&parts.headers) {
+            headers.insert(header::COOKIE, cookies);
+        }
         let (body, replay) = match held {
             Held::Whole(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
             Held::Streaming(body) => (body, None),
@@ -244,6 +260,7 @@ impl Gateway {
         }
         let answer: Response<reqwest::Body> = answer.into();
         let (mut parts, body) = answer.into_parts();
+        self.cookies.learn(&parts.headers);
         parts.headers = headers::to_client(&parts.headers, self.watch_header, &self.upstream, &self.public);
         Response::from_parts(parts, Either::Right(body))
     }

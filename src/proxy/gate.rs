@@ -9,7 +9,9 @@
 //! The gateway forwards to one API only: absolute-form targets (`GET http://other/`)
 //! and CONNECT, which would make it an open proxy to any host, are refused. So are TRACE
 //! and TRACK: an API that echoes them would hand the client the request as sent, Bearer
-//! token included.
+//! token included. Each in any case of its letters. Nor may a path climb out of the
+//! upstream's base path with dot-segments (`dots`): the credential is for that API, not
+//! for every path of its host. A request with two `Host` headers is refused as malformed.
 //!
 //! It serves the programs of the user who started it, not web pages: a browser visiting
 //! any site can send requests to 127.0.0.1. `admit` refuses a `Host` that does not name
@@ -33,8 +35,11 @@ pub enum Route {
     Unknown,
     /// An absolute-form or authority-form target: the client takes this for a forward proxy.
     NotOrigin,
-    /// CONNECT, TRACE, TRACK: 405.
+    /// CONNECT, TRACE, TRACK, in any case: 405.
     Refused,
+    /// A path whose dot-segments would leave the upstream's base path, as some server may
+    /// read it: 400.
+    Climbs,
 }
 
 /// Why a request with a well-formed target is not served.
@@ -42,12 +47,16 @@ pub enum Route {
 pub enum Unwelcome {
     /// 421: the `Host` does not name the gateway.
     Host,
+    /// 400: more than one `Host` (RFC 9112 §3.2): intermediaries that take another one
+    /// than tok would disagree about where the request goes.
+    Hosts,
     /// 403: a browser says another page sent it; the header that says so.
     CrossSite(&'static str),
 }
 
 pub fn route(method: &Method, uri: &Uri, capability: &str) -> Route {
-    if method == Method::CONNECT || method == Method::TRACE || method.as_str().eq_ignore_ascii_case("TRACK") {
+    // Methods are case-sensitive, but servers that upper-case them would echo a `trace`.
+    if ["CONNECT", "TRACE", "TRACK"].iter().any(|m| method.as_str().eq_ignore_ascii_case(m)) {
         return Route::Refused;
     }
     if uri.scheme().is_some() || uri.authority().is_some() {
@@ -61,6 +70,9 @@ pub fn route(method: &Method, uri: &Uri, capability: &str) -> Route {
     if !same(first.as_bytes(), capability.as_bytes()) {
         return Route::Unknown;
     }
+    if super::dots::climbs(rest) {
+        return Route::Climbs;
+    }
     Route::Forward(rest.to_string())
 }
 
@@ -69,6 +81,7 @@ pub fn admit(headers: &HeaderMap, listen: SocketAddr) -> Result<(), Unwelcome> {
     let mut hosts = headers.get_all(header::HOST).iter();
     let host = match (hosts.next(), hosts.next()) {
         (Some(host), None) => host.to_str().ok(),
+        (Some(_), Some(_)) => return Err(Unwelcome::Hosts),
         _ => None,
     };
     if !host.is_some_and(|h| address::names_gateway(h, listen)) {
@@ -128,6 +141,14 @@ mod tests {
             ("TRACE", "/Abc_-123/x", Route::Refused),
             ("TRACK", "/Abc_-123/x", Route::Refused),
             ("track", "/Abc_-123/x", Route::Refused),
+            ("trace", "/Abc_-123/x", Route::Refused),
+            ("Trace", "/Abc_-123/x", Route::Refused),
+            ("connect", "/Abc_-123/x", Route::Refused),
+            ("GET", "/Abc_-123/../x", Route::Climbs),
+            ("GET", "/Abc_-123/a/%2e%2E/%2e./x", Route::Climbs),
+            ("GET", "/Abc_-123/a/../b", forward("/a/../b")),
+            // The capability is checked first: a climb without it says nothing.
+            ("GET", "/Abc_-124/../x", Route::Unknown),
         ];
         for (method, target, want) in table {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -151,7 +172,9 @@ mod tests {
             (&[], Err(Unwelcome::Host)),
             (&[("host", "evil.example:8700")], Err(Unwelcome::Host)),
             (&[("host", "127.0.0.1:8701")], Err(Unwelcome::Host)),
-            (&[host, ("host", "evil.example:8700")], Err(Unwelcome::Host)),
+            (&[host, ("host", "evil.example:8700")], Err(Unwelcome::Hosts)),
+            (&[("host", "evil.example:8700"), host], Err(Unwelcome::Hosts)),
+            (&[host, host], Err(Unwelcome::Hosts)),
             (&[host, ("origin", "http://evil.example")], Err(Unwelcome::CrossSite("Origin"))),
             (&[host, ("origin", "http://127.0.0.1:3000")], Err(Unwelcome::CrossSite("Origin"))),
             (&[host, ("origin", "null")], Err(Unwelcome::CrossSite("Origin"))),

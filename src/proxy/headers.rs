@@ -14,10 +14,21 @@
 //! permissions (`Access-Control-*`) go. An upstream's cookies are scoped to the capability's
 //! path with no `Domain`: browsers send a cookie for 127.0.0.1 to every port of it, so a
 //! cookie left at `Path=/` would reach every other local program.
+//!
+//! The same holds the other way: a browser sends the gateway every cookie any local
+//! program set for 127.0.0.1 with `Path=/`. So a client's `Cookie` header reaches the API
+//! with only the cookies whose names the API set through this gateway since it started
+//! (`Cookies`); without any such, it reaches the API not at all.
 
 use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
 use reqwest::Url;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// Names kept at most: an API that sets a new cookie name per answer does not grow the
+/// gateway without end (later names are then not passed on).
+const COOKIE_NAMES: usize = 512;
 
 const HOP_BY_HOP: &[&str] = &[
     "connection",
@@ -67,8 +78,58 @@ pub fn to_upstream(from: &HeaderMap, credential: &HeaderName) -> HeaderMap {
             || name == header::AUTHORIZATION
             || name == header::REFERER
             || name == header::ORIGIN
+            || name == header::COOKIE
             || name == credential
     })
+}
+
+/// The names of the cookies the API set through this gateway: the only ones a client's
+/// `Cookie` header may carry to it.
+#[derive(Default)]
+pub struct Cookies(Mutex<HashSet<String>>);
+
+impl Cookies {
+    /// Remembers the names an answer's `Set-Cookie` headers give.
+    pub fn learn(&self, answer: &HeaderMap) {
+        let mut names = match self.0.lock() {
+            Ok(names) => names,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for cookie in answer.get_all(header::SET_COOKIE) {
+            let Ok(text) = cookie.to_str() else { continue };
+            let Some(name) = cookie_name(text.split(';').next().unwrap_or("")) else { continue };
+            if names.len() < COOKIE_NAMES || names.contains(name) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+
+    /// The client's cookies the API set, as one `Cookie` value; `None` when there are none.
+    pub fn pass(&self, request: &HeaderMap) -> Option<HeaderValue> {
+        let names = match self.0.lock() {
+            Ok(names) => names,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let kept: Vec<&str> = request
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(str::trim)
+            .filter(|pair| cookie_name(pair).is_some_and(|n| names.contains(n)))
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        HeaderValue::from_str(&kept.join("; ")).ok()
+    }
+}
+
+/// The name of a `name=value` pair; `None` without `=` or with an empty name.
+fn cookie_name(pair: &str) -> Option<&str> {
+    let (name, _) = pair.split_once('=')?;
+    let name = name.trim();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The API's headers as the client gets them.
@@ -244,6 +305,23 @@ mod tests {
         let mut own = HeaderMap::new();
         add_own(&mut own);
         assert_eq!(own["referrer-policy"], "no-referrer");
+    }
+
+    #[test]
+    fn only_the_apis_own_cookies_go_back_to_it() {
+        let cookies = Cookies::default();
+        let request = map(&[("cookie", "sid=1; dev_session=secret; theme=dark"), ("cookie", "other=2")]);
+        assert_eq!(cookies.pass(&request), None, "the API set none yet");
+        assert!(!to_upstream(&request, &HeaderName::from_static("authorization")).contains_key("cookie"));
+        cookies.learn(&map(&[
+            ("set-cookie", "sid=abc; Path=/; HttpOnly"),
+            ("set-cookie", " other = x"),
+            ("set-cookie", "=nameless"),
+            ("set-cookie", "novalue"),
+        ]));
+        assert_eq!(cookies.pass(&request).unwrap(), "sid=1; other=2");
+        assert_eq!(cookies.pass(&map(&[("cookie", "theme=dark")])), None);
+        assert_eq!(cookies.pass(&map(&[("cookie", "=1; novalue; SID=2")])), None, "names are exact");
     }
 
     #[test]

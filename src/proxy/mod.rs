@@ -18,6 +18,7 @@
 //! of the oldest one that has no request under way.
 
 mod address;
+mod dots;
 mod forward;
 mod gate;
 mod headers;
@@ -96,6 +97,7 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
         watch_header: touches.watch_header,
         retry: !args.no_retry,
         timeout,
+        cookies: headers::Cookies::default(),
     });
     // One thread serves everything (token refreshes block on threads of their own): on
     // the 2-core machine it was measured on, it took a third less CPU per request than two

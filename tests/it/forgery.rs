@@ -589,3 +589,75 @@ fn a_key_that_cannot_be_read_is_refused_saying_so() {
         );
     }
 }
+
+/// A JWK set written as a bare list (`jq .keys`) and a JWK wrapped as `{"jwk": ...}` are
+/// keys: a genuine token verifies with them, and an HS token keyed with their bytes is
+/// refused even under `--alg HS256` (review 1b).
+#[test]
+fn jwk_lists_and_wrapped_jwks_are_keys_never_hmac_secrets() {
+    let home = Home::new();
+    let rsa = jwk("rsa-public.pem", "r1");
+    let genuine = sign_with_kid(&home, "RS256", &fixture("rsa-private.pem"), Some("r1"));
+    let claims = serde_json::json!({ "sub": "attacker", "exp": 4_000_000_000u64 });
+    for (name, text) in [
+        ("list", serde_json::json!([rsa]).to_string()),
+        ("wrapped", serde_json::json!({ "jwk": rsa }).to_string()),
+    ] {
+        let file = home.path().join(format!("{name}.json"));
+        std::fs::write(&file, &text).unwrap();
+        let out = verify(&home, &genuine, &file, None);
+        assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+        let forged = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(text.as_bytes()),
+        )
+        .unwrap();
+        for pin in [None, Some("HS256")] {
+            let out = verify(&home, &forged, &file, pin);
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(4), "{name} {pin:?}: {err}");
+            assert!(err.contains("never used as an HMAC secret") && !err.contains("pass --alg"), "{err}");
+        }
+    }
+}
+
+/// RFC 7517 §4.2/4.3: a JWK whose `use` is not `sig`, or whose `key_ops` lack `verify`,
+/// verifies nothing; in a set such a key is skipped, and named (review 1c).
+#[test]
+fn jwks_not_for_verifying_verify_nothing() {
+    let home = Home::new();
+    let genuine = sign_with_kid(&home, "RS256", &fixture("rsa-private.pem"), None);
+    let with = |extra: serde_json::Value| {
+        let mut key = jwk("rsa-public.pem", "r1");
+        key.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        key
+    };
+    let write = |name: &str, value: &serde_json::Value| {
+        let file = home.path().join(name);
+        std::fs::write(&file, value.to_string()).unwrap();
+        file
+    };
+    for (extra, says) in [
+        (serde_json::json!({ "key_ops": ["encrypt"] }), "key_ops"),
+        (serde_json::json!({ "key_ops": ["sign"] }), "key_ops"),
+        (serde_json::json!({ "key_ops": [] }), "key_ops"),
+        (serde_json::json!({ "use": "enc" }), "\"use\": \"enc\""),
+        (serde_json::json!({ "use": "other" }), "\"use\": \"other\""),
+    ] {
+        let file = write("one.json", &with(extra.clone()));
+        let out = verify(&home, &genuine, &file, None);
+        assert_eq!(out.status.code(), Some(4), "{extra}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains(says), "{extra}: {}", stderr_of(&out));
+    }
+    let fine = write("fine.json", &with(serde_json::json!({ "key_ops": ["verify", "encrypt"] })));
+    assert!(verify(&home, &genuine, &fine, None).status.success());
+    let set = serde_json::json!({ "keys": [with(serde_json::json!({ "key_ops": ["encrypt"] }))] });
+    let out = verify(&home, &genuine, &write("set.json", &set), None);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("skipped") && stderr_of(&out).contains("key_ops"),
+        "{}",
+        stderr_of(&out)
+    );
+}

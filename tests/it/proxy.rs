@@ -884,3 +884,63 @@ fn sigterm_lets_requests_under_way_finish() {
     assert_eq!(pending.join().unwrap(), (200, "{\"done\": true}".to_string()));
     assert!(stderr.contains("stopping; waiting up to 30s"), "{stderr}");
 }
+
+#[test]
+fn paths_methods_and_hosts_that_would_reach_past_the_upstream_are_refused() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let proxy = Proxy::start(&home, &["nexterpay", "--upstream", &format!("{}/echo/base/", sb.url)]);
+    let (port, cap) = (proxy.port(), proxy.capability());
+    let ask = |method: &str, target: &str, extra: &str| {
+        let request = format!(
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n"
+        );
+        raw(port, request.as_bytes())
+    };
+    for path in [
+        "/../../_sandbox/stats",
+        "/%2e%2e/%2e%2e/_sandbox/stats",
+        "/%2E%2E/%2e%2E/_sandbox/stats",
+        "/%2E./.%2e/_sandbox/stats",
+        "/a/../../../_sandbox/stats",
+        "/..%5c..%5c_sandbox/stats",
+        "/x%2f..%2f..%2f..%2f_sandbox/stats",
+        "/..;/..;/_sandbox/stats",
+    ] {
+        let reply = ask("GET", &format!("/{cap}{path}"), "");
+        assert!(reply.starts_with("HTTP/1.1 400"), "{path}: {reply}");
+        assert!(reply.contains("application/problem+json") && reply.contains("base path"), "{path}: {reply}");
+    }
+    for method in ["trace", "Trace", "track", "connect"] {
+        let reply = ask(method, &format!("/{cap}/x"), "");
+        assert!(reply.starts_with("HTTP/1.1 405"), "{method}: {reply}");
+    }
+    for extra in ["Host: evil.example\r\n".to_string(), format!("Host: 127.0.0.1:{port}\r\n")] {
+        let reply = ask("GET", &format!("/{cap}/x"), &extra);
+        assert!(reply.starts_with("HTTP/1.1 400"), "{extra}: {reply}");
+    }
+    assert_eq!(echo_count(&sb), 0, "nothing reached the API");
+    // Dot-segments that stay under the base are resolved there.
+    let reply = ask("GET", &format!("/{cap}/a/../b/%2e/c"), "");
+    assert!(reply.starts_with("HTTP/1.1 200") && reply.contains("\"path\":\"/echo/base/b/c\""), "{reply}");
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("GET (a path out of the upstream) -> 400"), "{stderr}");
+    assert!(stderr.contains("GET (two Hosts) -> 400"), "{stderr}");
+}
+
+#[test]
+fn only_cookies_the_api_set_go_back_to_it() {
+    let (sb, _home, proxy) = nexterpay_proxy(&["nexterpay"]);
+    let http = client();
+    // Another local program's cookie, sent by a browser to every port of 127.0.0.1.
+    let others = "dev_session=s3cr3t; theme=dark";
+    let seen = json_of(http.get(proxy.url("/echo/a")).header("Cookie", others).send().unwrap());
+    assert!(seen["headers"].get("cookie").is_none(), "{seen}");
+    sb.fault(json!({ "path": "/echo/login", "status": 200, "body": "{}", "times": 1,
+        "headers": { "Set-Cookie": "sid=abc; Path=/; HttpOnly" } }));
+    assert_eq!(http.get(proxy.url("/echo/login")).send().unwrap().status(), 200);
+    let sent = format!("{others}; sid=abc");
+    let seen = json_of(http.get(proxy.url("/echo/b")).header("Cookie", sent).send().unwrap());
+    assert_eq!(seen["headers"]["cookie"], "sid=abc", "{seen}");
+}
