@@ -275,7 +275,9 @@ fn a_settings_value_is_never_repeated_in_its_error() {
     let typed = "Hunter2-typed-here";
     let user = ("TOK_NEXTERPAY_USERNAME", "demo".to_string());
     let password = ("TOK_NEXTERPAY_PASSWORD", "demo-password".to_string());
-    let cases: Vec<(Vec<String>, Vec<(&str, String)>)> = vec![
+    // The words, and the environment they run in.
+    type Case<'a> = (Vec<String>, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
         (words(&["login", "nexterpay", "--username", "demo", "--secret-stdin", "--env", typed]), vec![]),
         (
             words(&[
