@@ -256,6 +256,18 @@ fn dump_headers_to_streams_and_fifos_never_read_back_and_only_the_final_try_show
     assert!(headers.starts_with("HTTP/1.1 200") && !headers.contains("401"), "{headers}");
     assert!(!headers.contains("left over"), "truncated: {headers}");
     assert_eq!(sb.count(COUNTRIES), 6, "2 + 1 + 1, and the last one retried too");
+
+    // A target tok cannot write fails as curl's own would: exit 23, a write error.
+    let out = home
+        .tok_with_path()
+        .timeout(quick)
+        .args(["curl", "nexterpay", "-s", "-o", "/dev/null", "-X", "POST", "-D"])
+        .arg(home.path().join("no-such-dir/headers.txt"))
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(23), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("cannot write the response headers to"), "{}", stderr_of(&out));
 }
 
 /// `-D -` keeps the retry: tok reads its own pipe and writes the headers to stdout itself,
