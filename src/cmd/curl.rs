@@ -5,6 +5,7 @@
 //! stdout and stderr are curl's own, and so is the exit code.
 
 use super::curl_args;
+use super::curl_dump::{self, Target};
 use super::curl_hosts::{self, Destinations};
 use crate::cli::CurlArgs;
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 /// tok holds back curl's output of a first attempt, in case it is a 401 to retry, up to
 /// this much; a longer body is passed on as it comes, and that request is not retried.
-const HOLD_BACK: usize = 16 * 1024 * 1024;
+const HOLD_BACK: usize = curl_dump::LIMIT;
 
 pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let profile = super::existing_profile(app, &args.profile)?;
@@ -51,14 +52,23 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     // command is one request that can be sent again unchanged: tok does not buffer
     // request bodies (curl reads its files again); an API key has nothing to refresh.
     let not_replayable =
-        scan.why_not_replayable(&urls, |path| std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+        scan.why_not_replayable(&urls, |path| std::fs::metadata(path).is_ok_and(|m| m.is_file()), overwrites);
     let retry_applies = !args.no_retry && !identity.api_key && from_api_host;
     if retry_applies && let Some(why) = &not_replayable {
         verbose!("{}: a 401 will not be retried: {why}", profile.name);
     }
     let may_retry = retry_applies && not_replayable.is_none();
-    // A dump-header file of the user's is read afterwards; otherwise tok adds its own pipe.
-    let user_dump = scan.dump_header.clone();
+    // curl writes the headers to tok's pipe, in place of the user's -D, and tok passes the
+    // final attempt's on. With --next each set of requests has its own -D: those stay
+    // curl's, and tok reads none (no retry applies to several requests anyway).
+    let user_dump = scan.dump_header.as_deref().map(Target::of);
+    let dump_at = if user_dump.is_some() && scan.nexts > 0 {
+        verbose!("{}: not reading the response headers: -D with --next is curl's alone", profile.name);
+        None
+    } else {
+        Some(scan.dump_header_at.clone())
+    };
+    let dump_to_stdout = dump_at.is_some() && user_dump == Some(Target::Stdout);
     let no_proxy = curl_hosts::no_proxy_list(&origins);
     let attempt = |record: &crate::token::TokenRecord, hold_back: bool| -> Result<(Run, Vec<u8>)> {
         // curl's own -v and -i can print the header into the job's log.
@@ -68,19 +78,19 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             headers.push_str(&format!("nps-trace-uuid: {}\n", crate::random::uuid_v4()?));
         }
         let options = Options {
-            dump: user_dump.is_none(),
+            dump_at: dump_at.clone(),
             no_location: identity.api_key,
             hold_back,
+            dump_to_stdout,
             no_proxy: no_proxy.clone(),
         };
         let run = spawn(&curl, &curl_args, &headers, options)?;
-        let dumped = match &user_dump {
-            Some(path) if path != "-" => std::fs::read(path).unwrap_or_default(),
-            _ => run.dumped.clone(),
-        };
+        let dumped = run.dumped.clone();
         Ok((run, dumped))
     };
     let (mut run, mut dumped) = attempt(&record, may_retry)?;
+    // A retried attempt's output, held back, is dropped whole: its body, and its headers
+    // (which reach the user's -D target only from the final attempt).
     if may_retry && last_status(&dumped) == Some(401) && run.held.is_some() {
         verbose!(
             "{}: the API answered 401; refreshing the token and sending the request once more",
@@ -90,9 +100,6 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         let fresh = flow::token(app, &profile, Want::Replacing { rejected: &rejected, min_ttl }, false)?;
         (run, dumped) = attempt(&fresh, false)?;
     } else {
-        if let Some(held) = run.held.take() {
-            write_stdout(&held)?;
-        }
         if last_status(&dumped) == Some(401) && from_api_host && !identity.api_key {
             let why = if args.no_retry {
                 "--no-retry".to_string()
@@ -107,7 +114,13 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             ));
         }
     }
-    let code = match run.status.code() {
+    if let Some(held) = run.held.take() {
+        if dump_to_stdout && !run.dump_live {
+            write_stdout(&dumped)?;
+        }
+        write_stdout(&held)?;
+    }
+    let mut code = match run.status.code() {
         Some(code) => code,
         None => {
             #[cfg(unix)]
@@ -117,6 +130,19 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             1
         }
     };
+    if let Some(target) = user_dump.as_ref().filter(|t| dump_at.is_some() && **t != Target::Stdout)
+        && let Err(e) = target.write(&dumped)
+    {
+        let shown = match target {
+            Target::File(path) => term::printable(path),
+            _ => "stderr".to_string(),
+        };
+        term::warn(&format!("tok curl: cannot write the response headers to {shown}: {e}"));
+        // curl's own code for a header dump it cannot write.
+        if code == 0 {
+            code = 23;
+        }
+    }
     if from_api_host {
         if let Some(name) = touches.watch_header
             && let Some(value) = last_header(&dumped, name)
@@ -153,9 +179,23 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     crate::term::stdout(bytes)
 }
 
+/// Whether a second answer written to `-o PATH` replaces the first: curl truncates a
+/// regular file (or creates it), and nothing is kept of what goes to /dev/null.
+fn overwrites(path: &str) -> bool {
+    path == "/dev/null"
+        || match std::fs::metadata(path) {
+            Ok(meta) => meta.is_file(),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
+}
+
 /// Reads curl's stdout while it runs: into memory up to `HOLD_BACK` (`Some` when all of it
-/// fit), beyond that on to tok's stdout as it comes (`None`: the attempt is final).
-fn hold_back(mut from: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Option<Vec<u8>>> {
+/// fit), beyond that on to tok's stdout as it comes (`None`: the attempt is final), after
+/// the headers read so far when they go to stdout too (`-D -`).
+fn hold_back(
+    mut from: impl std::io::Read + Send + 'static,
+    dump: Option<curl_dump::Shared>,
+) -> std::thread::JoinHandle<Option<Vec<u8>>> {
     std::thread::spawn(move || {
         use std::io::Write;
         let mut held = Vec::new();
@@ -165,6 +205,9 @@ fn hold_back(mut from: impl std::io::Read + Send + 'static) -> std::thread::Join
                 Ok(0) | Err(_) => return Some(held),
                 Ok(n) if held.len() + n <= HOLD_BACK => held.extend_from_slice(&buffer[..n]),
                 Ok(n) => {
+                    if let Some(dump) = &dump {
+                        curl_dump::go_live(dump);
+                    }
                     let mut out = std::io::stdout().lock();
                     let _ = out.write_all(&held).and_then(|()| out.write_all(&buffer[..n]));
                     let _ = std::io::copy(&mut from, &mut out);
@@ -258,10 +301,13 @@ fn find_curl() -> Result<std::path::PathBuf> {
 
 /// What tok adds to curl's command line besides the header.
 struct Options {
-    /// Dump the response headers to a pipe tok reads (the status, a newer token).
-    dump: bool,
+    /// Dump the response headers to a pipe tok reads (the status, a newer token): in
+    /// place of the user's `-D` values at these places, or first when there are none.
+    dump_at: Option<Vec<(usize, usize)>>,
     /// Hold curl's stdout back (see `HOLD_BACK`), for a request tok may retry.
     hold_back: bool,
+    /// `-D -`: the headers go before the body, so stdout is held back in any case.
+    dump_to_stdout: bool,
     /// `--no-location`: a custom credential header must not cross a redirect.
     no_location: bool,
     /// curl's `NO_PROXY` (see `curl_hosts::no_proxy_list`).
@@ -272,6 +318,8 @@ struct Run {
     status: std::process::ExitStatus,
     /// The response headers when tok asked curl for them (`-D`).
     dumped: Vec<u8>,
+    /// For `-D -`: the headers were passed on already, with a body too long to hold.
+    dump_live: bool,
     /// curl's stdout, when held back and all of it fit.
     held: Option<Vec<u8>>,
 }
@@ -301,7 +349,7 @@ fn without_tok_variables(command: &mut std::process::Command) {
 
 #[cfg(unix)]
 fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Options) -> Result<Run> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let fail = |e: std::io::Error| Error::other(format!("cannot run curl: {e}"));
@@ -309,7 +357,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     // Headers are far smaller than a pipe's buffer: write them all before curl starts.
     header_write.write_all(headers.as_bytes()).map_err(fail)?;
     drop(header_write);
-    let (dump_read, dump_write) = if options.dump {
+    let (dump_read, dump_write) = if options.dump_at.is_some() {
         let (r, w) = std::io::pipe().map_err(fail)?;
         (Some(r), Some(w))
     } else {
@@ -318,14 +366,18 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let mut inherited = vec![header_read.as_raw_fd()];
     let mut command = std::process::Command::new(curl);
     command.arg(CURL_FIRST).arg("-H").arg(format!("@/dev/fd/{}", header_read.as_raw_fd()));
-    if let Some(w) = &dump_write {
-        inherited.push(w.as_raw_fd());
-        command.arg("-D").arg(format!("/dev/fd/{}", w.as_raw_fd()));
-    }
     if options.no_location {
         command.arg("--no-location");
     }
-    command.args(args);
+    match (&dump_write, &options.dump_at) {
+        (Some(w), Some(at)) => {
+            inherited.push(w.as_raw_fd());
+            command.args(curl_dump::args_with_dump(args, at, &format!("/dev/fd/{}", w.as_raw_fd())));
+        }
+        _ => {
+            command.args(args);
+        }
+    }
     curl_environment(&mut command, &options.no_proxy);
     // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec; it
     // lets curl inherit the two pipe ends that Rust opened close-on-exec.
@@ -341,26 +393,28 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
         });
     }
     verbose!("curl: running {} with the header on fd {}", curl.display(), header_read.as_raw_fd());
-    if options.hold_back {
+    if options.hold_back || options.dump_to_stdout {
         command.stdout(std::process::Stdio::piped());
     }
     let mut child = command.spawn().map_err(fail)?;
-    let held = child.stdout.take().map(hold_back);
     drop(header_read);
     drop(dump_write);
-    // Read the dump while curl runs, so a long one never blocks it on a full pipe.
-    let reader = dump_read.map(|mut r| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = r.by_ref().take(1024 * 1024).read_to_end(&mut bytes);
-            let _ = std::io::copy(&mut r, &mut std::io::sink());
-            bytes
-        })
-    });
+    let shared = curl_dump::Shared::default();
+    let reader = dump_read.map(|r| curl_dump::read(r, shared.clone()));
+    let to_stdout = options.dump_to_stdout.then(|| shared.clone());
+    let held = child.stdout.take().map(|out| hold_back(out, to_stdout));
     let held = held.and_then(|t| t.join().ok().flatten());
     let status = child.wait().map_err(fail)?;
-    let dumped = reader.and_then(|t| t.join().ok()).unwrap_or_default();
-    Ok(Run { status, dumped, held })
+    if let Some(reader) = reader {
+        let _ = reader.join();
+    }
+    Ok(finished(status, held, &shared))
+}
+
+/// An attempt's outcome, once curl has exited and its pipes are read.
+fn finished(status: std::process::ExitStatus, held: Option<Vec<u8>>, shared: &curl_dump::Shared) -> Run {
+    let mut dump = shared.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Run { status, dumped: std::mem::take(&mut dump.bytes), dump_live: dump.live, held }
 }
 
 /// Windows: the header goes through a named pipe only this user can open (see
@@ -373,25 +427,37 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let header_name = header_pipe.name.clone();
     let mut command = std::process::Command::new(curl);
     command.arg(CURL_FIRST).arg("-H").arg(format!("@{header_name}"));
-    let dump_pipe = if options.dump { Some(Pipe::new(false).map_err(fail)?) } else { None };
+    let dump_pipe = if options.dump_at.is_some() { Some(Pipe::new(false).map_err(fail)?) } else { None };
     let dump_name = dump_pipe.as_ref().map(|p| p.name.clone());
-    if let Some(name) = &dump_name {
-        command.arg("-D").arg(name);
-    }
     if options.no_location {
         command.arg("--no-location");
     }
-    command.args(args);
+    match (&dump_name, &options.dump_at) {
+        (Some(name), Some(at)) => {
+            command.args(curl_dump::args_with_dump(args, at, name));
+        }
+        _ => {
+            command.args(args);
+        }
+    }
     curl_environment(&mut command, &options.no_proxy);
     verbose!("curl: running {} with the header on {header_name}", curl.display());
     let headers = headers.to_string();
     let writer = std::thread::spawn(move || header_pipe.serve(headers.as_bytes()));
-    let reader = dump_pipe.map(|pipe| std::thread::spawn(move || pipe.collect(1024 * 1024)));
-    if options.hold_back {
+    let shared = curl_dump::Shared::default();
+    let reader = dump_pipe.map(|pipe| {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            let bytes = pipe.collect(curl_dump::LIMIT);
+            curl_dump::read(std::io::Cursor::new(bytes), shared).join()
+        })
+    });
+    if options.hold_back || options.dump_to_stdout {
         command.stdout(std::process::Stdio::piped());
     }
     let mut child = command.spawn().map_err(fail)?;
-    let held = child.stdout.take().map(hold_back).and_then(|t| t.join().ok().flatten());
+    let to_stdout = options.dump_to_stdout.then(|| shared.clone());
+    let held = child.stdout.take().map(|out| hold_back(out, to_stdout)).and_then(|t| t.join().ok().flatten());
     let status = child.wait().map_err(fail)?;
     // A curl that exited before opening a pipe leaves its server waiting: release it.
     Pipe::release(&header_name, true);
@@ -399,8 +465,10 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
         Pipe::release(name, false);
     }
     let _ = writer.join();
-    let dumped = reader.and_then(|t| t.join().ok()).unwrap_or_default();
-    Ok(Run { status, dumped, held })
+    if let Some(reader) = reader {
+        let _ = reader.join();
+    }
+    Ok(finished(status, held, &shared))
 }
 
 #[cfg(not(any(unix, windows)))]

@@ -41,6 +41,10 @@ pub struct Scan {
     pub location_trusted: bool,
     /// The last `-D` / `--dump-header` value.
     pub dump_header: Option<String>,
+    /// Where each `-D` value is: its argument's index and the byte its value starts at.
+    pub dump_header_at: Vec<(usize, usize)>,
+    /// Every `-o` / `--output` value.
+    pub outputs: Vec<String>,
     /// Every `-H` / `--header` value.
     pub headers: Vec<String>,
     /// How many `--next` (`-:`): each starts another set of requests.
@@ -98,14 +102,16 @@ pub fn scan(args: &[String]) -> Scan {
     // The option whose value the next argument is: its long name and how it was written.
     let mut pending: Option<(String, String)> = None;
     let mut options_ended = false;
-    for arg in args {
+    for (index, arg) in args.iter().enumerate() {
+        // Where a value starts in `arg` (`-D` values are rewritten there).
+        let value_at = |value: &str| (index, arg.len() - value.len());
         if options_ended {
             scan.roles.push(Role::Url);
             continue;
         }
         if let Some((option, written)) = pending.take() {
             scan.roles.push(if option == "url" { Role::Url } else { Role::Value });
-            scan.saw_value(&option, &written, arg);
+            scan.saw_value(&option, &written, arg, value_at(arg));
             continue;
         }
         // `--` ends the options: every later argument is a URL (curl 8.16 and later).
@@ -144,7 +150,7 @@ pub fn scan(args: &[String]) -> Scan {
                             *scan.roles.last_mut().expect("pushed above") =
                                 Role::InlineUrl(arg.len() - value.len());
                         }
-                        scan.saw_value(name, &format!("--{written}"), value);
+                        scan.saw_value(name, &format!("--{written}"), value, value_at(value));
                     }
                     None => pending = Some((name.to_string(), format!("--{written}"))),
                 }
@@ -165,7 +171,7 @@ pub fn scan(args: &[String]) -> Scan {
                     if rest.is_empty() {
                         pending = Some((name.to_string(), format!("-{flag}")));
                     } else {
-                        scan.saw_value(name, &format!("-{flag}"), rest);
+                        scan.saw_value(name, &format!("-{flag}"), rest, value_at(rest));
                     }
                     break;
                 }
@@ -191,12 +197,16 @@ impl Scan {
         }
     }
 
-    fn saw_value(&mut self, option: &str, written: &str, value: &str) {
+    fn saw_value(&mut self, option: &str, written: &str, value: &str, at: (usize, usize)) {
         let mut input = |path: &str| {
             self.inputs.push(Input { option: written.to_string(), path: path.to_string() });
         };
         match option {
-            "dump-header" => self.dump_header = Some(value.to_string()),
+            "dump-header" => {
+                self.dump_header = Some(value.to_string());
+                self.dump_header_at.push(at);
+            }
+            "output" => self.outputs.push(value.to_string()),
             "header" | "proxy-header" => {
                 if let Some(path) = value.strip_prefix('@') {
                     input(path);
@@ -271,7 +281,14 @@ impl Scan {
     /// Why sending this command a second time would not repeat one request exactly, if
     /// it would not. `is_regular` says whether a path names a regular file: what curl
     /// reads from anything else (stdin, a pipe, a directory) is gone after one reading.
-    pub fn why_not_replayable(&self, urls: &[&str], is_regular: impl Fn(&str) -> bool) -> Option<String> {
+    /// `overwrites` says whether a second answer written to a path replaces the first (a
+    /// regular file curl truncates, one not there yet): a pipe or a terminal would get both.
+    pub fn why_not_replayable(
+        &self,
+        urls: &[&str],
+        is_regular: impl Fn(&str) -> bool,
+        overwrites: impl Fn(&str) -> bool,
+    ) -> Option<String> {
         let globbed = |text: &str| text.contains(['[', '{']);
         if urls.len() != 1 || self.nexts > 0 {
             return Some(format!(
@@ -292,7 +309,7 @@ impl Scan {
         if self.uploads.len() > 1 || self.uploads.iter().any(|u| globbed(u)) {
             return Some("it uploads several files (-T), one request each".into());
         }
-        self.inputs.iter().find(|i| i.path == "-" || !is_regular(&i.path)).map(|i| {
+        let input = self.inputs.iter().find(|i| i.path == "-" || !is_regular(&i.path)).map(|i| {
             if i.path == "-" {
                 format!("{} reads stdin, which curl can read only once", i.option)
             } else {
@@ -301,6 +318,12 @@ impl Scan {
                     i.option, i.path
                 )
             }
+        });
+        // stdout (`-`) is held back and the first answer dropped; other targets are curl's.
+        input.or_else(|| {
+            self.outputs.iter().find(|o| *o != "-" && !overwrites(o)).map(|o| {
+                format!("-o writes to {o}, which is not a regular file: the 401's body would reach it too")
+            })
         })
     }
 }
@@ -345,6 +368,9 @@ mod tests {
         assert!(s.follows.as_deref() == Some("-L") && !s.location_trusted && s.unknown.is_none());
         assert!(s.sets_header("nps-trace-uuid") && !s.sets_header("authorization"));
         assert_eq!(s.dump_header.as_deref(), Some("b"));
+        let s = scan(&strings(&["-D", "a", "--dump-header=b", "-sDc", "-Dd", "-o", "e", "/p"]));
+        assert_eq!(s.dump_header_at, [(1, 0), (2, 14), (3, 3), (4, 2)]);
+        assert_eq!(s.outputs, ["e"]);
         // A value is not a flag: `-o L` is an output file named L, not -L.
         let s = scan(&strings(&["-o", "-L", "-H-L: x", "/p"]));
         assert!(s.follows.is_none(), "{s:?}");
@@ -400,7 +426,7 @@ mod tests {
         let why = |args: &[&str]| {
             let args = strings(args);
             let s = scan(&args);
-            s.why_not_replayable(&s.urls(&args), |p| p.starts_with("regular"))
+            s.why_not_replayable(&s.urls(&args), |p| p.starts_with("regular"), |p| p.starts_with("regular"))
         };
         for once in [
             &["-d", "a=1", "https://a.example/p"][..],
@@ -413,6 +439,7 @@ mod tests {
             &["-H", "@regular", "-H", "X: a@b", "https://a.example/p"],
             &["-b", "k=v", "-o", "-", "-D", "-", "https://a.example/p"],
             &["-g", "https://a.example/p?filter[uuid]=1"],
+            &["-o", "regular.json", "--output=-", "-sSoregular", "https://a.example/p"],
             &["https://[::1]:8443/p"],
         ] {
             assert_eq!(why(once), None, "{once:?}");
@@ -449,6 +476,9 @@ mod tests {
             (&["--url-query", "+@-", "https://a.example/p"], "reads stdin"),
             (&["--variable", "v@-", "--expand-data", "{{v}}", "https://a.example/p"], "reads stdin"),
             (&["-b", "-", "https://a.example/p"], "-b reads stdin"),
+            (&["-o", "/dev/stdout", "https://a.example/p"], "-o writes to /dev/stdout"),
+            (&["-sSo/dev/fd/3", "https://a.example/p"], "-o writes to /dev/fd/3, which is not a regular"),
+            (&["--output=fifo", "https://a.example/p"], "-o writes to fifo"),
         ];
         for (args, word) in table {
             let why = why(args).unwrap_or_else(|| panic!("{args:?} is not replayable"));

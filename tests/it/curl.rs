@@ -180,6 +180,17 @@ fn netdirector_v1_keeps_the_newest_token_from_responses() {
     let third = home.print("checkout");
     assert_ne!(third, second);
 
+    // -D - too: tok reads its own pipe and puts the headers on stdout before the body.
+    let out = home.tok_with_path().args(["curl", "checkout", "-s", "-D", "-", &url]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("HTTP/") && text.find("authentication-token:") < text.find(TRANSACTION),
+        "{text}"
+    );
+    let fourth = home.print("checkout");
+    assert_ne!(fourth, third, "adopted from tok's own pipe");
+    let third = fourth;
+
     // An older token in a reply is not kept.
     sb.fault(json!({ "path": "/api/transaction", "status": 200, "body": "{}", "headers": { "authentication-token": first }, "times": 1 }));
     home.tok_with_path().args(["curl", "checkout", "-s", &url]).assert().success();

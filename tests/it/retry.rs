@@ -189,3 +189,151 @@ fn bodies_and_headers_from_anything_but_a_regular_file_are_not_sent_twice() {
     assert_eq!(sb.count(COUNTRIES), before + 2, "retried once");
     assert_eq!(sb.last(COUNTRIES)["body"], "{\"from\":\"file\"}");
 }
+
+/// tok gives curl its own `-D` pipe and writes the headers to the user's target itself: it
+/// never opens what the user named for reading, which for `/dev/stdout`, `/dev/stderr` on
+/// a pipe or a FIFO would block for ever. On a retry only the final answer's headers show.
+#[test]
+fn dump_headers_to_streams_and_fifos_never_read_back_and_only_the_final_try_shows() {
+    require_curl();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    revoke(&sb);
+    let quick = std::time::Duration::from_secs(20);
+    let out = home
+        .tok_with_path()
+        .timeout(quick)
+        .args(["curl", "nexterpay", "-s", "-D", "/dev/stdout", "-X", "POST", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "the final try's headers, first: {text}");
+    assert!(!text.contains("401") && text.find("France") > text.find("content-type"), "{text}");
+    assert_eq!(sb.count(COUNTRIES), 2, "retried");
+
+    let out = home
+        .tok_with_path()
+        .timeout(quick)
+        .args(["curl", "nexterpay", "-s", "-D", "/dev/stderr", "-o", "/dev/null", "-X", "POST"])
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert!(out.status.success() && stderr_of(&out).contains("HTTP/1.1 200"), "{}", stderr_of(&out));
+
+    let fifo = home.path().join("headers.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = home
+        .tok_with_path()
+        .timeout(quick)
+        .args(["curl", "nexterpay", "-s", "-o", "/dev/null", "-X", "POST", "-D"])
+        .arg(&fifo)
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(reader.join().unwrap().starts_with("HTTP/1.1 200"));
+
+    // A file gets the final try's headers alone, as curl would have left it.
+    revoke(&sb);
+    let dump = home.path().join("headers.txt");
+    std::fs::write(&dump, "left over from before\n".repeat(100)).unwrap();
+    let out = home
+        .tok_with_path()
+        .timeout(quick)
+        .args(["curl", "nexterpay", "-s", "-o", "/dev/null", "-X", "POST", "-D"])
+        .arg(&dump)
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let headers = std::fs::read_to_string(&dump).unwrap();
+    assert!(headers.starts_with("HTTP/1.1 200") && !headers.contains("401"), "{headers}");
+    assert!(!headers.contains("left over"), "truncated: {headers}");
+    assert_eq!(sb.count(COUNTRIES), 6, "2 + 1 + 1, and the last one retried too");
+
+    // A target tok cannot write fails as curl's own would: exit 23, a write error.
+    let out = home
+        .tok_with_path()
+        .timeout(quick)
+        .args(["curl", "nexterpay", "-s", "-o", "/dev/null", "-X", "POST", "-D"])
+        .arg(home.path().join("no-such-dir/headers.txt"))
+        .arg("/Catalog/GetCountries")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(23), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("cannot write the response headers to"), "{}", stderr_of(&out));
+}
+
+/// `-D -` keeps the retry: tok reads its own pipe and writes the headers to stdout itself,
+/// before the body, as curl would.
+#[test]
+fn dump_headers_to_stdout_keeps_the_retry_and_comes_before_the_body() {
+    require_curl();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    revoke(&sb);
+    let out = home
+        .tok_with_path()
+        .args(["-v", "curl", "nexterpay", "-sD-", "-X", "POST", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("the API answered 401; refreshing"), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("HTTP/1.1 200") && !text.contains("401"), "{text}");
+    assert!(text.find("France") > text.find("content-type"), "headers first: {text}");
+    assert_eq!(sb.count(COUNTRIES), 2);
+    // Without a retry (--no-retry), the same order.
+    let out = home
+        .tok_with_path()
+        .args(["curl", "--no-retry", "nexterpay", "-s", "-D", "-", "-X", "POST", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("HTTP/1.1 200") && text.find("France") > text.find("content-type"), "{text}");
+}
+
+/// The first try's 401 body would reach an `-o` that is a pipe or terminal before the
+/// second's: such a command is not retried. A regular file (truncated by curl) and
+/// /dev/null are.
+#[test]
+fn output_to_anything_but_a_regular_file_is_not_retried() {
+    require_curl();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    revoke(&sb);
+    let out = home
+        .tok_with_path()
+        .args(["-v", "curl", "nexterpay", "-s", "-o", "/dev/stdout", "-X", "POST", "/Catalog/GetCountries"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("-o writes to /dev/stdout, which is not a regular file"),
+        "-v says why: {}",
+        stderr_of(&out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("Unauthorized").count(), 1);
+    assert_eq!(sb.count(COUNTRIES), 1, "sent once");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "no refresh");
+    for target in [home.path().join("body.json"), "/dev/null".into()] {
+        let out = home
+            .tok_with_path()
+            .args(["curl", "nexterpay", "-s", "-X", "POST", "-o"])
+            .arg(&target)
+            .arg("/Catalog/GetCountries")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    assert_eq!(sb.count(COUNTRIES), 4, "the file's request retried");
+    assert!(std::fs::read_to_string(home.path().join("body.json")).unwrap().contains("France"));
+}
