@@ -77,6 +77,7 @@ fn metadata(state: &Mutex<State>, issuer: &str) -> Reply {
             "token_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
             "grant_types_supported": ["client_credentials", "refresh_token"],
+            "authorization_response_iss_parameter_supported": true,
             "mtls_endpoint_aliases": { "token_endpoint": "https://mtls.example/token" },
         }),
     )
@@ -118,10 +119,16 @@ fn authorize(state: &Mutex<State>, req: &Req, issuer: &str) -> Reply {
         "wrong_iss" => {
             location.query_pairs_mut().append_pair("code", &code).append_pair("iss", "https://evil.example")
         }
-        "error" => location.query_pairs_mut().append_pair("error", "access_denied").append_pair(
-            "error_description",
-            &format!("denied: the client's secret is {}", secret_of(get("client_id"))),
-        ),
+        // An answer made elsewhere, without the iss this server says it always sends.
+        "no_iss" => location.query_pairs_mut().append_pair("code", &code),
+        "error" => location
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair(
+                "error_description",
+                &format!("denied: the client's secret is {}", secret_of(get("client_id"))),
+            )
+            .append_pair("iss", issuer),
         _ => location.query_pairs_mut().append_pair("code", &code).append_pair("iss", issuer),
     };
     if let Some(st) = get("state") {

@@ -142,6 +142,7 @@ pub struct Settings {
     /// `/as/token` refuses every refresh token (`invalid_grant`).
     pub refuse_refresh: bool,
     /// How `/as/authorize` misbehaves: `wrong_iss` (the redirect names another issuer),
+    /// `no_iss` (the redirect has no `iss`, though the metadata says it sends one),
     /// `wrong_nonce` (the ID token carries another nonce), `error` (an `error=` redirect
     /// whose description echoes the client's secret).
     pub authorize_quirk: Option<String>,

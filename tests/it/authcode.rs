@@ -401,8 +401,9 @@ fn print_refreshes_with_the_refresh_token_and_a_refused_one_says_log_in_again() 
 fn a_wrong_iss_or_nonce_is_refused_and_an_error_reply_is_scrubbed() {
     let sb = Sandbox::start();
     type Case<'a> = (&'a str, i32, &'a str);
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         ("wrong_iss", 4, "RFC 9207"),
+        ("no_iss", 4, "has no iss"),
         ("wrong_nonce", 5, "nonce"),
         ("error", 4, "refused the login: access_denied: denied: the client's secret is (redacted)"),
     ];

@@ -164,6 +164,12 @@ fn push(
 /// RFC 9207 §2.4: an `iss` on the redirect must be the issuer the login started with,
 /// or the answer may come from another server (a mix-up attack).
 fn check_iss(p: &Params, iss: Option<&str>) -> Result<()> {
+    if iss.is_none() && p.sends_iss {
+        return Err(Error::rejected(
+            "the login's answer has no iss, though the issuer says it always sends one: it came from \
+             somewhere else, and its code was not used (RFC 9207)",
+        ));
+    }
     match (iss, &p.issuer) {
         (Some(got), Some(want)) if got != want => Err(Error::rejected(format!(
             "the login's answer names the issuer '{}', not {want}; its code was not used (RFC 9207)",

@@ -248,13 +248,13 @@ pub fn parse_authorization(body: &[u8]) -> Result<Authorization, String> {
 
 /// Short, and nothing that could move the cursor or hide in the line: what a person
 /// compares with what the page shows.
+/// Printable ASCII only (RFC 8628 §6.1's codes are letters and digits): a bidi override or
+/// a zero-width character would make the line say something else than the page.
 fn check_user_code(code: &str) -> Result<(), String> {
-    let printable = code.chars().all(|c| !c.is_control() && (c == ' ' || !c.is_whitespace()));
+    let printable = code.chars().all(|c| c.is_ascii_graphic() || c == ' ');
     if !printable || code.trim() != code || code.chars().count() > MAX_USER_CODE {
-        return Err(format!(
-            "the user code '{}' is not a short printable code",
-            http::clean(code, MAX_USER_CODE)
-        ));
+        // Not the code itself: it is what failed the check for the terminal.
+        return Err("the user code is not a short printable code (printable ASCII)".to_string());
     }
     Ok(())
 }
@@ -352,6 +352,9 @@ mod tests {
             (json!({ "user_code": "AB\u{1b}[2J" }), "not a short printable code"),
             (json!({ "user_code": "AB\nCD" }), "not a short printable code"),
             (json!({ "user_code": " ABCD" }), "not a short printable code"),
+            (json!({ "user_code": "AB\u{202e}DC" }), "not a short printable code"),
+            (json!({ "user_code": "AB\u{200b}CD" }), "not a short printable code"),
+            (json!({ "user_code": "ÄBCD" }), "not a short printable code"),
             (json!({ "user_code": "A".repeat(65) }), "not a short printable code"),
             (json!({ "verification_uri": null }), "no verification_uri"),
             (json!({ "verification_uri": "http://evil.example/device" }), "is not HTTPS"),

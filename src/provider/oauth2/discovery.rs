@@ -104,6 +104,10 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
     if object.get("require_pushed_authorization_requests").and_then(Value::as_bool) == Some(true) {
         found.push(("require_par", "true".into()));
     }
+    // RFC 9207 §3: then an answer without `iss` did not come from this server.
+    if object.get("authorization_response_iss_parameter_supported").and_then(Value::as_bool) == Some(true) {
+        found.push(("sends_iss", "true".into()));
+    }
     if let Some(Value::Array(methods)) = object.get("token_endpoint_auth_methods_supported") {
         let names: Vec<String> = methods
             .iter()

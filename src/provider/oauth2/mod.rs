@@ -274,6 +274,7 @@ pub const OAUTH2_SPEC: Spec = Spec {
         ),
         discovered("par_url", "the pushed authorization request endpoint (discovered)"),
         discovered("require_par", "whether the server requires pushed authorization requests (discovered)"),
+        discovered("sends_iss", "whether the server puts iss on every login answer (RFC 9207, discovered)"),
         discovered("auth_methods", "the token endpoint's client authentication methods (discovered)"),
         UPSTREAM,
     ],
@@ -467,6 +468,8 @@ pub struct Params {
     pub extra: Vec<(String, String)>,
     /// The issuer the endpoints were discovered from (the ID-token engineer checks `iss`).
     pub issuer: Option<String>,
+    /// The metadata says every authorization response carries `iss` (RFC 9207).
+    pub sends_iss: bool,
     pub authorize_url: Option<Url>,
     pub device_url: Option<Url>,
     pub par_url: Option<Url>,
@@ -501,6 +504,7 @@ impl Params {
             resources: Vec::new(),
             extra: Vec::new(),
             issuer: None,
+            sends_iss: false,
             authorize_url: None,
             device_url: None,
             par_url: None,
@@ -546,7 +550,9 @@ impl Params {
             audiences: words("audience"),
             resources: words("resource"),
             extra: request_params(profile.get("param").unwrap_or(""))?,
-            issuer: profile.get("issuer").map(str::to_string),
+            // Trimmed as discovery trims it, so the iss checks compare the same text.
+            issuer: profile.get("issuer").map(|i| i.trim().to_string()),
+            sends_iss: flag("sends_iss"),
             authorize_url: url("authorize_url")?,
             device_url: url("device_url")?,
             par_url: url("par_url")?,
@@ -684,6 +690,24 @@ const RESERVED_PARAMS: &[&str] = &[
     "nonce",
     "request",
     "request_uri",
+    // What tok sets itself for a grant: a second copy would win on servers that take the
+    // last (a redirect_uri sending the code elsewhere, response_type=token, a PKCE
+    // downgrade to plain), or undo a flag tok checks.
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "code_challenge",
+    "code_challenge_method",
+    "scope",
+    "audience",
+    "resource",
+    "subject_token_type",
+    "requested_token_type",
+    "actor_token_type",
+    // Tokens are secrets too.
+    "access_token",
+    "id_token",
+    "token",
 ];
 
 /// `--param NAME=VALUE` lines, as stored (one per line). A name that carries a secret (or
@@ -692,10 +716,8 @@ fn request_params(text: &str) -> Result<Vec<(String, String)>> {
     let mut params = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let Some((name, value)) = line.split_once('=') else {
-            return Err(Error::usage(format!(
-                "--param takes NAME=VALUE, not '{}'",
-                crate::secret::outside(line)
-            )));
+            // Not the line itself: it may be a secret typed in the wrong place.
+            return Err(Error::usage("--param takes NAME=VALUE (a line without '=' was given)"));
         };
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -707,7 +729,8 @@ fn request_params(text: &str) -> Result<Vec<(String, String)>> {
         }
         if RESERVED_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
             return Err(Error::usage(format!(
-                "--param {name} is refused: tok sets {name} itself, or it carries a secret, which never goes on a command line"
+                "--param {name} is refused: tok sets {name} itself (--scope, --audience, --resource and --redirect-uri \
+                 are flags of their own), or it carries a secret, which never goes on a command line"
             )));
         }
         params.push((name.to_string(), value.to_string()));
@@ -778,6 +801,12 @@ mod tests {
             ("client_assertion=x", "carries a secret"),
             ("subject_token=x", "carries a secret"),
             ("grant_type=password", "carries a secret"),
+            ("redirect_uri=http://127.0.0.1:1/evil", "sets redirect_uri itself"),
+            ("Response_Type=token", "sets Response_Type itself"),
+            ("code_challenge_method=plain", "sets code_challenge_method itself"),
+            ("scope=openid", "sets scope itself"),
+            ("access_token=x", "carries a secret"),
+            ("id_token=x", "carries a secret"),
             ("novalue", "NAME=VALUE"),
             ("=x", "not a parameter name"),
             ("a b=x", "not a parameter name"),
