@@ -212,6 +212,9 @@ printf '%s\n' "$#" "$@" > "$d/args"
 env > "$d/env"
 [ '{mode}' = never ] && exit 0
 [ '{mode}' = slow ] && sleep 1
+if [ '{mode}' = flood ]; then
+  i=0; while [ ! -e "$d/flooded" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+fi
 loc=$(curl -s -o /dev/null -w '%{{redirect_url}}' "$1")
 base=${{loc%%\?*}}
 curl -s -o "$d/favicon.html" -w '%{{http_code}}' "${{base%/*}}/favicon.ico" > "$d/favicon.status"
@@ -440,4 +443,46 @@ fn a_person_slower_than_the_network_budget_still_gets_a_token() {
     let out = run(&mut cmd, &format!("{SECRET}\n"));
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(sb.count("POST /as/token"), 1);
+}
+
+/// A flood of silent connections to the callback listener holds no more than a bounded
+/// number of reader threads (one per connection, unbounded, once), and the browser's
+/// answer still completes the login behind them.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_flood_of_silent_connections_holds_bounded_readers_and_the_login_completes() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let browser = sandbox_browser(dir.path(), "flood");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let issuer = format!("{}/as", sb.url);
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut cmd = code_login(&home, &issuer, ID, &browser, &["--secret-stdin", "--redirect-uri", &redirect]);
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{SECRET}\n").as_bytes()).unwrap();
+    }
+    let started = Instant::now();
+    let mut flood = Vec::new();
+    while flood.len() < 200 && started.elapsed() < Duration::from_secs(20) {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => flood.push(stream),
+            Err(_) if flood.is_empty() => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("connection {}: {e}", flood.len()),
+        }
+    }
+    assert_eq!(flood.len(), 200, "the listener took the flood's connections");
+    // Let the listener take them all, then count tok's threads.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let threads: usize =
+        status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok()).unwrap();
+    assert!(threads <= 64 + 8, "{threads} threads for 200 silent connections");
+    std::fs::write(dir.path().join("flooded"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(read(dir.path(), "right.status"), "200");
+    drop(flood);
 }

@@ -7,15 +7,15 @@
 //! on, so a page or a process on the same host cannot end the login or inject a code.
 //! The wait ends at the login's deadline, or at once on Ctrl-C (`interrupt::CtrlC`, as
 //! for a device login: caught only while the listener is open, so tok can close it and
-//! exit 130). Each connection is
-//! read on its own thread with a short read timeout: a browser's idle preconnection must
-//! not hold up the request that carries the code.
+//! exit 130). One thread reads every connection without blocking, each with 5 s for its
+//! head and at most 256 kept: neither a browser's idle preconnection nor a flood of silent
+//! connections holds up the request that carries the code or takes a thread.
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Where the browser is sent back to: loopback, plain HTTP (RFC 8252 §7.3, §8.3).
@@ -171,7 +171,12 @@ impl Listener {
 
     /// Waits for this login's answer until `deadline`; the listener closes on return.
     pub fn wait(self, path: &str, state: &str, deadline: Instant) -> Result<Answer> {
-        let (tx, rx) = mpsc::channel::<(TcpStream, std::result::Result<String, &'static str>)>();
+        // One thread reads every connection without blocking: a flood of silent
+        // connections can neither take threads nor hold the browser's request back. At
+        // most `MAX_PENDING` are kept (a new one pushes out the oldest), each for
+        // `HEAD_TIME` to send its whole head.
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut buf = [0u8; 2048];
         loop {
             if self.interrupt.pressed() {
                 return Err(Error::interrupted("the login was interrupted; nothing was stored"));
@@ -182,65 +187,94 @@ impl Listener {
                 )
                 .hint("finish the login in the browser sooner, or give a longer --login-timeout"));
             }
-            match self.inner.accept() {
-                Ok((stream, _)) => {
-                    let tx = tx.clone();
-                    std::thread::spawn(move || read_request(stream, tx));
+            loop {
+                match self.inner.accept() {
+                    Ok((stream, _)) => {
+                        if stream.set_nonblocking(true).is_err() {
+                            continue;
+                        }
+                        if pending.len() >= MAX_PENDING {
+                            pending.pop_front();
+                        }
+                        pending.push_back(Pending { stream, head: Vec::new(), since: Instant::now() });
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
+                    Err(e) => return Err(Error::other(format!("the redirect listener failed: {e}"))),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::other(format!("the redirect listener failed: {e}"))),
             }
-            let Ok((mut stream, target)) = rx.recv_timeout(Duration::from_millis(25)) else {
-                continue;
-            };
-            let verdict = match target {
-                Ok(target) => judge(&target, path, state),
-                Err(why) => Verdict::Ignore(why),
-            };
-            let page = match &verdict {
-                Verdict::Ignore(_) => {
-                    ("400 Bad Request", "This is not the answer tok is waiting for; it was ignored.")
+            let mut i = 0;
+            while i < pending.len() {
+                let outcome = pending[i].read(&mut buf);
+                let Some(target) = outcome else {
+                    i += 1;
+                    continue;
+                };
+                let Some(mut done) = pending.remove(i) else { continue };
+                crate::http::zero(&mut done.head);
+                let verdict = match target {
+                    Ok(target) => judge(&target, path, state),
+                    Err(why) => Verdict::Ignore(why),
+                };
+                let page = match &verdict {
+                    Verdict::Ignore(_) => {
+                        ("400 Bad Request", "This is not the answer tok is waiting for; it was ignored.")
+                    }
+                    Verdict::Answer(Answer::Code { .. }) => {
+                        ("200 OK", "Signed in. You can close this page and return to the terminal.")
+                    }
+                    Verdict::Answer(Answer::Refused { .. }) => {
+                        ("200 OK", "The login was refused. Return to the terminal to see why.")
+                    }
+                };
+                let _ = done.stream.set_nonblocking(false);
+                answer(&mut done.stream, page);
+                match verdict {
+                    Verdict::Ignore(why) => {
+                        crate::term::verbose!("login redirect: ignored a request ({why})")
+                    }
+                    Verdict::Answer(answer) => return Ok(answer),
                 }
-                Verdict::Answer(Answer::Code { .. }) => {
-                    ("200 OK", "Signed in. You can close this page and return to the terminal.")
-                }
-                Verdict::Answer(Answer::Refused { .. }) => {
-                    ("200 OK", "The login was refused. Return to the terminal to see why.")
-                }
-            };
-            answer(&mut stream, page);
-            match verdict {
-                Verdict::Ignore(why) => crate::term::verbose!("login redirect: ignored a request ({why})"),
-                Verdict::Answer(answer) => return Ok(answer),
             }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
 
-/// A request head holds the code: it is read here and goes nowhere but `judge`.
-fn read_request(
-    mut stream: TcpStream,
-    tx: mpsc::Sender<(TcpStream, std::result::Result<String, &'static str>)>,
-) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    let target = loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break Err("the request ended early"),
-            Ok(n) => head.extend_from_slice(&buf[..n]),
+/// Connections kept at once, and how long each has for its head: a browser opens a few
+/// and sends at once.
+const MAX_PENDING: usize = 256;
+const HEAD_TIME: Duration = Duration::from_secs(5);
+
+/// A connection whose request head is still coming. The head holds the code: it goes
+/// nowhere but `judge`, and is zeroed after.
+struct Pending {
+    stream: TcpStream,
+    head: Vec<u8>,
+    since: Instant,
+}
+
+impl Pending {
+    /// `None` while the head is still coming; then its target, or why it is ignored.
+    fn read(&mut self, buf: &mut [u8]) -> Option<std::result::Result<String, &'static str>> {
+        if self.since.elapsed() > HEAD_TIME {
+            return Some(Err("the request head took too long"));
         }
-        if head.windows(4).any(|w| w == b"\r\n\r\n") {
-            break request_target(&head).map(str::to_string);
+        match self.stream.read(buf) {
+            Ok(0) => return Some(Err("the request ended early")),
+            Ok(n) => self.head.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
+            Err(_) => return Some(Err("the request ended early")),
         }
-        if head.len() > 16 * 1024 {
-            break Err("the request head is too large");
+        if self.head.windows(4).any(|w| w == b"\r\n\r\n") {
+            return Some(request_target(&self.head).map(str::to_string));
         }
-    };
-    crate::http::zero(&mut head);
-    let _ = tx.send((stream, target));
+        if self.head.len() > 16 * 1024 {
+            return Some(Err("the request head is too large"));
+        }
+        None
+    }
 }
 
 fn answer(stream: &mut TcpStream, (status, text): (&str, &str)) {
