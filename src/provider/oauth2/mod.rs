@@ -466,7 +466,8 @@ pub struct Params {
     pub resources: Vec<String>,
     /// `--param NAME=VALUE`: for the request that starts the grant.
     pub extra: Vec<(String, String)>,
-    /// The issuer the endpoints were discovered from (the ID-token engineer checks `iss`).
+    /// The issuer the endpoints were discovered from: the login answer's `iss` must be it
+    /// (RFC 9207). ID tokens are kept as the server sends them; tok checks only their nonce.
     pub issuer: Option<String>,
     /// The metadata says every authorization response carries `iss` (RFC 9207).
     pub sends_iss: bool,
