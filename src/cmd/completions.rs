@@ -97,7 +97,10 @@ pub fn completions(args: &CompletionsArgs) -> Result<()> {
 pub fn registration(shell: &str) -> Result<Vec<u8>> {
     let shells = clap_complete::env::Shells::builtins();
     let completer = shells.completer(shell).ok_or_else(|| {
-        Error::usage(format!("no completions for '{shell}' (bash, zsh, fish, powershell, elvish)"))
+        Error::usage(format!(
+            "no completions for that shell: bash, zsh, fish, powershell or elvish{}",
+            crate::secret::near_miss(shell, &["bash", "zsh", "fish", "powershell", "elvish"])
+        ))
     })?;
     let mut out = Vec::new();
     clap_complete::env::EnvCompleter::write_registration(completer, VAR, "tok", "tok", "tok", &mut out)

@@ -16,7 +16,7 @@ pub fn providers(args: &ProvidersArgs) -> Result<()> {
         None => list(),
         Some(name) => {
             let provider = Provider::from_name(name).ok_or_else(|| {
-                let error = Error::usage(format!("no provider named '{name}'"));
+                let error = Error::usage("no provider of that name");
                 match closest(name, Provider::names()) {
                     Some(near) => error.hint(format!("did you mean '{near}'?")),
                     None => error.hint(format!("providers: {}", Provider::names().join(", "))),

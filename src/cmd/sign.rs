@@ -64,7 +64,7 @@ fn own_token(args: &SignArgs) -> Result<String> {
         let (key, value) = pair
             .split_once('=')
             .filter(|(k, _)| !k.is_empty())
-            .ok_or_else(|| Error::usage(format!("--claim takes KEY=VALUE, not '{pair}'")))?;
+            .ok_or_else(|| Error::usage("--claim takes KEY=VALUE (one given has no KEY=)"))?;
         let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
         claims.insert(key.to_string(), value);
     }
@@ -127,11 +127,10 @@ fn parse_time(text: &str) -> Result<i64> {
     if let Ok(secs) = text.trim().parse::<i64>() {
         return Ok(secs);
     }
-    text.trim().parse::<jiff::Timestamp>().map(|t| t.as_second()).map_err(|_| {
-        Error::usage(format!(
-            "--exp takes an RFC 3339 time (2026-01-31T12:00:00Z) or Unix seconds, not '{text}'"
-        ))
-    })
+    text.trim()
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|_| Error::usage("--exp takes an RFC 3339 time (2026-01-31T12:00:00Z) or Unix seconds"))
 }
 
 fn write_line(text: &str) -> Result<()> {

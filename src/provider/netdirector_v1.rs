@@ -106,10 +106,9 @@ impl Params {
             || transaction.len() > 100
             || !transaction.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            return Err(Error::usage(format!(
-                "'{}' is not a NetDirector transaction id (like 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01)",
-                crate::secret::outside(transaction)
-            )));
+            return Err(Error::usage(
+                "--transaction is not a NetDirector transaction id (like 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01)",
+            ));
         }
         let base = http::base_url(profile.get("base_url").unwrap_or(DEFAULT_BASE))?;
         Ok(Params { base, transaction: transaction.to_string() })

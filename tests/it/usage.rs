@@ -341,6 +341,37 @@ fn a_settings_value_is_never_repeated_in_its_error() {
         ),
         (words(&["print", "nexterpay"]), vec![("TOK_NEXTERPAY_ENV", typed.to_string()), user, password]),
         (words(&["print", "ci"]), vec![("TOK_CI_PROVIDER", typed.to_string())]),
+        (words(&["providers", typed]), vec![]),
+        (words(&["sign", "--alg", "HS256", "--key-env", "HOME", "--claim", typed]), vec![]),
+        (words(&["sign", "--alg", "HS256", "--key-env", "HOME", "--exp", typed]), vec![]),
+        (
+            words(&["login", "n3xt", "--client-id", "c", "--secret-stdin", "--project", "Hunter2 typed"]),
+            vec![],
+        ),
+        (
+            words(&["login", "x", "--provider", "oauth2", "--client-id", "c", "--secret-stdin"])
+                .into_iter()
+                .chain(words(&["--token-url", "https://a.example/t", "--resource", typed]))
+                .collect(),
+            vec![],
+        ),
+        (
+            words(&[
+                "login",
+                "x",
+                "--provider",
+                "oauth2",
+                "--client-id",
+                "c",
+                "--grant",
+                "authorization_code",
+            ])
+            .into_iter()
+            .chain(words(&["--authorize-url", "https://a.example/a", "--token-url", "https://a.example/t"]))
+            .chain(words(&["--auth", "none", "--redirect-uri", "http://Hunter2.example/cb"]))
+            .collect(),
+            vec![],
+        ),
     ];
     for (args, env) in cases {
         let mut cmd = home.tok();

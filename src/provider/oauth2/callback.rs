@@ -36,11 +36,8 @@ impl Redirect {
             });
         };
         let refuse = |why: &str| {
-            Error::usage(format!(
-                "--redirect-uri '{}' {why}",
-                crate::secret::outside(crate::http::clean(text, 200))
-            ))
-            .hint("use a loopback redirect such as http://127.0.0.1:8765/callback (RFC 8252 §7.3)")
+            Error::usage(format!("--redirect-uri {why}"))
+                .hint("use a loopback redirect such as http://127.0.0.1:8765/callback (RFC 8252 §7.3)")
         };
         let url = reqwest::Url::parse(text).map_err(|_| refuse("is not a URL"))?;
         if url.scheme() != "http" {

@@ -569,10 +569,9 @@ impl Params {
         for resource in &p.resources {
             // RFC 8707 §2: an absolute URI without a fragment.
             if Url::parse(resource).map_or(true, |u| u.fragment().is_some()) {
-                return Err(Error::usage(format!(
-                    "--resource takes an absolute URI without a fragment, not '{}'",
-                    crate::secret::outside(resource)
-                )));
+                return Err(Error::usage(
+                    "--resource takes an absolute URI without a fragment (one given is not)",
+                ));
             }
         }
         if p.grant == GrantKind::AuthorizationCode {
@@ -587,10 +586,7 @@ impl Params {
         if project.is_empty()
             || !project.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(Error::usage(format!(
-                "'{}' is not an N3XT project id (like project-live-84ff27dd-…)",
-                crate::secret::outside(project)
-            )));
+            return Err(Error::usage("--project is not an N3XT project id (like project-live-84ff27dd-…)"));
         }
         let host = match profile.get("env").unwrap_or("production") {
             "production" => "https://authn.n3xt.io".to_string(),
@@ -723,10 +719,9 @@ fn request_params(text: &str) -> Result<Vec<(String, String)>> {
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         {
-            return Err(Error::usage(format!(
-                "--param's name '{}' is not a parameter name",
-                crate::secret::outside(name)
-            )));
+            return Err(Error::usage(
+                "--param's name is not a parameter name (letters, digits, '_', '-' and '.')",
+            ));
         }
         if RESERVED_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
             return Err(Error::usage(format!(
