@@ -167,7 +167,7 @@ fn env_secret(name: &str, label: &str) -> Result<Option<Secret>> {
 /// not "the server sent an unusable token" (exit 5) or a puzzling rejection (exit 4).
 fn shape(field: &str, secret: &str) -> std::result::Result<(), &'static str> {
     // A PEM key is lines by nature; the key reader checks it (oauth2's private_key_jwt).
-    if field == "private_key" {
+    if field == "private_key" || field == crate::client_cert::SECRET {
         return Ok(());
     }
     if secret.chars().any(|c| c.is_control()) {
