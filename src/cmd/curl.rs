@@ -460,7 +460,10 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let header_name = header_pipe.name.clone();
     let mut command = std::process::Command::new(curl);
     command.arg(CURL_FIRST).arg("-H").arg(format!("@{header_name}"));
-    // `curl_tls::check_certificate_options` refuses certificate profiles here.
+    // `curl_tls::check_certificate_options` refused certificate profiles before this.
+    if options.client_cert.is_some() {
+        return Err(Error::other("tok curl cannot hand curl.exe a client certificate"));
+    }
     command.args(&options.trust);
     let dump_pipe = if options.dump_at.is_some() { Some(Pipe::new(false).map_err(fail)?) } else { None };
     let dump_name = dump_pipe.as_ref().map(|p| p.name.clone());

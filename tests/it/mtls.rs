@@ -253,6 +253,15 @@ fn a_key_of_another_certificate_or_a_chain_with_a_key_is_refused_before_anything
         assert!(err.contains(want), "{args:?}: {err}");
         assert_no_key(&tls, &err);
     }
+    // The key file is for a certificate, and stdin is read by one flag only.
+    let conflicts: [&[&str]; 2] = [
+        &["--client-key-file", "client.key"],
+        &["--client-cert", &tls.file("client.pem"), "--client-key-file", "-", "--secret-stdin"],
+    ];
+    for args in conflicts {
+        let out = tls.login(&home, &[&["--client-id", "mtls-client"][..], args].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+    }
     let out = tls.login(&home, &["--client-id", "mtls-client", "--auth", "tls"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("--client-cert"), "{}", stderr_of(&out));
@@ -277,6 +286,21 @@ fn bound_profile(tls: &Tls) -> Home {
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
     home
+}
+
+#[test]
+fn tok_exec_warns_that_the_token_needs_the_certificate() {
+    let tls = Tls::start();
+    let home = bound_profile(&tls);
+    let out = tls
+        .tok(&home)
+        .args(["exec", "pay", "--", "sh", "-c", "test -n \"$TOK_PAY_TOKEN\""])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("bound to its TLS client certificate"), "{err}");
+    assert_no_key(&tls, &err);
 }
 
 #[test]
