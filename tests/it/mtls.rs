@@ -185,6 +185,25 @@ fn self_signed_tls_client_auth_takes_the_registered_certificate_and_the_key_from
 }
 
 #[test]
+fn the_device_grant_goes_to_the_mtls_device_alias_with_the_certificate() {
+    let tls = Tls::start();
+    let home = Home::new();
+    let (cert, key) = (tls.file("client.pem"), tls.file("client.key"));
+    let out = tls.login(
+        &home,
+        &["--grant", "device_code", "--client-id", "mtls-client", "--auth", "tls"]
+            .into_iter()
+            .chain(["--client-cert", &cert, "--client-key-file", &key])
+            .collect::<Vec<_>>(),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!((tls.sb.count("POST /mtls/bound/device"), tls.sb.count("POST /mtls/device")), (1, 0));
+    let polled = tls.sb.last(BOUND_TOKEN)["body"].as_str().unwrap().to_string();
+    assert!(polled.contains("device_code") && polled.contains("client_id=mtls-client"), "{polled}");
+    assert_eq!(cnf(&home.print("pay")), Some(tls.pki.client.thumbprint()));
+}
+
+#[test]
 fn private_key_jwt_or_basic_with_a_client_cert_gets_a_certificate_bound_token() {
     let tls = Tls::start();
     let key = format!("{}/tests/fixtures/ec-private.pem", env!("CARGO_MANIFEST_DIR"));
