@@ -45,6 +45,8 @@ impl ClientCert {
     }
 
     /// reqwest's identity: the key and the chain in one PEM buffer, as it reads them.
+    /// `Identity::from_pem` comes with the `rustls-no-provider` feature tok already uses
+    /// (no new reqwest feature); the handshake signs with the ring provider tok installs.
     pub fn identity(&self) -> Result<reqwest::Identity> {
         let pem = Secret::new(format!("{}\n{}\n", self.key.expose().trim_end(), self.chain.trim_end()));
         reqwest::Identity::from_pem(pem.expose().as_bytes())
