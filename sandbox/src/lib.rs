@@ -41,6 +41,7 @@ mod nelnet;
 mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
+mod pki;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
