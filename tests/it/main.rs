@@ -22,7 +22,7 @@
 //!   `nexterpay::a_local_clock_behind_is_visible_too` (libfaketime): Linux only;
 //! - `authcode`: `sh` browsers, curl, SIGINT and the oidc harness;
 //! - `oidc`: runs the real oidc-provider under node, its browser stand-in through a `/bin/sh`
-//!   wrapper, and closes the server by its stdin pipe;
+//!   wrapper, and closes the server by its stdin pipe (`oidc_bound`, `oidc_exchange` too);
 //! - `keyring`: a real Secret Service (ignored everywhere but `.ci/secret-service-tests`).
 
 mod support;
@@ -52,6 +52,8 @@ mod nexterpay;
 mod oauth2;
 #[cfg(unix)]
 mod oidc;
+#[cfg(unix)]
+mod oidc_bound;
 #[cfg(unix)]
 mod oidc_exchange;
 mod prove;
