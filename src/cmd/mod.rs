@@ -9,6 +9,7 @@ mod curl_options;
 mod exec;
 mod inspect;
 mod login;
+mod login_dpop;
 mod logout;
 mod man;
 mod print;

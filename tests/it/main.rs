@@ -35,6 +35,7 @@ mod curl;
 #[cfg(unix)]
 mod curl_trust;
 mod device;
+mod dpop;
 mod exchange;
 #[cfg(unix)]
 mod exec;

@@ -1,0 +1,129 @@
+//! DPoP (RFC 9449) end to end against tok-sandbox's DPoP token endpoint and resource
+//! server (`sandbox/src/dpop.rs`), which checks every proof as §4.3 and §7 say; the
+//! proofs crafted here show that each of its checks can fail.
+
+use crate::support::*;
+use base64::Engine;
+use serde_json::{Value, json};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub const TOKEN: &str = "POST /dpop/token";
+
+/// `tok login pay --dpop` against `/dpop/<path>`, with the demo secret on stdin.
+pub fn dpop_login(home: &Home, sb: &Sandbox, path: &str, extra: &[&str]) -> std::process::Output {
+    home.tok()
+        .args(["login", "pay", "--provider", "oauth2", "--token-url", &format!("{}{path}", sb.url)])
+        .args(["--client-id", "demo-client", "--upstream", &format!("{}/dpop", sb.url), "--dpop"])
+        .args(extra)
+        .arg("--secret-stdin")
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap()
+}
+
+pub fn stored(home: &Home, profile: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(home.store_file(profile)).unwrap()).unwrap()
+}
+
+fn part(jwt: &str, n: usize) -> Value {
+    serde_json::from_slice(&B64.decode(jwt.split('.').nth(n).unwrap()).unwrap()).unwrap()
+}
+
+#[test]
+fn login_binds_the_token_to_a_key_made_and_stored_at_login() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = dpop_login(&home, &sb, "/dpop/token", &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let store = stored(&home, "pay");
+    assert!(store["secrets"]["dpop_key"].as_str().unwrap().contains("BEGIN PRIVATE KEY"));
+    assert_eq!(store["token"]["scheme"], "DPoP");
+    // The proof the token endpoint got: ES256, its public key, no token hash.
+    let proof = sb.last(TOKEN)["headers"]["dpop"].as_str().unwrap().to_string();
+    let (header, claims) = (part(&proof, 0), part(&proof, 1));
+    assert_eq!((header["typ"].as_str(), header["alg"].as_str()), (Some("dpop+jwt"), Some("ES256")));
+    assert!(header["jwk"].get("d").is_none());
+    assert_eq!(claims["htm"], "POST");
+    assert_eq!(claims["htu"], format!("{}/dpop/token", sb.url));
+    assert!(claims.get("ath").is_none());
+    let token = store["token"]["token"].as_str().unwrap();
+    assert!(crate::support::claims(token)["cnf"]["jkt"].is_string());
+
+    // A second login keeps the key (the token stays bound to the same thumbprint), and a
+    // refresh sends a proof made with it: the sandbox refuses a refresh token with another key.
+    let jkt = crate::support::claims(token)["cnf"]["jkt"].clone();
+    let out = dpop_login(&home, &sb, "/dpop/token", &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let again = stored(&home, "pay");
+    assert_eq!(again["secrets"]["dpop_key"], store["secrets"]["dpop_key"]);
+    assert_eq!(crate::support::claims(again["token"]["token"].as_str().unwrap())["cnf"]["jkt"], jkt);
+    let out = home.tok().args(["refresh", "pay"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(TOKEN), 3);
+    assert!(sb.last(TOKEN)["body"].as_str().unwrap().contains("grant_type=refresh_token"));
+    assert_eq!(stored(&home, "pay")["token"]["scheme"], "DPoP");
+}
+
+#[test]
+fn a_key_file_decides_the_algorithm() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let key = fixtures.join("ed25519-private.pem");
+    let out = dpop_login(&home, &sb, "/dpop/token", &["--dpop-key-file", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let proof = sb.last(TOKEN)["headers"]["dpop"].as_str().unwrap().to_string();
+    assert_eq!(part(&proof, 0)["alg"], "EdDSA");
+    // The key is read into the store, not remembered as a path.
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(!config.contains("ed25519-private"), "{config}");
+
+    // Keys DPoP cannot use, and the flag without --dpop, are usage errors before any request.
+    let rsa = fixtures.join("rsa-pkcs1-private.pem");
+    let out = dpop_login(&home, &sb, "/dpop/token", &["--dpop-key-file", rsa.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("EC P-256 or Ed25519"), "{}", stderr_of(&out));
+    let out = home
+        .tok()
+        .args(["login", "plain", "--provider", "oauth2", "--token-url", &format!("{}/dpop/token", sb.url)])
+        .args(["--client-id", "demo-client", "--dpop-key-file", key.to_str().unwrap(), "--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("needs --dpop"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(TOKEN), 1);
+}
+
+#[test]
+fn a_nonce_the_token_endpoint_asks_for_is_sent_once() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = dpop_login(&home, &sb, "/dpop/nonce/token", &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count("POST /dpop/nonce/token"), 2, "one use_dpop_nonce, one retry");
+    let proof = sb.last("POST /dpop/nonce/token")["headers"]["dpop"].as_str().unwrap().to_string();
+    assert!(part(&proof, 1)["nonce"].as_str().unwrap().starts_with("as-nonce-"));
+
+    // A second ask is not answered again: the error is the server's.
+    let home = Home::new();
+    let ask = json!({ "path": "/dpop/token", "status": 400, "times": 3,
+        "body": r#"{"error":"use_dpop_nonce","error_description":"again"}"#,
+        "headers": { "DPoP-Nonce": "n-2" } });
+    sb.fault(ask);
+    let out = dpop_login(&home, &sb, "/dpop/token", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("use_dpop_nonce"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(TOKEN), 2);
+}
+
+#[test]
+fn a_bearer_token_for_a_dpop_request_is_exit_5_naming_it() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let out = dpop_login(&home, &sb, "/dpop/bearer/token", &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("token_type 'Bearer'") && err.contains("DPoP"), "{err}");
+    assert!(!home.store_file("pay").exists());
+}
