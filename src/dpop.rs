@@ -252,6 +252,13 @@ pub fn valid_nonce(nonce: &str) -> bool {
         && nonce.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
+/// The profile's key, where secrets are read (its variable, then the store).
+pub fn profile_key(app: &crate::flow::App, profile: &crate::profile::Profile) -> Result<Key> {
+    let store = app.store_for(profile)?;
+    let mut secrets = crate::input::Secrets::new(&profile.name, Some(&store), false);
+    Key::from_secret(&secrets.get(KEY_FIELD, KEY_LABEL)?)
+}
+
 /// Whether a profile's tokens are DPoP-bound (`tok login --dpop`).
 pub fn enabled(profile: &crate::profile::Profile) -> bool {
     profile.get(SETTING) == Some("true")

@@ -3,6 +3,7 @@
 mod completions;
 mod curl;
 mod curl_args;
+mod curl_dpop;
 mod curl_dump;
 mod curl_hosts;
 mod curl_options;

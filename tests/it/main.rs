@@ -36,6 +36,8 @@ mod curl;
 mod curl_trust;
 mod device;
 mod dpop;
+#[cfg(unix)]
+mod dpop_use;
 mod exchange;
 #[cfg(unix)]
 mod exec;
