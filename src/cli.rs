@@ -435,6 +435,11 @@ pub struct PrintArgs {
     #[arg(long)]
     pub id_token: bool,
 
+    /// The request a DPoP proof is made for, as 'METHOD URL' (with --format header: prints
+    /// the Authorization: DPoP line and a DPoP: line for that one request)
+    #[arg(long = "for", value_name = "METHOD URL")]
+    pub for_request: Option<String>,
+
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]
     pub secret_stdin: bool,

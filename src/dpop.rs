@@ -131,6 +131,7 @@ impl Key {
     }
 
     /// The public key, as the proof's header carries it.
+    #[cfg(test)]
     pub fn jwk(&self) -> &Value {
         &self.jwk
     }

@@ -14,6 +14,7 @@ mod login_dpop;
 mod logout;
 mod man;
 mod print;
+mod print_dpop;
 mod providers;
 mod sign;
 mod status;

@@ -127,3 +127,56 @@ fn a_bearer_token_for_a_dpop_request_is_exit_5_naming_it() {
     assert!(err.contains("token_type 'Bearer'") && err.contains("DPoP"), "{err}");
     assert!(!home.store_file("pay").exists());
 }
+
+#[test]
+fn print_gives_both_lines_for_one_request_and_refuses_a_bare_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    assert!(dpop_login(&home, &sb, "/dpop/token", &[]).status.success());
+    let url = format!("{}/dpop/api/payments", sb.url);
+    let out = home
+        .tok()
+        .args(["print", "pay", "--format", "header", "--for", &format!("POST {url}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = String::from_utf8(out.stdout).unwrap();
+    let token = stored(&home, "pay")["token"]["token"].as_str().unwrap().to_string();
+    let mut shown = lines.lines();
+    assert_eq!(shown.next(), Some(format!("Authorization: DPoP {token}").as_str()));
+    assert!(shown.next().unwrap().starts_with("DPoP: ey"));
+    assert_eq!(shown.next(), None);
+    // The lines work once, for that method and URL: a proof is never good twice.
+    assert_eq!(sb.api("POST", "/dpop/api/payments", &lines), 200);
+    assert_eq!(sb.api("POST", "/dpop/api/payments", &lines), 401);
+
+    let refused: [&[&str]; 5] = [
+        &["print", "pay"],
+        &["print", "pay", "--format", "header"],
+        &["print", "pay", "--format", "json"],
+        &["print", "pay", "--format", "env"],
+        &["print", "pay", "--format", "json", "--for", "GET https://example.com/"],
+    ];
+    for args in refused {
+        let out = home.tok().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr_of(&out);
+        for name in ["--for", "tok curl pay", "tok proxy pay", "DPoP"] {
+            assert!(err.contains(name), "{args:?}: {err}");
+        }
+        assert!(out.stdout.is_empty() && !err.contains(&token));
+    }
+    // Only for a host the profile sends its credential to (tok curl's rule).
+    let out = home
+        .tok()
+        .args(["print", "pay", "--format", "header", "--for", "GET https://evil.example/x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("--allow-host"), "{}", stderr_of(&out));
+    // tok exec gives no bare DPoP token to a child either.
+    let out = home.tok().args(["exec", "pay", "--", "env"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("tok exec --proxy pay"), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+}
