@@ -180,3 +180,140 @@ fn print_gives_both_lines_for_one_request_and_refuses_a_bare_token() {
     assert!(stderr_of(&out).contains("tok exec --proxy pay"), "{}", stderr_of(&out));
     assert!(out.stdout.is_empty());
 }
+
+/// A P-256 key of the test's own, to craft proofs tok would never make.
+struct TestKey {
+    pair: ring::signature::EcdsaKeyPair,
+    jwk: Value,
+}
+
+impl TestKey {
+    fn new() -> TestKey {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let point = pair.public_key().as_ref().to_vec();
+        let jwk = json!({ "kty": "EC", "crv": "P-256", "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..]) });
+        TestKey { pair, jwk }
+    }
+
+    fn sign(&self, header: &Value, claims: &Value) -> String {
+        let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
+        let sig = self.pair.sign(&ring::rand::SystemRandom::new(), input.as_bytes()).unwrap();
+        format!("{input}.{}", B64.encode(sig.as_ref()))
+    }
+
+    /// A proof as RFC 9449 wants it, after `tweak` has changed what the test breaks.
+    fn proof(&self, method: &str, url: &str, token: Option<&str>, tweak: impl FnOnce(&mut Value, &mut Value)) -> String {
+        use sha2_free::ath;
+        let mut header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let jti = B64.encode(ring::rand::generate::<[u8; 16]>(&ring::rand::SystemRandom::new()).unwrap().expose());
+        let mut claims = json!({ "jti": jti, "htm": method, "htu": url, "iat": now });
+        if let Some(token) = token {
+            claims["ath"] = json!(ath(token));
+        }
+        tweak(&mut header, &mut claims);
+        self.sign(&header, &claims)
+    }
+}
+
+mod sha2_free {
+    pub fn ath(token: &str) -> String {
+        use base64::Engine;
+        super::B64.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()))
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
+}
+
+/// Sends one request with these two headers; the status and the sandbox's reason.
+fn send(method: &str, url: &str, authorization: &str, proof: &str) -> (u16, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let answer =
+        http().request(method, url).header("authorization", authorization).header("dpop", proof).send().unwrap();
+    let status = answer.status().as_u16();
+    let body: Value = serde_json::from_str(&answer.text().unwrap()).unwrap_or(Value::Null);
+    let why = body["why"].as_str().or(body["error"].as_str()).unwrap_or("").to_string();
+    (status, why)
+}
+
+#[test]
+fn the_resource_server_refuses_every_broken_proof() {
+    let sb = Sandbox::start();
+    let key = TestKey::new();
+    // A token bound to the test's key, from the sandbox's DPoP token endpoint.
+    let token_url = format!("{}/dpop/token", sb.url);
+    let proof = key.proof("POST", &token_url, None, |_, _| {});
+    let answer = http()
+        .post(&token_url)
+        .basic_auth("demo-client", Some("demo-secret"))
+        .header("dpop", proof)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let reply: Value = serde_json::from_str(&answer.text().unwrap()).unwrap();
+    assert_eq!(reply["token_type"], "DPoP");
+    let token = reply["access_token"].as_str().unwrap().to_string();
+    let auth = format!("DPoP {token}");
+    let url = format!("{}/dpop/api/orders", sb.url);
+
+    // The proof as it should be passes; the very same proof again is a replay.
+    let good = key.proof("GET", &url, Some(&token), |_, _| {});
+    assert_eq!(send("GET", &format!("{url}?page=1"), &auth, &good), (200, String::new()));
+    assert_eq!(send("GET", &url, &auth, &good).1, "the jti was seen before (a replayed proof)");
+
+    let other = TestKey::new();
+    type Tweak = Box<dyn FnOnce(&mut Value, &mut Value)>;
+    let table: Vec<(&str, Tweak, &str)> = vec![
+        ("wrong htu", Box::new(|_, c| c["htu"] = json!("http://127.0.0.1:1/dpop/api/orders")), "htu is not"),
+        ("wrong htm", Box::new(|_, c| c["htm"] = json!("POST")), "htm is not GET"),
+        ("missing ath", Box::new(|_, c| drop(c.as_object_mut().unwrap().remove("ath"))), "no ath"),
+        ("wrong ath", Box::new(|_, c| c["ath"] = json!(sha2_free::ath("another token"))), "ath is not"),
+        ("old iat", Box::new(|_, c| c["iat"] = json!(c["iat"].as_i64().unwrap() - 600)), "iat is not within"),
+        ("typ JWT", Box::new(|h, _| h["typ"] = json!("JWT")), "typ is not dpop+jwt"),
+        ("alg none", Box::new(|h, _| h["alg"] = json!("none")), "alg none or HMAC"),
+        ("alg HS256", Box::new(|h, _| h["alg"] = json!("HS256")), "alg none or HMAC"),
+        ("no jwk", Box::new(|h, _| drop(h.as_object_mut().unwrap().remove("jwk"))), "no jwk"),
+        ("private jwk", Box::new(|h, _| h["jwk"]["d"] = json!("AAAA")), "private key"),
+        // Signed by this key, but claiming another's public key.
+        ("another jwk", Box::new(move |h, _| h["jwk"] = other.jwk.clone()), "signature does not verify"),
+        ("no jti", Box::new(|_, c| drop(c.as_object_mut().unwrap().remove("jti"))), "no jti"),
+    ];
+    for (what, tweak, want) in table {
+        let proof = key.proof("GET", &url, Some(&token), tweak);
+        let (status, why) = send("GET", &url, &auth, &proof);
+        assert_eq!(status, 401, "{what}");
+        assert!(why.contains(want), "{what}: {why}");
+    }
+    // A valid proof made with a key the token is not bound to.
+    let stranger = TestKey::new();
+    let proof = stranger.proof("GET", &url, Some(&token), |_, _| {});
+    assert!(send("GET", &url, &auth, &proof).1.contains("cnf.jkt"));
+    // The token as a bearer token, or without a proof, is refused too.
+    let proof = key.proof("GET", &url, Some(&token), |_, _| {});
+    assert!(send("GET", &url, &format!("Bearer {token}"), &proof).1.contains("no DPoP token"));
+    let answer = http().get(&url).header("authorization", &auth).send().unwrap();
+    assert_eq!(answer.status(), 401);
+    assert!(answer.headers()["www-authenticate"].to_str().unwrap().starts_with("DPoP "));
+
+    // Where a nonce is demanded, a proof without it (or with another) gets the challenge.
+    let nonce_url = format!("{}/dpop/nonce-api/orders", sb.url);
+    for nonce in [None, Some("made-up")] {
+        let proof = key.proof("GET", &nonce_url, Some(&token), |_, c| {
+            if let Some(n) = nonce {
+                c["nonce"] = json!(n);
+            }
+        });
+        let answer = http().get(&nonce_url).header("authorization", &auth).header("dpop", proof).send().unwrap();
+        assert_eq!(answer.status(), 401, "{nonce:?}");
+        let www = answer.headers()["www-authenticate"].to_str().unwrap().to_string();
+        assert!(www.contains("use_dpop_nonce") && answer.headers().contains_key("dpop-nonce"), "{www}");
+    }
+}
