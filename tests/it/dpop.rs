@@ -205,11 +205,18 @@ impl TestKey {
     }
 
     /// A proof as RFC 9449 wants it, after `tweak` has changed what the test breaks.
-    fn proof(&self, method: &str, url: &str, token: Option<&str>, tweak: impl FnOnce(&mut Value, &mut Value)) -> String {
+    fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        tweak: impl FnOnce(&mut Value, &mut Value),
+    ) -> String {
         use sha2_free::ath;
         let mut header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let jti = B64.encode(ring::rand::generate::<[u8; 16]>(&ring::rand::SystemRandom::new()).unwrap().expose());
+        let jti =
+            B64.encode(ring::rand::generate::<[u8; 16]>(&ring::rand::SystemRandom::new()).unwrap().expose());
         let mut claims = json!({ "jti": jti, "htm": method, "htu": url, "iat": now });
         if let Some(token) = token {
             claims["ath"] = json!(ath(token));
@@ -234,8 +241,12 @@ fn http() -> reqwest::blocking::Client {
 /// Sends one request with these two headers; the status and the sandbox's reason.
 fn send(method: &str, url: &str, authorization: &str, proof: &str) -> (u16, String) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let answer =
-        http().request(method, url).header("authorization", authorization).header("dpop", proof).send().unwrap();
+    let answer = http()
+        .request(method, url)
+        .header("authorization", authorization)
+        .header("dpop", proof)
+        .send()
+        .unwrap();
     let status = answer.status().as_u16();
     let body: Value = serde_json::from_str(&answer.text().unwrap()).unwrap_or(Value::Null);
     let why = body["why"].as_str().or(body["error"].as_str()).unwrap_or("").to_string();
@@ -311,7 +322,8 @@ fn the_resource_server_refuses_every_broken_proof() {
                 c["nonce"] = json!(n);
             }
         });
-        let answer = http().get(&nonce_url).header("authorization", &auth).header("dpop", proof).send().unwrap();
+        let answer =
+            http().get(&nonce_url).header("authorization", &auth).header("dpop", proof).send().unwrap();
         assert_eq!(answer.status(), 401, "{nonce:?}");
         let www = answer.headers()["www-authenticate"].to_str().unwrap().to_string();
         assert!(www.contains("use_dpop_nonce") && answer.headers().contains_key("dpop-nonce"), "{www}");

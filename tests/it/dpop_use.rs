@@ -153,3 +153,69 @@ fn tok_proxy_makes_a_proof_for_every_request_and_keeps_the_latest_nonce() {
     let challenged: u64 = (0..8).map(|n| sb.count(&format!("GET /dpop/nonce-api/n{n}"))).sum();
     assert_eq!(challenged, 9, "one nonce challenge for eight requests");
 }
+
+/// The base64url of `{"alg":"ES256","jwk":`: how every ES256 proof tok makes begins.
+const PROOF_START: &str = "eyJhbGciOiJFUzI1NiIsImp3ayI6";
+
+#[test]
+fn no_key_proof_or_token_on_a_command_line_in_verbose_output_or_errors() {
+    let (sb, home) = logged_in();
+    let key = crate::dpop::stored(&home, "pay")["secrets"]["dpop_key"].as_str().unwrap().to_string();
+    // The key's base64 lines, any of which would be a leak.
+    let key_lines: Vec<String> =
+        key.lines().filter(|l| !l.starts_with("-----") && l.len() > 20).map(str::to_string).collect();
+    let token = stored_token(&home);
+    sb.fault(json!({ "path": "/dpop/api/slow", "pass": true, "delay_ms": 1500, "times": 1 }));
+    let child = home
+        .process()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(["-v", "curl", "pay", "-sS", "/api/slow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sb.count("GET /dpop/api/slow") < 1 {
+        assert!(std::time::Instant::now() < deadline, "curl never called");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut scanned = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            scanned += 1;
+            let text = String::from_utf8_lossy(&cmdline);
+            assert!(!text.contains(PROOF_START) && !text.contains(&token), "on a command line: {text}");
+        }
+    }
+    assert!(scanned > 3);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(!err.contains(PROOF_START) && !err.contains(&token), "{err}");
+    assert!(sb.last("GET /dpop/api/slow")["headers"]["dpop"].as_str().unwrap().starts_with(PROOF_START));
+
+    // -v of a login, a refresh and a print --for; an unusable key in the environment.
+    let for_request = format!("GET {}/dpop/api/x", sb.url);
+    let runs: [&[&str]; 2] =
+        [&["-v", "refresh", "pay"], &["-v", "print", "pay", "--format", "header", "--for", &for_request]];
+    for args in runs {
+        let out = home.tok().args(args).output().unwrap();
+        let err = stderr_of(&out);
+        assert!(key_lines.iter().all(|l| !err.contains(l.as_str())), "{args:?}: {err}");
+        assert!(out.status.success() && !err.contains(PROOF_START), "{args:?}: {err}");
+    }
+    let out = home
+        .tok()
+        .args(["-v", "curl", "pay", "/api/x"])
+        .env("TOK_PAY_DPOP_KEY", "not-a-key-but-secret-text")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("not-a-key-but-secret-text"), "{}", stderr_of(&out));
+    // Nothing of the key outside the store.
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(
+        key_lines.iter().all(|l| !config.contains(l.as_str())) && config.contains("dpop = \"true\""),
+        "{config}"
+    );
+}
