@@ -172,18 +172,22 @@ impl Gateway {
         };
         let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
         let mut note = None;
-        // A nonce challenge (RFC 9449 §9): once more with the nonce `send` just learnt.
+        // A nonce challenge (RFC 9449 §9): once more with the nonce `send` just learnt. A
+        // second challenge passes through: a new token would not answer it.
+        let mut challenged = false;
         if let (Some(dpop), Ok(first), Some(bytes), true) = (&self.dpop, &answer, &replay, self.retry)
             && dpop.learn(&url, first.status().as_u16(), first.headers())
         {
             note = Some("401 asking for a DPoP nonce; sent again with it".to_string());
             answer = self.send(&parts.method, &url, &headers, &credential, bytes.clone().into()).await;
+            challenged = answer.as_ref().is_ok_and(|a| dpop.learn(&url, a.status().as_u16(), a.headers()));
         }
         let mut used = credential;
         let method = parts.method.as_str();
         if let Ok(first) = &answer
             && first.status() == StatusCode::UNAUTHORIZED
             && !self.keeper.api_key
+            && !challenged
         {
             match (replay, self.retry) {
                 _ if self.keeper.is_forbidden(method, &rest) => {

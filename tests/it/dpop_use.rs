@@ -219,3 +219,23 @@ fn no_key_proof_or_token_on_a_command_line_in_verbose_output_or_errors() {
         "{config}"
     );
 }
+
+#[test]
+fn tok_proxy_answers_a_second_nonce_challenge_with_the_401_and_no_new_token() {
+    let (sb, home) = logged_in();
+    let proxy = Proxy::start(&home);
+    let challenge = json!({ "path": "/dpop/api/z", "status": 401, "times": 2, "body": "{\"error\":\"use_dpop_nonce\"}",
+        "headers": { "WWW-Authenticate": "DPoP error=\"use_dpop_nonce\"", "DPoP-Nonce": "n-7" } });
+    sb.fault(challenge);
+    let answer = client().get(format!("{}/api/z", proxy.1)).send().unwrap();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(sb.count("GET /dpop/api/z"), 2, "the request and one retry with the nonce");
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "no new token for a nonce challenge");
+    // The nonce it learnt goes with the next request.
+    let answer = client().get(format!("{}/api/z", proxy.1)).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(sb.count("GET /dpop/api/z"), 3);
+    let proof = sb.last("GET /dpop/api/z")["headers"]["dpop"].as_str().unwrap().to_string();
+    let claims = crate::support::claims(&proof);
+    assert_eq!(claims["nonce"], "n-7");
+}
