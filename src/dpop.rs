@@ -395,7 +395,9 @@ mod tests {
         let header = Some(
             r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#,
         );
-        let table: [(u16, Option<&str>, &[u8], Option<&str>, Option<&str>); 9] = [
+        /// Status, WWW-Authenticate, body, DPoP-Nonce; the nonce to retry with.
+        type Case<'a> = (u16, Option<&'a str>, &'a [u8], Option<&'a str>, Option<&'a str>);
+        let table: [Case; 9] = [
             (400, None, body, Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"), Some("eyJ7S_zG.eyJH0-Z.HX4w-7v")),
             (401, header, b"", Some(" n1 "), Some("n1")),
             (401, Some("dpop error=\"use_dpop_nonce\""), b"", Some("n1"), Some("n1")),

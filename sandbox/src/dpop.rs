@@ -162,7 +162,7 @@ fn check_proof(
         return Err(invalid("htu is not the request's URL"));
     }
     let now = crate::now();
-    if !claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| (iat - now).abs() <= IAT_WINDOW) {
+    if claims.get("iat").and_then(Value::as_i64).is_none_or(|iat| (iat - now).abs() > IAT_WINDOW) {
         return Err(invalid("iat is not within a minute of now"));
     }
     if !nonces.is_empty() && !text("nonce").is_some_and(|n| nonces.iter().any(|k| k == n)) {
