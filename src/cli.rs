@@ -266,6 +266,17 @@ pub struct LoginArgs {
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<String>,
 
+    /// DPoP-bound tokens (RFC 9449; oauth2, any grant): every token request and every
+    /// request of tok curl and tok proxy carries a fresh proof signed with the profile's
+    /// key (an EC P-256 key made at login, or --dpop-key-file's)
+    #[arg(long)]
+    pub dpop: bool,
+
+    /// The DPoP key (EC P-256 or Ed25519, PEM or DER; oauth2 --dpop), read once into the
+    /// store; `-` reads stdin. Without it, --dpop makes a P-256 key
+    #[arg(long, value_name = "FILE")]
+    pub dpop_key_file: Option<String>,
+
     /// Token request body encoding (oauth2)
     #[arg(long, value_name = "BODY", value_parser = clap::builder::PossibleValuesParser::new(["form", "json"]))]
     pub body: Option<String>,
@@ -345,6 +356,7 @@ impl LoginArgs {
             ("no_browser", &self.no_browser.then(|| "true".to_string())),
             ("login_timeout", &self.login_timeout.map(|t| format!("{}s", t.as_secs()))),
             ("par", &self.par.then(|| "true".to_string())),
+            ("dpop", &self.dpop.then(|| "true".to_string())),
             ("subject_profile", &self.subject_profile),
             ("subject_token_type", &self.subject_token_type),
             ("requested_token_type", &self.requested_token_type),
@@ -422,6 +434,11 @@ pub struct PrintArgs {
     /// the same policy
     #[arg(long)]
     pub id_token: bool,
+
+    /// The request a DPoP proof is made for, as 'METHOD URL' (with --format header: prints
+    /// the Authorization: DPoP line and a DPoP: line for that one request)
+    #[arg(long = "for", value_name = "METHOD URL")]
+    pub for_request: Option<String>,
 
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]

@@ -8,6 +8,7 @@
 pub mod cli;
 mod cmd;
 mod config;
+mod dpop;
 mod duration;
 pub mod error;
 mod flow;

@@ -28,10 +28,11 @@
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
 //!
-//! A generic API that takes any credential the sandbox issued: see `api`.
+//! A generic API that takes any credential the sandbox issued: see `api`. DPoP: see `dpop`.
 
 mod api;
 mod device;
+mod dpop;
 mod issuer;
 mod jwt;
 mod merchant_v2;
@@ -302,6 +303,8 @@ pub struct State {
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.
     pub hold_timeouts: u64,
+    /// DPoP tokens, refresh tokens, proofs seen and nonces (`dpop`).
+    pub dpop: dpop::Ledger,
 }
 
 impl State {
@@ -484,6 +487,7 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
         }
         let reply = nexterpay::handle(state, &req)
             .or_else(|| oauth2::handle(state, &req))
+            .or_else(|| dpop::handle(state, &req))
             .or_else(|| issuer::handle(state, &req))
             .or_else(|| merchant_v2::handle(state, &req))
             .or_else(|| nelnet::handle(state, &req))

@@ -77,6 +77,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         )
         .hint(format!("for example: {} --key-file client.key", profile.login_example())));
     }
+    super::login_dpop::key(&profile, args.dpop_key_file.as_deref(), previous.as_ref(), &mut secrets)?;
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
     // Only a request the provider answered proves a key that tok merely signs or keeps.
     profile.verified = None;
@@ -132,6 +133,7 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
             "--key-file is the private_key_jwt key: it needs --auth private_key_jwt (oauth2)",
         ));
     }
+    super::login_dpop::check_flags(args, profile)?;
     if args.key_file.as_deref() == Some("-") && args.secret_stdin {
         return Err(Error::usage("--key-file - and --secret-stdin would both read stdin"));
     }

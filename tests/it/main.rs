@@ -35,6 +35,9 @@ mod curl;
 #[cfg(unix)]
 mod curl_trust;
 mod device;
+mod dpop;
+#[cfg(unix)]
+mod dpop_use;
 mod exchange;
 #[cfg(unix)]
 mod exec;
