@@ -203,8 +203,10 @@ pub struct LoginArgs {
 
     /// How the client authenticates (oauth2): HTTP Basic (RFC 6749 §2.3.1, the default),
     /// fields in the body, none (a public client), client_secret_jwt (an HS256 assertion
-    /// made with the secret) or private_key_jwt (an assertion signed with --key-file's key)
-    #[arg(long, value_name = "AUTH", value_parser = clap::builder::PossibleValuesParser::new(["basic", "body", "none", "client_secret_jwt", "private_key_jwt"]))]
+    /// made with the secret), private_key_jwt (an assertion signed with --key-file's key),
+    /// tls (tls_client_auth, RFC 8705: --client-cert issued by a CA the server trusts) or
+    /// self-signed-tls (self_signed_tls_client_auth: a --client-cert registered with it)
+    #[arg(long, value_name = "AUTH", value_parser = clap::builder::PossibleValuesParser::new(["basic", "body", "none", "client_secret_jwt", "private_key_jwt", "tls", "self-signed-tls"]))]
     pub auth: Option<String>,
 
     /// The OAuth2 grant (oauth2; default client_credentials)
@@ -276,6 +278,15 @@ pub struct LoginArgs {
     /// store; `-` reads stdin. Without it, --dpop makes a P-256 key
     #[arg(long, value_name = "FILE")]
     pub dpop_key_file: Option<String>,
+    /// The TLS client certificate chain, PEM (oauth2; RFC 8705): its text is kept in the
+    /// profile and presented on token requests, by tok curl and tok proxy, so tokens are
+    /// bound to it; with any --auth (tls and self-signed-tls need it)
+    #[arg(long, value_name = "FILE")]
+    pub client_cert: Option<String>,
+
+    /// The private key of --client-cert (oauth2), read once into the store; `-` reads stdin
+    #[arg(long, value_name = "FILE")]
+    pub client_key_file: Option<String>,
 
     /// Token request body encoding (oauth2)
     #[arg(long, value_name = "BODY", value_parser = clap::builder::PossibleValuesParser::new(["form", "json"]))]

@@ -56,11 +56,13 @@ pub struct Request {
     pub headers: Vec<(&'static str, String, bool)>,
     pub body: Option<(&'static str, Vec<u8>)>,
     pub retry: Retry,
+    /// The TLS client certificate to present (RFC 8705), when the profile has one.
+    pub identity: Option<std::sync::Arc<crate::client_cert::ClientCert>>,
 }
 
 impl Request {
     pub fn new(provider: &'static str, method: reqwest::Method, url: Url) -> Request {
-        Request { provider, method, url, headers: Vec::new(), body: None, retry: Retry::Safe }
+        Request { provider, method, url, headers: Vec::new(), body: None, retry: Retry::Safe, identity: None }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
@@ -157,6 +159,9 @@ pub struct Http {
     deadline: Instant,
     /// Built on the first request, with the proxy it was set up for.
     client: OnceCell<(Client, Option<EnvProxy>)>,
+    /// A client per TLS client certificate (by thumbprint): a token-exchange chain may
+    /// speak for two profiles, each with its own.
+    with_identity: std::cell::RefCell<Vec<(String, Client)>>,
 }
 
 impl Http {
@@ -167,6 +172,7 @@ impl Http {
             timeout,
             deadline: Instant::now() + timeout * BUDGET,
             client: OnceCell::new(),
+            with_identity: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -210,6 +216,27 @@ impl Http {
             return Ok(client);
         }
         let proxy = EnvProxy::from_env()?;
+        let client = self.build(proxy.as_ref(), None)?;
+        Ok(self.client.get_or_init(|| (client, proxy)))
+    }
+
+    /// The client that presents `identity`, built once per certificate.
+    fn client_with(&self, identity: &crate::client_cert::ClientCert) -> Result<(Client, Option<EnvProxy>)> {
+        let proxy = EnvProxy::from_env()?;
+        let thumbprint = identity.thumbprint();
+        if let Some((_, client)) = self.with_identity.borrow().iter().find(|(t, _)| *t == thumbprint) {
+            return Ok((client.clone(), proxy));
+        }
+        let client = self.build(proxy.as_ref(), Some(identity))?;
+        self.with_identity.borrow_mut().push((thumbprint, client.clone()));
+        Ok((client, proxy))
+    }
+
+    fn build(
+        &self,
+        proxy: Option<&EnvProxy>,
+        identity: Option<&crate::client_cert::ClientCert>,
+    ) -> Result<Client> {
         let started = Instant::now();
         install_crypto();
         let mut builder = Client::builder()
@@ -218,20 +245,34 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
-        if let Some(proxy) = &proxy {
+        if let Some(proxy) = proxy {
             builder = builder.proxy(proxy.to_reqwest());
+        }
+        if let Some(identity) = identity {
+            builder = builder.identity(identity.identity()?);
+            verbose!("http: presenting the TLS client certificate x5t#S256 {}", identity.thumbprint());
         }
         let client =
             builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))?;
         verbose!("http: client ready in {} ms", started.elapsed().as_millis());
-        Ok(self.client.get_or_init(|| (client, proxy)))
+        Ok(client)
     }
 
     /// Sends `request`, retrying as its `Retry` allows. Any reply with a status comes
     /// back as `Ok`; the provider decides what a status means.
     pub fn send(&self, request: &Request) -> Result<Reply> {
         check_url(&request.url).map_err(Error::usage)?;
-        let (client, proxy) = self.client()?;
+        let chosen;
+        let (client, proxy) = match &request.identity {
+            Some(identity) => {
+                chosen = self.client_with(identity)?;
+                (&chosen.0, &chosen.1)
+            }
+            None => {
+                let (client, proxy) = self.client()?;
+                (client, proxy)
+            }
+        };
         if let Some(proxy) = proxy.as_ref().and_then(|p| p.for_url(&request.url)) {
             verbose!(
                 "{}: through the proxy {} (a CONNECT tunnel; TLS end to end)",
@@ -376,7 +417,13 @@ impl Http {
 /// (no redirects followed, the environment's proxy for HTTPS only), asynchronous so that
 /// bodies stream both ways. `timeout` bounds connecting, the wait for the answer and
 /// every pause in its body, not the whole exchange: a large download may take longer.
-pub fn upstream_client(timeout: Duration) -> Result<reqwest::Client> {
+/// A profile with a TLS client certificate presents it on every connection (RFC 8705:
+/// its tokens are refused without it). CAs are trusted as for every request of tok's:
+/// the system's, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set.
+pub fn upstream_client(
+    timeout: Duration,
+    identity: Option<&crate::client_cert::ClientCert>,
+) -> Result<reqwest::Client> {
     install_crypto();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout)
@@ -385,6 +432,9 @@ pub fn upstream_client(timeout: Duration) -> Result<reqwest::Client> {
         .no_proxy();
     if let Some(proxy) = EnvProxy::from_env()? {
         builder = builder.proxy(proxy.to_reqwest());
+    }
+    if let Some(identity) = identity {
+        builder = builder.identity(identity.identity()?);
     }
     builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))
 }

@@ -6,6 +6,7 @@
 //! fuzz targets in `fuzz/`; it is not a stable API.
 
 pub mod cli;
+mod client_cert;
 mod cmd;
 mod config;
 mod dpop;

@@ -258,7 +258,7 @@ fn token(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
     Reply::json(200, &reply)
 }
 
-fn parse_form(req: &Req) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn parse_form(req: &Req) -> BTreeMap<String, Vec<String>> {
     url::form_urlencoded::parse(&req.body).into_owned().fold(BTreeMap::new(), |mut m, (k, v)| {
         m.entry(k).or_default().push(v);
         m
@@ -286,7 +286,7 @@ fn device(state: &Mutex<State>, req: &Req, endpoint: &str) -> Reply {
 }
 
 /// The client the request authenticates as, by whichever method it used.
-fn authenticate(
+pub(crate) fn authenticate(
     state: &Mutex<State>,
     req: &Req,
     form: &BTreeMap<String, Vec<String>>,
@@ -376,7 +376,7 @@ fn payload_sub(token: &str) -> String {
         .unwrap_or_default()
 }
 
-fn first<'a>(form: &'a BTreeMap<String, Vec<String>>, k: &str) -> Option<&'a str> {
+pub(crate) fn first<'a>(form: &'a BTreeMap<String, Vec<String>>, k: &str) -> Option<&'a str> {
     form.get(k).and_then(|v| v.first()).map(String::as_str)
 }
 

@@ -29,6 +29,8 @@
 //!   POST /_sandbox/reset
 //!
 //! A generic API that takes any credential the sandbox issued: see `api`. DPoP: see `dpop`.
+//! A generic API that takes any credential the sandbox issued: see `api`. With
+//! `Options::tls` (`--tls`), an HTTPS listener with mutual TLS too: see `mtls`.
 
 mod api;
 mod device;
@@ -36,6 +38,7 @@ mod dpop;
 mod issuer;
 mod jwt;
 mod merchant_v2;
+pub mod mtls;
 mod nelnet;
 mod netdirector_v1;
 mod nexterpay;
@@ -53,7 +56,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const USAGE: &str =
-    "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--quiet]
+    "usage: tok-sandbox [--port N] [--nexterpay-lifetime SECS] [--nexterpay-no-exp] [--tls | --tls-dir DIR] [--quiet]
 
 Starts local stand-ins for tok's providers on 127.0.0.1 and prints the base URL as the
 first line on stdout. Demo credentials:
@@ -76,6 +79,16 @@ pub struct Req {
     pub body: Vec<u8>,
     /// The whole body's length.
     pub body_bytes: u64,
+    /// The connection it came on.
+    pub peer: Peer,
+}
+
+/// What a connection tells about the client: whether it is TLS, and the certificate
+/// chain the client presented (DER, the client's own first; empty for none).
+#[derive(Clone, Default)]
+pub struct Peer {
+    pub tls: bool,
+    pub certs: Arc<Vec<Vec<u8>>>,
 }
 
 impl Req {
@@ -305,6 +318,8 @@ pub struct State {
     pub hold_timeouts: u64,
     /// DPoP tokens, refresh tokens, proofs seen and nonces (`dpop`).
     pub dpop: dpop::Ledger,
+    /// The test CA and certificates of the HTTPS listener, when there is one.
+    pub pki: Option<Arc<mtls::Pki>>,
 }
 
 impl State {
@@ -322,11 +337,16 @@ pub struct Options {
     pub port: u16,
     pub settings: Settings,
     pub quiet: bool,
+    /// Also an HTTPS listener with mutual TLS (see `mtls`), on a port of its own.
+    pub tls: bool,
+    /// `--tls-dir DIR` (the binary): where to write the test CA and client certificates.
+    pub tls_dir: Option<std::path::PathBuf>,
 }
 
 /// `tok-sandbox`'s arguments; `Ok(None)` for `--help`.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Options>, String> {
-    let mut options = Options { port: 0, settings: Settings::default(), quiet: false };
+    let mut options =
+        Options { port: 0, settings: Settings::default(), quiet: false, tls: false, tls_dir: None };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -339,6 +359,11 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Opti
             }
             "--nexterpay-no-exp" => options.settings.nexterpay_exp = false,
             "--quiet" | "-q" => options.quiet = true,
+            "--tls" => options.tls = true,
+            "--tls-dir" => {
+                options.tls = true;
+                options.tls_dir = Some(value("--tls-dir")?.into());
+            }
             "--help" | "-h" => return Ok(None),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -349,6 +374,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Opti
 /// A running sandbox: it stops serving when dropped.
 pub struct Running {
     pub url: String,
+    /// The HTTPS listener's base URL and its certificates, with `Options::tls`.
+    pub tls: Option<(String, Arc<mtls::Pki>)>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -380,12 +407,36 @@ pub fn start(options: Options) -> std::io::Result<Running> {
     listener.set_nonblocking(true)?;
     let port = listener.local_addr()?.port();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let state = Arc::new(Mutex::new(State { settings: options.settings, ..State::default() }));
+    let pki = match options.tls {
+        true => Some(Arc::new(mtls::Pki::generate().map_err(std::io::Error::other)?)),
+        false => None,
+    };
+    let tls_listener = match &pki {
+        Some(pki) => {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+            listener.set_nonblocking(true)?;
+            let config = Arc::new(pki.server_config().map_err(std::io::Error::other)?);
+            Some((listener, config))
+        }
+        None => None,
+    };
+    let tls = match (&tls_listener, &pki) {
+        (Some((listener, _)), Some(pki)) => {
+            Some((format!("https://127.0.0.1:{}", listener.local_addr()?.port()), Arc::clone(pki)))
+        }
+        _ => None,
+    };
+    let state = Arc::new(Mutex::new(State { settings: options.settings, pki, ..State::default() }));
     let quiet = options.quiet;
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            if let Some((listener, config)) = tls_listener
+                && let Ok(listener) = tokio::net::TcpListener::from_std(listener)
+            {
+                tokio::spawn(mtls::serve(listener, config, Arc::clone(&state), quiet));
+            }
             loop {
                 let (stream, _) = tokio::select! {
                     accepted = listener.accept() => match accepted {
@@ -399,7 +450,11 @@ pub fn start(options: Options) -> std::io::Result<Running> {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
                         let state = Arc::clone(&state);
-                        async move { Ok::<_, std::convert::Infallible>(handle(state, request, quiet).await) }
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                handle(state, request, quiet, Peer::default()).await,
+                            )
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .timer(hyper_util::rt::TokioTimer::new())
@@ -410,7 +465,7 @@ pub fn start(options: Options) -> std::io::Result<Running> {
         });
         runtime.shutdown_background();
     });
-    Ok(Running { url: format!("http://127.0.0.1:{port}"), stop: Some(stop), thread: Some(thread) })
+    Ok(Running { url: format!("http://127.0.0.1:{port}"), tls, stop: Some(stop), thread: Some(thread) })
 }
 
 /// Reads the request (its first MiB kept, the rest counted), then answers on a blocking
@@ -419,6 +474,7 @@ async fn handle(
     state: Arc<Mutex<State>>,
     request: hyper::Request<Incoming>,
     quiet: bool,
+    peer: Peer,
 ) -> hyper::Response<Body> {
     let (parts, mut incoming) = request.into_parts();
     let mut body = Vec::new();
@@ -442,6 +498,7 @@ async fn handle(
             .collect(),
         body,
         body_bytes,
+        peer,
     };
     tokio::task::spawn_blocking(move || serve(&state, req, quiet))
         .await
@@ -493,6 +550,7 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
             .or_else(|| nelnet::handle(state, &req))
             .or_else(|| netdirector_v1::handle(state, &req))
             .or_else(|| api::handle(state, &req))
+            .or_else(|| mtls::handle(state, &req))
             .unwrap_or_else(|| Reply::json(404, &json!({ "error": "not_found", "path": req.path })));
         if !quiet {
             eprintln!("tok-sandbox: {route} -> {}", reply.status);

@@ -14,11 +14,22 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let tls_dir = options.tls_dir.clone();
     let running = tok_sandbox::start(options).unwrap_or_else(|e| {
         eprintln!("tok-sandbox: cannot listen: {e}");
         std::process::exit(2)
     });
     println!("{}", running.url);
+    // --tls: the HTTPS listener's URL second; --tls-dir: its CA and client certificates.
+    if let Some((url, pki)) = &running.tls {
+        println!("{url}");
+        if let Some(dir) = &tls_dir
+            && let Err(e) = pki.write_to(dir)
+        {
+            eprintln!("tok-sandbox: cannot write the certificates to {}: {e}", dir.display());
+            std::process::exit(2);
+        }
+    }
     let _ = std::io::stdout().flush();
     running.wait();
 }

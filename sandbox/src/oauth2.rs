@@ -68,7 +68,7 @@ fn grant(state: &Mutex<State>, mut reply: Value) -> Reply {
 }
 
 /// A token and the `expires_in` to state for it.
-fn issue(state: &Mutex<State>, issuer: &str, subject: &str, extra: Value) -> (String, Value) {
+pub(crate) fn issue(state: &Mutex<State>, issuer: &str, subject: &str, extra: Value) -> (String, Value) {
     let mut s = state.lock().unwrap();
     s.serial += 1;
     let now = s.now();

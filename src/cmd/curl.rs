@@ -32,6 +32,11 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let destinations = Destinations::of(&profile, touches.api_base.as_ref())?;
     let origins = curl_hosts::check(&scan, &urls, identity.api_key, &destinations, &profile)?;
     let dpop = super::curl_dpop::prepare(app, &profile, &scan, &urls)?;
+    let client_cert = crate::client_cert::of_profile(app, &profile)?;
+    if client_cert.is_some() {
+        super::curl_tls::check_certificate_options(&curl_args, &scan, &profile.name)?;
+    }
+    let trust = super::curl_tls::trust(&curl_args, &scan);
     let curl = find_curl()?;
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
     // curl's stdin is the user's: a secret can only come from the environment or store.
@@ -90,6 +95,8 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             hold_back,
             dump_to_stdout,
             no_proxy: no_proxy.clone(),
+            trust: trust.clone(),
+            client_cert: client_cert.clone(),
         };
         let run = spawn(&curl, &curl_args, &headers, options)?;
         let dumped = run.dumped.clone();
@@ -326,6 +333,10 @@ struct Options {
     no_location: bool,
     /// curl's `NO_PROXY` (see `curl_hosts::no_proxy_list`).
     no_proxy: String,
+    /// `--cacert` / `--capath` from tok's own trust settings (see `curl_tls`).
+    trust: Vec<String>,
+    /// The profile's TLS client certificate, handed over through pipes (see `curl_tls`).
+    client_cert: Option<std::sync::Arc<crate::client_cert::ClientCert>>,
 }
 
 struct Run {
@@ -380,6 +391,24 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let mut inherited = vec![header_read.as_raw_fd()];
     let mut command = std::process::Command::new(curl);
     command.arg(CURL_FIRST).arg("-H").arg(format!("@/dev/fd/{}", header_read.as_raw_fd()));
+    command.args(&options.trust);
+    // The chain and the key, each through a pipe of its own (see `curl_tls`): written by
+    // a thread, as curl reads them only when it connects; curl's exit closes the last
+    // read end, so a writer curl never read from ends with EPIPE.
+    let mut tls_reads = Vec::new();
+    let mut tls_writers = Vec::new();
+    if let Some(cert) = &options.client_cert {
+        let parts = [("--cert", crate::secret::Secret::new(cert.chain())), ("--key", cert.key().clone())];
+        for (flag, text) in parts {
+            let (read, mut write) = std::io::pipe().map_err(fail)?;
+            inherited.push(read.as_raw_fd());
+            command.arg(flag).arg(format!("/dev/fd/{}", read.as_raw_fd()));
+            tls_reads.push(read);
+            tls_writers.push(std::thread::spawn(move || {
+                let _ = write.write_all(text.expose().as_bytes());
+            }));
+        }
+    }
     if options.no_location {
         command.arg("--no-location");
     }
@@ -413,6 +442,7 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let mut child = command.spawn().map_err(fail)?;
     drop(header_read);
     drop(dump_write);
+    drop(tls_reads);
     let shared = curl_dump::Shared::default();
     let reader = dump_read.map(|r| curl_dump::read(r, shared.clone()));
     let to_stdout = options.dump_to_stdout.then(|| shared.clone());
@@ -421,6 +451,9 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let status = child.wait().map_err(fail)?;
     if let Some(reader) = reader {
         let _ = reader.join();
+    }
+    for writer in tls_writers {
+        let _ = writer.join();
     }
     Ok(finished(status, held, &shared))
 }
@@ -441,6 +474,8 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let header_name = header_pipe.name.clone();
     let mut command = std::process::Command::new(curl);
     command.arg(CURL_FIRST).arg("-H").arg(format!("@{header_name}"));
+    // `curl_tls::check_certificate_options` refuses certificate profiles here.
+    command.args(&options.trust);
     let dump_pipe = if options.dump_at.is_some() { Some(Pipe::new(false).map_err(fail)?) } else { None };
     let dump_name = dump_pipe.as_ref().map(|p| p.name.clone());
     if options.no_location {

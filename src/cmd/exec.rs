@@ -54,6 +54,9 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
         let profile = super::existing_profile(app, name)?;
         let record = flow::token(app, &profile, Want::Fresh { min_ttl }, false)?;
         crate::term::mask_in_ci(record.token.expose());
+        if let Some(warning) = crate::client_cert::bound_warning(&profile) {
+            crate::term::warn(&warning);
+        }
         let (token_var, header_var) = match &args.var {
             Some(var) => (var.clone(), format!("{var}_HEADER")),
             None => (env_name(name, "token"), env_name(name, "header")),

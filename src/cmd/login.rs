@@ -21,6 +21,10 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         ));
     }
     let mut flags = args.settings();
+    // The certificate's text, not its path, is the setting: moving the file breaks nothing.
+    if let Some(file) = &args.client_cert {
+        flags.push((crate::client_cert::SETTING, crate::client_cert::read_chain(file)?));
+    }
     let mut profile = profile::resolve(&args.profile, args.provider, &flags, saved)?;
     // On a terminal, ask for missing settings instead of failing.
     if !args.secret_stdin {
@@ -36,8 +40,17 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
     // `--issuer`: the endpoints come from the metadata, once, unless a flag names them.
     let found = provider::discover(&profile, &app.http)?;
     if !found.is_empty() {
+        // An mTLS alias does not override an endpoint named by a flag either.
+        let given: Vec<&str> = flags.iter().map(|(f, _)| *f).collect();
+        let named = |f: &str| given.contains(&f);
+        // The mTLS aliases matter only to a profile with a client certificate (RFC 8705 §5).
+        let has_cert = profile.get(crate::client_cert::SETTING).is_some();
         for (field, value) in found {
-            if !flags.iter().any(|(f, _)| *f == field) {
+            let alias = field.strip_prefix("mtls_");
+            if alias.is_some() && !has_cert {
+                continue;
+            }
+            if !named(field) && !alias.is_some_and(named) {
                 flags.push((field, value));
             }
         }
@@ -78,6 +91,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         .hint(format!("for example: {} --key-file client.key", profile.login_example())));
     }
     super::login_dpop::key(&profile, args.dpop_key_file.as_deref(), previous.as_ref(), &mut secrets)?;
+    client_key(args, &profile, previous.as_ref(), &mut secrets)?;
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
     // Only a request the provider answered proves a key that tok merely signs or keeps.
     profile.verified = None;
@@ -134,6 +148,21 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
         ));
     }
     super::login_dpop::check_flags(args, profile)?;
+    if args.client_key_file.is_some() && profile.get(crate::client_cert::SETTING).is_none() {
+        return Err(Error::usage(
+            "--client-key-file is the key of a TLS client certificate: it needs --client-cert",
+        ));
+    }
+    let stdin_readers = [
+        args.secret_stdin,
+        args.key_file.as_deref() == Some("-"),
+        args.client_key_file.as_deref() == Some("-"),
+    ];
+    if stdin_readers.iter().filter(|r| **r).count() > 1 {
+        return Err(Error::usage(
+            "only one of --secret-stdin, --key-file - and --client-key-file - can read stdin",
+        ));
+    }
     if args.key_file.as_deref() == Some("-") && args.secret_stdin {
         return Err(Error::usage("--key-file - and --secret-stdin would both read stdin"));
     }
@@ -149,6 +178,31 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
         return Err(Error::usage(format!("--check does nothing for {}: {why}", spec.name)));
     }
     Ok(())
+}
+
+/// The TLS client certificate's key (RFC 8705): from `--client-key-file` (`-`: stdin),
+/// else the one stored before or `TOK_<P>_CLIENT_KEY`; checked against the certificate
+/// before anything is sent, so a mismatch is the user's to fix, not a failed handshake.
+fn client_key(
+    args: &LoginArgs,
+    profile: &Profile,
+    previous: Option<&crate::store::Store>,
+    secrets: &mut Secrets,
+) -> Result<()> {
+    use crate::client_cert::{KEY_LABEL, SECRET, SETTING};
+    let Some(chain) = profile.get(SETTING) else { return Ok(()) };
+    if let Some(file) = &args.client_key_file {
+        secrets.provide(SECRET, crate::client_cert::read_key(file)?);
+    } else if previous.and_then(|s| s.secret(&profile.name, SECRET).ok().flatten()).is_none()
+        && profile::env_value(&profile.name, SECRET).is_none()
+    {
+        return Err(Error::usage(
+            "--client-cert needs the certificate's private key: give --client-key-file FILE (or - for stdin)",
+        )
+        .hint(format!("for example: {} --client-key-file client.key", profile.login_example())));
+    }
+    let key = secrets.get(SECRET, KEY_LABEL)?;
+    crate::client_cert::check_pair(chain, &key)
 }
 
 /// Every missing setting at once, with the flags and variables that give them and a

@@ -7,6 +7,7 @@ mod curl_dpop;
 mod curl_dump;
 mod curl_hosts;
 mod curl_options;
+mod curl_tls;
 mod exec;
 mod inspect;
 mod login;

@@ -40,6 +40,11 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
             flow::token(app, &profile, Want::Replacing { rejected: &rejected, min_ttl }, args.secret_stdin)?;
     }
     term::mask_in_ci(record.token.expose());
+    if !args.id_token
+        && let Some(warning) = crate::client_cert::bound_warning(&profile)
+    {
+        term::warn(&warning);
+    }
     if args.id_token {
         let Some(id_token) = &record.id_token else {
             return Err(Error::not_logged_in(format!("profile '{}' holds no ID token", profile.name))

@@ -367,7 +367,14 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         .iter()
         .chain(provider::COMMON_SETTINGS)
         .filter_map(|s| {
-            profile.get(s.field).map(|v| (s.field, printable(v), Source::of(&profile, s.field, true)))
+            // A certificate chain is shown by its thumbprint (RFC 8705's x5t#S256), not its PEM.
+            let shown = |v: &str| match s.field {
+                crate::client_cert::SETTING => {
+                    format!("x5t#S256 {}", crate::client_cert::thumbprint(v).unwrap_or_default())
+                }
+                _ => printable(v),
+            };
+            profile.get(s.field).map(|v| (s.field, shown(v), Source::of(&profile, s.field, true)))
         })
         .collect();
     let secrets: Vec<(&provider::SecretField, Place)> = profile

@@ -72,7 +72,9 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     // It grants the credential's use: cut out of every line on stderr, like a secret.
     crate::secret::register(&capability);
     let timeout = app.http.timeout();
-    let client = http::upstream_client(timeout)?;
+    // RFC 8705: a certificate-bound token is presented with its certificate, upstream.
+    let client_cert = crate::client_cert::of_profile(app, &profile)?;
+    let client = http::upstream_client(timeout, client_cert.as_deref())?;
     let public = format!("http://{address}/{capability}");
     let keeper = keeper::Keeper::new(
         keeper::Setup {

@@ -20,6 +20,7 @@
 //! - `network::tok_is_not_dumpable`, `prove::a_sixty_megabyte_reply_is_refused_in_little_memory`,
 //!   the `/proc` checks in `prove::no_secret_reaches_logs_errors_config_or_argv`,
 //!   `nexterpay::a_local_clock_behind_is_visible_too` (libfaketime): Linux only;
+//! - `mtls`: curl, a `sh` stand-in curl, and `tok curl`'s certificate pipes (Unix only);
 //! - `authcode`: `sh` browsers, curl, SIGINT and the oidc harness;
 //! - `oidc`: runs the real oidc-provider under node, its browser stand-in through a `/bin/sh`
 //!   wrapper, and closes the server by its stdin pipe (`oidc_bound`, `oidc_exchange` too);
@@ -50,6 +51,8 @@ mod id_token;
 mod jwt;
 mod keyring;
 mod merchant_v2;
+#[cfg(unix)]
+mod mtls;
 mod network;
 mod nexterpay;
 mod oauth2;

@@ -31,6 +31,8 @@ pub fn tok_path() -> &'static Path {
 pub struct Sandbox {
     _running: tok_sandbox::Running,
     pub url: String,
+    /// With `with_tls`: the HTTPS listener's base URL and its test CA and certificates.
+    pub tls: Option<(String, std::sync::Arc<tok_sandbox::mtls::Pki>)>,
 }
 
 impl Sandbox {
@@ -45,7 +47,12 @@ impl Sandbox {
             .expect("not --help");
         options.quiet = true;
         let running = tok_sandbox::start(options).expect("tok-sandbox starts");
-        Sandbox { url: running.url.clone(), _running: running }
+        Sandbox { url: running.url.clone(), tls: running.tls.clone(), _running: running }
+    }
+
+    /// With the HTTPS listener too, its mutual TLS routes and test CA (`tok_sandbox::mtls`).
+    pub fn with_tls() -> Sandbox {
+        Sandbox::with_args(&["--tls"])
     }
 
     pub fn call(&self, method: &str, path: &str, body: &str) -> Value {

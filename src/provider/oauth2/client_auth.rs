@@ -1,6 +1,7 @@
 //! How the client proves who it is at the token endpoint (RFC 6749 §2.3): `basic`,
 //! `body`, `none`, `client_secret_jwt` and `private_key_jwt` (RFC 7523 §2.2, OIDC Core
-//! §9). `apply` is the one entry: every grant's token request (and a PAR request, for
+//! §9), and the certificate methods `tls` and `self-signed-tls` (RFC 8705 §2, in
+//! `mtls`). `apply` is the one entry: every grant's token request (and a PAR request, for
 //! the authorization-code engineer) goes through it.
 //!
 //! Basic authentication follows RFC 6749 §2.3.1: the client id and secret are each
@@ -31,9 +32,14 @@ pub enum Auth {
     ClientSecretJwt,
     /// An assertion signed with the client's private key, its algorithm the key's.
     PrivateKeyJwt,
+    /// `tls_client_auth` (RFC 8705 §2.1): a certificate from a CA, matched by its subject.
+    Tls,
+    /// `self_signed_tls_client_auth` (RFC 8705 §2.2): a certificate registered with the server.
+    SelfSignedTls,
 }
 
-pub const AUTH_NAMES: &[&str] = &["basic", "body", "none", "client_secret_jwt", "private_key_jwt"];
+pub const AUTH_NAMES: &[&str] =
+    &["basic", "body", "none", "client_secret_jwt", "private_key_jwt", "tls", "self-signed-tls"];
 
 impl Auth {
     pub fn from_name(name: &str) -> Result<Auth> {
@@ -43,6 +49,8 @@ impl Auth {
             "none" => Auth::None,
             "client_secret_jwt" => Auth::ClientSecretJwt,
             "private_key_jwt" => Auth::PrivateKeyJwt,
+            "tls" => Auth::Tls,
+            "self-signed-tls" => Auth::SelfSignedTls,
             other => {
                 return Err(Error::usage(format!(
                     "--auth takes {}{}",
@@ -60,6 +68,8 @@ impl Auth {
             Auth::None => "none",
             Auth::ClientSecretJwt => "client_secret_jwt",
             Auth::PrivateKeyJwt => "private_key_jwt",
+            Auth::Tls => "tls",
+            Auth::SelfSignedTls => "self-signed-tls",
         }
     }
 }
@@ -78,6 +88,12 @@ pub fn apply(
     mut request: Request,
     fields: &mut Vec<(String, String)>,
 ) -> Result<Request> {
+    // The certificate goes on the connection whatever the method: with `tls` it is the
+    // client's proof, with any other it binds the token to it (RFC 8705 §3).
+    if let Some(chain) = &p.client_cert {
+        let key = secrets.get(crate::client_cert::SECRET, crate::client_cert::KEY_LABEL)?;
+        request.identity = Some(std::sync::Arc::new(crate::client_cert::ClientCert::new(chain, key)?));
+    }
     let mut field = |k: &str, v: String| fields.push((k.to_string(), v));
     match p.auth {
         Auth::Basic => {
@@ -90,7 +106,8 @@ pub fn apply(
             field("client_id", p.client_id.clone());
             field("client_secret", secret.expose().to_string());
         }
-        Auth::None => field("client_id", p.client_id.clone()),
+        // RFC 8705 §2: the certificate proves the client; the body names it.
+        Auth::None | Auth::Tls | Auth::SelfSignedTls => field("client_id", p.client_id.clone()),
         Auth::ClientSecretJwt | Auth::PrivateKeyJwt => {
             let claims =
                 assertion_claims(&p.client_id, audience.as_str(), crate::token::now(), &random_jti()?);
@@ -188,7 +205,7 @@ mod tests {
         for name in AUTH_NAMES {
             assert_eq!(Auth::from_name(name).unwrap().name(), *name);
         }
-        let e = Auth::from_name("tls").unwrap_err();
+        let e = Auth::from_name("mtls").unwrap_err();
         assert_eq!(e.exit_code(), 2);
     }
 

@@ -98,6 +98,33 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
             Some(_) => return Err(format!("its {name} is not a string")),
         }
     }
+    // RFC 8705 §5: where a client with a certificate goes instead. Kept beside the
+    // usual endpoints; a profile with --client-cert uses them (`Params::generic`).
+    match object.get("mtls_endpoint_aliases") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(aliases)) => {
+            for (name, setting) in ENDPOINTS {
+                let Some(value) = aliases.get(*name) else { continue };
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| format!("its mtls_endpoint_aliases.{name} is not a string"))?;
+                let url = Url::parse(text).map_err(|_| {
+                    format!(
+                        "its mtls_endpoint_aliases.{name} is not a URL: '{}'",
+                        crate::secret::outside(http::clean(text, 200))
+                    )
+                })?;
+                http::check_url(&url).map_err(|why| {
+                    format!("its mtls_endpoint_aliases.{name}: {}", crate::secret::outside(why))
+                })?;
+                // The authorization endpoint is the browser's: RFC 8705 aliases none.
+                if *setting != "authorize_url" {
+                    found.push((mtls_setting(setting), url.to_string()));
+                }
+            }
+        }
+        Some(_) => return Err("its mtls_endpoint_aliases is not an object".into()),
+    }
     if !found.iter().any(|(s, _)| *s == "token_url") {
         return Err("it names no token_endpoint".into());
     }
@@ -120,6 +147,15 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
         }
     }
     Ok(found)
+}
+
+/// The setting that keeps an endpoint's mTLS alias.
+fn mtls_setting(setting: &str) -> &'static str {
+    match setting {
+        "token_url" => "mtls_token_url",
+        "par_url" => "mtls_par_url",
+        _ => "mtls_device_url",
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +211,7 @@ mod tests {
                 ("authorize_url", "https://auth.example.com/authorize".to_string()),
                 ("device_url", "https://auth.example.com/device".to_string()),
                 ("par_url", "https://auth.example.com/par".to_string()),
+                ("mtls_token_url", "https://mtls.example.com/token".to_string()),
                 ("require_par", "true".to_string()),
                 ("auth_methods", "client_secret_basic private_key_jwt".to_string()),
             ]
@@ -200,6 +237,14 @@ mod tests {
             ),
             (r#"{"issuer":"https://auth.example.com","token_endpoint":"not a url"}"#, "not a URL"),
             (r#"{"issuer":"https://auth.example.com","token_endpoint":5}"#, "not a string"),
+            (
+                r#"{"issuer":"https://auth.example.com","token_endpoint":"https://a/t","mtls_endpoint_aliases":{"token_endpoint":"http://evil.example/t"}}"#,
+                "plain HTTP",
+            ),
+            (
+                r#"{"issuer":"https://auth.example.com","token_endpoint":"https://a/t","mtls_endpoint_aliases":[]}"#,
+                "not an object",
+            ),
             ("<html>login</html>", "not JSON"),
             ("[]", "not a JSON object"),
         ];

@@ -198,10 +198,16 @@ pub const OAUTH2_SPEC: Spec = Spec {
         optional(
             "auth",
             "--auth",
-            "basic (default: HTTP Basic, RFC 6749 §2.3.1), body (credentials in the body), none (a public client), client_secret_jwt (an HS256 assertion made with the secret) or private_key_jwt (an assertion signed with --key-file's key)",
+            "basic (default: HTTP Basic, RFC 6749 §2.3.1), body (credentials in the body), none (a public client), client_secret_jwt (an HS256 assertion made with the secret), private_key_jwt (an assertion signed with --key-file's key), tls (tls_client_auth, RFC 8705: --client-cert from a CA) or self-signed-tls (self_signed_tls_client_auth: a registered --client-cert)",
             "private_key_jwt",
         ),
         optional("key_id", "--key-id", "the kid of the private_key_jwt key", "key-1"),
+        optional(
+            "client_cert",
+            "--client-cert",
+            "the TLS client certificate chain (its PEM text, kept here; RFC 8705): presented on every token request and API call, so tokens are certificate-bound",
+            "client.pem",
+        ),
         optional("body", "--body", "form (default) or json", "json"),
         SCOPE,
         optional(
@@ -285,19 +291,33 @@ pub const OAUTH2_SPEC: Spec = Spec {
         discovered("require_par", "whether the server requires pushed authorization requests (discovered)"),
         discovered("sends_iss", "whether the server puts iss on every login answer (RFC 9207, discovered)"),
         discovered("auth_methods", "the token endpoint's client authentication methods (discovered)"),
+        discovered(
+            "mtls_token_url",
+            "the token endpoint for clients with a certificate (RFC 8705 §5, discovered)",
+        ),
+        discovered(
+            "mtls_par_url",
+            "the PAR endpoint for clients with a certificate (RFC 8705 §5, discovered)",
+        ),
+        discovered(
+            "mtls_device_url",
+            "the device authorization endpoint for clients with a certificate (RFC 8705 §5, discovered)",
+        ),
         UPSTREAM,
     ],
     secrets: &[
         SecretField {
             field: "client_secret",
             label: "client secret",
-            need: Need::UnlessAny("auth", &["none", "private_key_jwt"]),
+            need: Need::UnlessAny("auth", &["none", "private_key_jwt", "tls", "self-signed-tls"]),
         },
         SecretField {
             field: "private_key",
             label: "private key (--key-file)",
             need: Need::When("auth", "private_key_jwt"),
         },
+        // Needed exactly when `client_cert` is set: `tok login` checks that itself.
+        SecretField { field: "client_key", label: crate::client_cert::KEY_LABEL, need: Need::Optional },
         SecretField {
             field: crate::dpop::KEY_FIELD,
             label: "DPoP key (made at login, or --dpop-key-file)",
@@ -378,6 +398,18 @@ const OAUTH2_VARIANTS: &[Variant] = &[
         name: "private_key_jwt",
         summary: "an assertion signed with the client's key (RS256, PS256, ES256 or EdDSA); the key is stored once",
         example: "tok login billing --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth private_key_jwt --key-file client.key --key-id key-1",
+    },
+    Variant {
+        kind: "auth",
+        name: "tls",
+        summary: "tls_client_auth (RFC 8705): a client certificate from a CA the server trusts; tokens bound to it",
+        example: "tok login payments --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth tls --client-cert client.pem --client-key-file client.key",
+    },
+    Variant {
+        kind: "auth",
+        name: "self-signed-tls",
+        summary: "self_signed_tls_client_auth (RFC 8705): a self-signed certificate registered with the server",
+        example: "tok login payments --provider oauth2 --issuer https://auth.example.com --client-id \"$CLIENT_ID\" --auth self-signed-tls --client-cert client.pem --client-key-file client.key",
     },
 ];
 
@@ -499,6 +531,8 @@ pub struct Params {
     pub default_lifetime: f64,
     /// `--dpop`: every token request carries a proof, and the token must be DPoP-bound.
     pub dpop: bool,
+    /// The TLS client certificate chain (PEM) presented with every request, RFC 8705.
+    pub client_cert: Option<String>,
 }
 
 /// RFC 8693 §3: the default subject token type.
@@ -534,11 +568,15 @@ impl Params {
             requested_token_type: None,
             default_lifetime: UNSTATED_LIFETIME,
             dpop: false,
+            client_cert: None,
         }
     }
 
     pub fn generic(profile: &Profile) -> Result<Params> {
-        let token_url = http::base_url(profile.require("token_url")?)?;
+        let token_url = match profile.get("mtls_token_url").filter(|_| profile.get("client_cert").is_some()) {
+            Some(alias) => http::base_url(alias)?,
+            None => http::base_url(profile.require("token_url")?)?,
+        };
         let auth = Auth::from_name(profile.get("auth").unwrap_or("basic"))?;
         let encoding = match profile.get("body").unwrap_or("form") {
             "form" => Encoding::Form,
@@ -550,7 +588,12 @@ impl Params {
                 )));
             }
         };
-        let url = |field: &str| profile.get(field).map(http::base_url).transpose();
+        let client_cert = profile.get(crate::client_cert::SETTING).map(str::to_string);
+        // RFC 8705 §5: a client with a certificate uses the metadata's mTLS aliases.
+        let url = |field: &str| {
+            let alias = client_cert.as_ref().and_then(|_| profile.get(&format!("mtls_{field}")));
+            alias.or(profile.get(field)).map(http::base_url).transpose()
+        };
         let flag = |field: &str| profile.get(field).is_some_and(|v| v == "true");
         let words = |field: &str| -> Vec<String> {
             profile.get(field).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
@@ -582,8 +625,15 @@ impl Params {
             subject_token_type: profile.get("subject_token_type").unwrap_or(ACCESS_TOKEN_TYPE).to_string(),
             requested_token_type: profile.get("requested_token_type").map(str::to_string),
             dpop: flag(crate::dpop::SETTING),
+            client_cert,
             ..Params::base("oauth2", token_url, profile.require("client_id")?.to_string())
         };
+        if matches!(p.auth, Auth::Tls | Auth::SelfSignedTls) && p.client_cert.is_none() {
+            return Err(Error::usage(format!(
+                "--auth {} authenticates with a TLS client certificate: give --client-cert FILE and --client-key-file FILE",
+                p.auth.name()
+            )));
+        }
         for resource in &p.resources {
             // RFC 8707 §2: an absolute URI without a fragment.
             if Url::parse(resource).map_or(true, |u| u.fragment().is_some()) {
@@ -685,6 +735,13 @@ impl Params {
         // A bearer token is no DPoP one: switching either way gets a new token.
         if self.dpop {
             binding.push_str(" dpop");
+        }
+        // A token bound to one certificate is no use with another (RFC 8705 §3).
+        if let Some(chain) = &self.client_cert {
+            binding.push_str(&format!(
+                " x5t#S256={}",
+                crate::client_cert::thumbprint(chain).unwrap_or_default()
+            ));
         }
         binding
     }
