@@ -273,17 +273,15 @@ fn the_https_harness_checks_certificates_at_the_aliases_and_binds_tokens_to_them
                 .concat();
         https(pki, cert, "POST", url, &[], &form, None)
     };
-    let jwt_auth = |url: &str| {
-        [
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-            ("client_assertion", Box::leak(assertion("tok-bound-jwt", url).into_boxed_str()) as &str),
-        ]
-    };
+    const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    let (at_alias, at_issuer) =
+        (assertion("tok-bound-jwt", &token_alias), assertion("tok-bound-jwt", &issuer_token));
+    let jwt_auth = |assertion| [("client_assertion_type", JWT_BEARER), ("client_assertion", assertion)];
     type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str);
     let cases: [Case; 3] = [
         ("tok-tls", "client", vec![], "self-signed"),
         ("tok-self-signed", "self-signed", vec![], "client"),
-        ("tok-bound-jwt", "client", jwt_auth(&token_alias).to_vec(), "client"),
+        ("tok-bound-jwt", "client", jwt_auth(at_alias.as_str()).to_vec(), "client"),
     ];
     for (client, cert, extra, wrong) in cases {
         let reply = cc(&token_alias, Some(cert), client, &extra);
@@ -298,7 +296,7 @@ fn the_https_harness_checks_certificates_at_the_aliases_and_binds_tokens_to_them
             assert_eq!(cc(&token_alias, Some(wrong), client, &extra).json()["error"], "invalid_client");
         } else {
             // Bound tokens need a certificate even where it does not authenticate.
-            let none = cc(&issuer_token, None, client, &jwt_auth(&issuer_token));
+            let none = cc(&issuer_token, None, client, &jwt_auth(at_issuer.as_str()));
             assert_eq!(none.json()["error"], "invalid_grant", "{}", none.body);
         }
     }
@@ -392,4 +390,315 @@ fn the_https_harness_binds_dpop_tokens_and_asks_for_nonces_when_told() {
             assert_eq!(r.status, 401, "case {i} (nonces {nonces}): {}", r.body);
         }
     }
+}
+
+// ---- tok itself: `--auth tls|self-signed-tls`, `--client-cert`, `--dpop` ----
+
+/// `tok` trusting the test CA the way a user behind a company CA would, with PATH (curl).
+fn tok(home: &Home, pki: &Pki) -> assert_cmd::Command {
+    let mut cmd = home.tok_with_path();
+    cmd.env("SSL_CERT_FILE", pki.ca());
+    cmd
+}
+
+/// A running `tok proxy` (its stderr in a file); killed when dropped.
+struct Proxy {
+    child: std::process::Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Proxy {
+    fn start(home: &Home, pki: &Pki, profile: &str) -> Proxy {
+        use std::io::BufRead;
+        let log = home.path().join("proxy.log");
+        let mut cmd = home.process();
+        cmd.env("SSL_CERT_FILE", pki.ca()).args(["proxy", profile]);
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped());
+        cmd.stderr(std::fs::File::create(&log).unwrap());
+        let mut child = spawn_patiently(&mut cmd);
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let proxy = Proxy { child, base: line.trim_end().to_string(), log };
+        assert!(proxy.base.starts_with("http://127.0.0.1:"), "tok proxy did not start: {}", proxy.stderr());
+        proxy
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET `path` through the proxy (plain HTTP on loopback).
+    fn get(&self, path: &str) -> Reply {
+        crate::oidc::http("GET", &format!("{}{path}", self.base), &[], None)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tok login api --provider oauth2 --issuer ISSUER --client-id CLIENT EXTRA...`, checked.
+fn login(oidc: &Oidc, home: &Home, client: &str, extra: &[&str]) -> std::process::Output {
+    let pki = oidc.pki.as_ref().unwrap();
+    let out = tok(home, pki)
+        .env("BROWSER", oidc.browser(&[]))
+        .args(["-v", "login", "api", "--provider", "oauth2", "--issuer", &oidc.issuer, "--client-id", client])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{client} {extra:?}: {}\nbrowser:\n{}\nserver:\n{}",
+        stderr_of(&out),
+        oidc.browser_log(),
+        oidc.server_log()
+    );
+    out
+}
+
+/// The first line of a PEM key's body: what must never show.
+fn key_line(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap().lines().nth(1).unwrap().to_string()
+}
+
+#[test]
+fn each_client_certificate_method_logs_in_through_the_mtls_alias_and_gets_a_bound_token() {
+    let oidc = Oidc::tls(&[]);
+    let pki = oidc.pki.as_ref().unwrap();
+    let ec = ec_key();
+    let ec = ec.to_str().unwrap();
+    type Case<'a> = (&'a str, Vec<&'a str>, &'a str);
+    let cases: [Case; 3] = [
+        ("tok-tls", vec!["--auth", "tls"], "client"),
+        ("tok-self-signed", vec!["--auth", "self-signed-tls"], "self-signed"),
+        (
+            "tok-bound-jwt",
+            vec!["--auth", "private_key_jwt", "--key-file", ec, "--key-id", "test-ec"],
+            "client",
+        ),
+    ];
+    for (n, (client, auth, pair)) in cases.into_iter().enumerate() {
+        let home = Home::new();
+        let (cert, key) = pki.pair(pair);
+        let (cert_arg, key_arg) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let mut extra = auth.clone();
+        extra.extend(["--client-cert", cert_arg, "--client-key-file", key_arg, "--resource", API]);
+        let out = login(&oidc, &home, client, &extra);
+        assert!(!stderr_of(&out).contains(&key_line(&key)), "{client}: the key shows");
+        // Through the alias only: the issuer's listener never saw a token request.
+        assert_eq!(oidc.count("POST /token mtls 200"), 2 * n as u64 + 1, "{client}: {}", oidc.server_log());
+
+        let printed = tok(&home, pki).args(["print", "api"]).output().unwrap();
+        assert!(printed.status.success(), "{}", stderr_of(&printed));
+        let token = String::from_utf8_lossy(&printed.stdout).trim().to_string();
+        let thumbprint = cert_thumbprint(&cert);
+        assert_eq!(claims(&token)["cnf"]["x5t#S256"], thumbprint, "{client}: {}", claims(&token));
+        // print warns that the token works only with the certificate.
+        assert!(stderr_of(&printed).contains(&thumbprint), "{client}: {}", stderr_of(&printed));
+
+        // A refresh authenticates again with the certificate from the store, at the alias.
+        let again = tok(&home, pki).args(["refresh", "api"]).output().unwrap();
+        assert!(again.status.success(), "{client}: {}\n{}", stderr_of(&again), oidc.server_log());
+        let renewed = home.print("api");
+        assert_ne!(renewed, token);
+        assert_eq!(claims(&renewed)["cnf"]["x5t#S256"], thumbprint);
+    }
+    assert_eq!(oidc.count("POST /token mtls 200"), 6);
+    for status in [200, 400, 401] {
+        assert_eq!(oidc.count(&format!("POST /token issuer {status}")), 0, "{}", oidc.server_log());
+    }
+}
+
+#[test]
+fn a_certificate_bound_user_token_works_at_userinfo_through_tok_curl_and_tok_proxy_only() {
+    let oidc = Oidc::tls(&[]);
+    let pki = oidc.pki.as_ref().unwrap();
+    let me = alias(&oidc, "userinfo_endpoint");
+    let upstream = url::Url::parse(&me).unwrap().origin().ascii_serialization();
+    let home = Home::new();
+    let (cert, key) = pki.pair("client");
+    login(
+        &oidc,
+        &home,
+        "tok-tls",
+        &[
+            "--auth",
+            "tls",
+            "--grant",
+            "authorization_code",
+            "--scope",
+            "openid",
+            "--client-cert",
+            cert.to_str().unwrap(),
+            "--client-key-file",
+            key.to_str().unwrap(),
+            "--upstream",
+            &upstream,
+        ],
+    );
+    let token = home.print("api");
+    assert_eq!(introspect(&oidc, &token)["cnf"]["x5t#S256"], cert_thumbprint(&cert));
+
+    // tok curl: curl presents the certificate (and trusts the CA through SSL_CERT_FILE).
+    let out = tok(&home, pki).args(["curl", "api", "-sS", "/me"]).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", stderr_of(&out), oidc.server_log());
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    assert_eq!(body["sub"], "alice", "{body}");
+    assert_eq!(oidc.count("GET /me mtls 200"), 1);
+
+    // tok proxy: the certificate on every upstream connection.
+    let proxy = Proxy::start(&home, pki, "api");
+    for _ in 0..2 {
+        let reply = proxy.get("/me");
+        assert_eq!((reply.status, reply.json()["sub"].as_str()), (200, Some("alice")), "{}", proxy.stderr());
+    }
+    assert_eq!(oidc.count("GET /me mtls 200"), 3);
+
+    // The same token without its certificate (or with another) is refused: the binding is
+    // what made the calls above work.
+    let bearer = format!("Authorization: Bearer {token}");
+    assert_eq!(https(pki, Some("client"), "GET", &me, &[&bearer], &[], None).status, 200);
+    for cert in [None, Some("self-signed")] {
+        let refused = https(pki, cert, "GET", &me, &[&bearer], &[], None);
+        assert_eq!(refused.status, 401, "{cert:?}: {}", refused.body);
+        assert!(refused.header("www-authenticate").unwrap().contains("invalid_token"));
+    }
+}
+
+#[test]
+fn dpop_tokens_from_oidc_provider_work_at_userinfo_through_curl_proxy_and_print_for() {
+    let oidc = Oidc::tls(&[]);
+    let pki = oidc.pki.as_ref().unwrap();
+    let me = oidc.endpoint("userinfo_endpoint");
+    let key = DpopKey::from_pem(&ec_key());
+    let home = Home::new();
+    let out = login(
+        &oidc,
+        &home,
+        "tok-dpop-public",
+        &[
+            "--auth",
+            "none",
+            "--grant",
+            "authorization_code",
+            "--scope",
+            "openid",
+            "--dpop",
+            "--dpop-key-file",
+            ec_key().to_str().unwrap(),
+            "--upstream",
+            &oidc.issuer,
+        ],
+    );
+    assert!(!stderr_of(&out).contains(&key_line(&ec_key())), "the DPoP key shows");
+    assert_eq!(oidc.count("POST /token issuer 200"), 1, "one token request: no nonce asked");
+    assert_eq!(oidc.count("POST /token issuer 400"), 0);
+    let token = String::from_utf8(
+        tok(&home, pki)
+            .args(["print", "api", "--format", "header", "--for", &format!("GET {me}")])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let lines: Vec<&str> = token.lines().collect();
+    assert_eq!(lines.len(), 2, "{token}");
+    let access = lines[0].strip_prefix("Authorization: DPoP ").unwrap_or_else(|| panic!("{token}"));
+    assert_eq!(introspect(&oidc, access)["cnf"]["jkt"], key.thumbprint(), "bound to --dpop-key-file's key");
+
+    // print --for: both lines work once with plain curl; the same proof again is a replay.
+    let ok = https(pki, None, "GET", &me, &lines, &[], None);
+    assert_eq!((ok.status, ok.json()["sub"].as_str()), (200, Some("alice")), "{}", ok.body);
+    let replayed = https(pki, None, "GET", &me, &lines, &[], None);
+    assert_eq!(replayed.status, 401, "{}", replayed.body);
+    // The token alone, as a bearer token, is refused; plain print refuses a DPoP profile.
+    let bearer = format!("Authorization: Bearer {access}");
+    assert_eq!(https(pki, None, "GET", &me, &[&bearer], &[], None).status, 401);
+    assert_eq!(tok(&home, pki).args(["print", "api"]).output().unwrap().status.code(), Some(2));
+
+    // tok curl and tok proxy: a fresh proof per request.
+    for _ in 0..2 {
+        let out = tok(&home, pki).args(["curl", "api", "-sS", "/me"]).output().unwrap();
+        assert!(out.status.success(), "{}\n{}", stderr_of(&out), oidc.server_log());
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+        assert_eq!(body["sub"], "alice", "{body}\n{}", oidc.server_log());
+    }
+    let proxy = Proxy::start(&home, pki, "api");
+    for _ in 0..3 {
+        let reply = proxy.get("/me");
+        assert_eq!((reply.status, reply.json()["sub"].as_str()), (200, Some("alice")), "{}", proxy.stderr());
+    }
+    assert_eq!(oidc.count("GET /me issuer 200"), 6);
+    assert_eq!(oidc.count("GET /me issuer 401"), 2, "only the replay and the bearer use were refused");
+
+    // A DPoP-bound confidential client, with a key tok makes: a DPoP token too.
+    let home = Home::new();
+    let out = tok(&home, pki)
+        .args(["login", "cc", "--provider", "oauth2", "--issuer", &oidc.issuer, "--client-id", "tok-dpop"])
+        .args(["--auth", "basic", "--secret-stdin", "--dpop", "--upstream", &oidc.issuer])
+        .write_stdin("tok-dpop-secret\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stderr_of(&out), oidc.server_log());
+    let line = tok(&home, pki)
+        .args(["print", "cc", "--format", "header", "--for", &format!("GET {me}")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&line.stdout);
+    let access = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("Authorization: DPoP "))
+        .unwrap_or_else(|| panic!("{text}: {}", stderr_of(&line)));
+    let jkt = introspect(&oidc, access)["cnf"]["jkt"].clone();
+    assert!(jkt.is_string() && jkt != key.thumbprint(), "{jkt}");
+}
+
+#[test]
+fn with_server_nonces_tok_retries_once_at_the_token_endpoint_and_at_userinfo() {
+    let oidc = Oidc::tls(&["--dpop-nonce"]);
+    let pki = oidc.pki.as_ref().unwrap();
+    let home = Home::new();
+    login(
+        &oidc,
+        &home,
+        "tok-dpop-public",
+        &[
+            "--auth",
+            "none",
+            "--grant",
+            "authorization_code",
+            "--scope",
+            "openid",
+            "--dpop",
+            "--upstream",
+            &oidc.issuer,
+        ],
+    );
+    // The first proof had no nonce: use_dpop_nonce, then one retry with the server's.
+    assert_eq!(
+        (oidc.count("POST /token issuer 400"), oidc.count("POST /token issuer 200")),
+        (1, 1),
+        "{}",
+        oidc.server_log()
+    );
+
+    // tok curl: a new process knows no nonce of the resource server: 401, then one retry.
+    let out = tok(&home, pki).args(["curl", "api", "-sS", "/me"]).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", stderr_of(&out), oidc.server_log());
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    assert_eq!(body["sub"], "alice", "{body}");
+    assert_eq!((oidc.count("GET /me issuer 401"), oidc.count("GET /me issuer 200")), (1, 1));
+
+    // tok proxy: one challenge, then the nonce is remembered for the next requests.
+    let proxy = Proxy::start(&home, pki, "api");
+    for _ in 0..3 {
+        let reply = proxy.get("/me");
+        assert_eq!((reply.status, reply.json()["sub"].as_str()), (200, Some("alice")), "{}", proxy.stderr());
+    }
+    assert_eq!((oidc.count("GET /me issuer 401"), oidc.count("GET /me issuer 200")), (2, 4));
 }
