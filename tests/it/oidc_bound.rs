@@ -531,7 +531,9 @@ fn a_certificate_bound_user_token_works_at_userinfo_through_tok_curl_and_tok_pro
             "--grant",
             "authorization_code",
             "--scope",
-            "openid",
+            "openid offline_access",
+            "--param",
+            "prompt=consent",
             "--client-cert",
             cert.to_str().unwrap(),
             "--client-key-file",
@@ -567,6 +569,15 @@ fn a_certificate_bound_user_token_works_at_userinfo_through_tok_curl_and_tok_pro
         assert_eq!(refused.status, 401, "{cert:?}: {}", refused.body);
         assert!(refused.header("www-authenticate").unwrap().contains("invalid_token"));
     }
+
+    // The refresh token is bound too: tok refreshes through the alias with the certificate.
+    let again = tok(&home, pki).args(["refresh", "api"]).output().unwrap();
+    assert!(again.status.success(), "{}\n{}", stderr_of(&again), oidc.server_log());
+    let renewed = home.print("api");
+    assert_ne!(renewed, token);
+    assert_eq!(introspect(&oidc, &renewed)["cnf"]["x5t#S256"], cert_thumbprint(&cert));
+    assert_eq!(oidc.count("POST /token mtls 200"), 2);
+    assert_eq!(oidc.count("POST /token issuer 200"), 0);
 }
 
 #[test]
@@ -586,7 +597,9 @@ fn dpop_tokens_from_oidc_provider_work_at_userinfo_through_curl_proxy_and_print_
             "--grant",
             "authorization_code",
             "--scope",
-            "openid",
+            "openid offline_access",
+            "--param",
+            "prompt=consent",
             "--dpop",
             "--dpop-key-file",
             ec_key().to_str().unwrap(),
@@ -635,6 +648,19 @@ fn dpop_tokens_from_oidc_provider_work_at_userinfo_through_curl_proxy_and_print_
     assert_eq!(oidc.count("GET /me issuer 200"), 6);
     assert_eq!(oidc.count("GET /me issuer 401"), 2, "only the replay and the bearer use were refused");
 
+    // The public client's refresh token is bound to the key too (RFC 9449 §5): tok
+    // refreshes with a proof, and the new token has the same binding.
+    let again = tok(&home, pki).args(["refresh", "api"]).output().unwrap();
+    assert!(again.status.success(), "{}\n{}", stderr_of(&again), oidc.server_log());
+    let header = tok(&home, pki)
+        .args(["print", "api", "--format", "header", "--for", &format!("GET {me}")])
+        .output()
+        .unwrap();
+    let header = String::from_utf8_lossy(&header.stdout).into_owned();
+    let renewed = header.lines().next().and_then(|l| l.strip_prefix("Authorization: DPoP ")).unwrap();
+    assert_ne!(renewed, access);
+    assert_eq!(introspect(&oidc, renewed)["cnf"]["jkt"], key.thumbprint());
+
     // A DPoP-bound confidential client, with a key tok makes: a DPoP token too.
     let home = Home::new();
     let out = tok(&home, pki)
@@ -673,7 +699,9 @@ fn with_server_nonces_tok_retries_once_at_the_token_endpoint_and_at_userinfo() {
             "--grant",
             "authorization_code",
             "--scope",
-            "openid",
+            "openid offline_access",
+            "--param",
+            "prompt=consent",
             "--dpop",
             "--upstream",
             &oidc.issuer,
@@ -701,4 +729,69 @@ fn with_server_nonces_tok_retries_once_at_the_token_endpoint_and_at_userinfo() {
         assert_eq!((reply.status, reply.json()["sub"].as_str()), (200, Some("alice")), "{}", proxy.stderr());
     }
     assert_eq!((oidc.count("GET /me issuer 401"), oidc.count("GET /me issuer 200")), (2, 4));
+
+    // A refresh in a new process: one more nonce challenge at the token endpoint, one retry.
+    let again = tok(&home, pki).args(["refresh", "api"]).output().unwrap();
+    assert!(again.status.success(), "{}\n{}", stderr_of(&again), oidc.server_log());
+    assert_eq!((oidc.count("POST /token issuer 400"), oidc.count("POST /token issuer 200")), (2, 2));
+}
+
+/// The other aliased endpoints: a pushed authorization request and a device authorization
+/// request authenticate with the certificate too, so they go to their aliases.
+#[test]
+fn par_and_device_requests_of_a_certificate_client_go_to_their_aliases() {
+    use std::io::BufRead;
+    let oidc = Oidc::tls(&[]);
+    let pki = oidc.pki.as_ref().unwrap();
+    let (cert, key) = pki.pair("self-signed");
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let tls =
+        ["--auth", "self-signed-tls", "--client-cert", cert, "--client-key-file", key, "--scope", "openid"];
+
+    let home = Home::new();
+    login(&oidc, &home, "tok-self-signed", &[&tls[..], &["--grant", "authorization_code", "--par"]].concat());
+    assert_eq!(oidc.count("POST /request mtls 201"), 1, "{}", oidc.server_log());
+    assert_eq!(oidc.count("POST /token mtls 200"), 1);
+
+    let home = Home::new();
+    let mut cmd = home.process();
+    cmd.env("SSL_CERT_FILE", pki.ca())
+        .args([
+            "login",
+            "api",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            &oidc.issuer,
+            "--client-id",
+            "tok-self-signed",
+        ])
+        .args(tls)
+        .args(["--grant", "device_code"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = spawn_patiently(&mut cmd);
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let page = "open this page on any device: ";
+    let mut seen = Vec::new();
+    let url = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            panic!("no device page; stderr:\n{}\n{}", seen.join("\n"), oidc.server_log());
+        };
+        if let Some((_, url)) = line.split_once(page) {
+            break url.trim().to_string();
+        }
+        seen.push(line);
+    };
+    let out = oidc.device_browser(&url, None, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{}\n{}", rest.join("\n"), oidc.server_log());
+    assert_eq!(oidc.count("POST /device/auth mtls 200"), 1, "{}", oidc.server_log());
+    assert_eq!(oidc.count("POST /device/auth issuer 200") + oidc.count("POST /device/auth issuer 401"), 0);
+    let token = home.print("api");
+    assert_eq!(introspect(&oidc, &token)["cnf"]["x5t#S256"], cert_thumbprint(Path::new(cert)));
 }
