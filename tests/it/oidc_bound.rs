@@ -795,3 +795,55 @@ fn par_and_device_requests_of_a_certificate_client_go_to_their_aliases() {
     let token = home.print("api");
     assert_eq!(introspect(&oidc, &token)["cnf"]["x5t#S256"], cert_thumbprint(Path::new(cert)));
 }
+
+/// FAPI 2.0's pairing of mTLS client authentication with DPoP-bound tokens: the token
+/// request goes to the mTLS alias with the certificate and a proof whose `htu` is that
+/// alias; the token is bound to the DPoP key (oidc-provider allows one binding per token).
+#[test]
+fn tls_client_auth_with_dpop_authenticates_at_the_alias_and_binds_to_the_key() {
+    let oidc = Oidc::tls(&[]);
+    let pki = oidc.pki.as_ref().unwrap();
+    let me = oidc.endpoint("userinfo_endpoint");
+    let (cert, key) = pki.pair("client");
+    let home = Home::new();
+    login(
+        &oidc,
+        &home,
+        "tok-tls-dpop",
+        &[
+            "--auth",
+            "tls",
+            "--client-cert",
+            cert.to_str().unwrap(),
+            "--client-key-file",
+            key.to_str().unwrap(),
+            "--grant",
+            "authorization_code",
+            "--scope",
+            "openid",
+            "--dpop",
+            "--dpop-key-file",
+            ec_key().to_str().unwrap(),
+            "--upstream",
+            &oidc.issuer,
+        ],
+    );
+    assert_eq!(oidc.count("POST /token mtls 200"), 1, "{}", oidc.server_log());
+    let out = tok(&home, pki)
+        .args(["print", "api", "--format", "header", "--for", &format!("GET {me}")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let access = lines
+        .first()
+        .and_then(|l| l.strip_prefix("Authorization: DPoP "))
+        .unwrap_or_else(|| panic!("{lines:?} {}", stderr_of(&out)));
+    let cnf = introspect(&oidc, access)["cnf"].clone();
+    assert_eq!(cnf, json!({"jkt": DpopKey::from_pem(&ec_key()).thumbprint()}));
+    let ok = https(pki, None, "GET", &me, &lines, &[], None);
+    assert_eq!((ok.status, ok.json()["sub"].as_str()), (200, Some("alice")), "{}", ok.body);
+    let out = tok(&home, pki).args(["curl", "api", "-sS", "/me"]).output().unwrap();
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr_of(&out)));
+    assert_eq!(body["sub"], "alice", "{body}");
+}

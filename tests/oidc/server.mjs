@@ -128,6 +128,15 @@ if (tlsDir) {
       tls_client_certificate_bound_access_tokens: true,
     },
     {
+      // FAPI 2.0's other pairing: the certificate authenticates, DPoP binds the tokens
+      // (oidc-provider allows one proof-of-possession mechanism per token request).
+      ...native,
+      client_id: 'tok-tls-dpop',
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: TLS_CLIENT_DN,
+      dpop_bound_access_tokens: true,
+    },
+    {
       ...native,
       client_id: 'tok-bound-jwt',
       token_endpoint_auth_method: 'private_key_jwt',
