@@ -7,6 +7,9 @@
 //! - `GET /mtls/.well-known/openid-configuration` (issuer `https://<host>/mtls`): the
 //!   token endpoint `/mtls/token`, and `mtls_endpoint_aliases.token_endpoint`
 //!   `/mtls/bound/token` (RFC 8705 §5).
+//! - `POST /mtls/device` and its alias `POST /mtls/bound/device`: RFC 8628 device
+//!   authorization (the `device` setting scripts the polls, as at `/as`), authenticated
+//!   like the token endpoints; a device code is polled for at `/mtls/bound/token`.
 //! - `POST /mtls/token`: client_credentials with the `/as` client authentication
 //!   (Basic, `private_key_jwt`...); it ignores certificates, so its tokens are unbound
 //!   and it refuses the certificate methods (they belong at the alias).
@@ -276,14 +279,29 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
             &json!({
                 "issuer": here("/mtls"),
                 "token_endpoint": here("/mtls/token"),
+                "device_authorization_endpoint": here("/mtls/device"),
                 "token_endpoint_auth_methods_supported":
                     ["client_secret_basic", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"],
                 "tls_client_certificate_bound_access_tokens": true,
-                "mtls_endpoint_aliases": { "token_endpoint": here("/mtls/bound/token") },
+                "mtls_endpoint_aliases": {
+                    "token_endpoint": here("/mtls/bound/token"),
+                    "device_authorization_endpoint": here("/mtls/bound/device"),
+                },
             }),
         ),
         ("POST", "/mtls/token") => token(state, req, &here("/mtls"), &here(&req.path), false),
         ("POST", "/mtls/bound/token") => token(state, req, &here("/mtls"), &here(&req.path), true),
+        ("POST", path @ ("/mtls/device" | "/mtls/bound/device")) => {
+            let form = issuer::parse_form(req);
+            match client_of(state, req, &form, &here(path), path.starts_with("/mtls/bound/")) {
+                Ok(client) => {
+                    let (status, body) =
+                        crate::device::authorize(&mut state.lock().unwrap(), &client, &here("/mtls"));
+                    Reply::json(status, &body)
+                }
+                Err(reply) => reply,
+            }
+        }
         (_, path) if path == "/mtls/resource" || path.starts_with("/mtls/resource/") => resource(state, req),
         _ => error(404, "not_found", "no such mTLS route"),
     })
@@ -296,31 +314,27 @@ fn error(status: u16, error: &str, description: &str) -> Reply {
 fn token(state: &Mutex<State>, req: &Req, issuer_url: &str, endpoint: &str, bound: bool) -> Reply {
     let form = issuer::parse_form(req);
     let one = |k: &str| issuer::first(&form, k);
-    if one("grant_type") != Some("client_credentials") {
-        return error(400, "unsupported_grant_type", "this endpoint serves client_credentials");
-    }
-    let by_certificate = matches!(one("client_id"), Some(TLS_CLIENT | SELF_SIGNED_CLIENT))
-        && req.header("authorization").is_none()
-        && one("client_secret").is_none()
-        && one("client_assertion").is_none();
-    let client = if by_certificate {
-        if !bound {
+    let client = match client_of(state, req, &form, endpoint, bound) {
+        Ok(client) => client,
+        Err(reply) => return reply,
+    };
+    match one("grant_type") {
+        Some("client_credentials") => {}
+        Some(crate::device::GRANT_TYPE) if bound => {
+            if let Err((status, code)) =
+                crate::device::poll(&mut state.lock().unwrap(), one("device_code"), &client)
+            {
+                return error(status, code, "see RFC 8628 §3.5");
+            }
+        }
+        _ => {
             return error(
-                401,
-                "invalid_client",
-                "certificate authentication is at the mtls_endpoint_aliases token endpoint",
+                400,
+                "unsupported_grant_type",
+                "this endpoint serves client_credentials (and device codes at the alias)",
             );
         }
-        match certificate_client(state, req, one("client_id").unwrap_or_default()) {
-            Ok(client) => client,
-            Err(why) => return error(401, "invalid_client", &why),
-        }
-    } else {
-        match issuer::authenticate(state, req, &form, endpoint) {
-            Ok(client) => client,
-            Err(why) => return error(401, "invalid_client", &why),
-        }
-    };
+    }
     let presented = req.peer.certs.first().filter(|_| bound).map(|der| thumbprint(der));
     let extra = match &presented {
         Some(x5t) => json!({ "cnf": { "x5t#S256": x5t } }),
@@ -328,6 +342,35 @@ fn token(state: &Mutex<State>, req: &Req, issuer_url: &str, endpoint: &str, boun
     };
     let (token, expires_in) = oauth2::issue(state, issuer_url, &client, extra);
     Reply::json(200, &json!({ "access_token": token, "token_type": "Bearer", "expires_in": expires_in }))
+}
+
+/// The client a request to `endpoint` authenticates as: by its certificate at an mTLS
+/// alias (`bound`), else as at `/as`.
+fn client_of(
+    state: &Mutex<State>,
+    req: &Req,
+    form: &std::collections::BTreeMap<String, Vec<String>>,
+    endpoint: &str,
+    bound: bool,
+) -> Result<String, Reply> {
+    let one = |k: &str| issuer::first(form, k);
+    let by_certificate = matches!(one("client_id"), Some(TLS_CLIENT | SELF_SIGNED_CLIENT))
+        && req.header("authorization").is_none()
+        && one("client_secret").is_none()
+        && one("client_assertion").is_none();
+    if by_certificate && !bound {
+        return Err(error(
+            401,
+            "invalid_client",
+            "certificate authentication is at the mtls_endpoint_aliases endpoints",
+        ));
+    }
+    let client = if by_certificate {
+        certificate_client(state, req, one("client_id").unwrap_or_default())
+    } else {
+        issuer::authenticate(state, req, form, endpoint)
+    };
+    client.map_err(|why| error(401, "invalid_client", &why))
 }
 
 /// RFC 8705 §2: the client is who its certificate says.

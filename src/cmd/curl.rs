@@ -398,16 +398,30 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let mut tls_reads = Vec::new();
     let mut tls_writers = Vec::new();
     if let Some(cert) = &options.client_cert {
-        let parts = [("--cert", crate::secret::Secret::new(cert.chain())), ("--key", cert.key().clone())];
-        for (flag, text) in parts {
-            let (read, mut write) = std::io::pipe().map_err(fail)?;
+        let mut pipe = |flag: &str, write: Box<dyn FnOnce(&mut std::io::PipeWriter) + Send>| -> Result<()> {
+            let (read, mut writer) = std::io::pipe().map_err(fail)?;
             inherited.push(read.as_raw_fd());
             command.arg(flag).arg(format!("/dev/fd/{}", read.as_raw_fd()));
+            verbose!("curl: {flag} through fd {}", read.as_raw_fd());
             tls_reads.push(read);
-            tls_writers.push(std::thread::spawn(move || {
-                let _ = write.write_all(text.expose().as_bytes());
-            }));
-        }
+            tls_writers.push(std::thread::spawn(move || write(&mut writer)));
+            Ok(())
+        };
+        let chain = cert.chain().to_string();
+        pipe(
+            "--cert",
+            Box::new(move |w| {
+                let _ = w.write_all(chain.as_bytes());
+            }),
+        )?;
+        // The key stays a `Secret` (overwritten when dropped) until it is in the pipe.
+        let key = cert.key().clone();
+        pipe(
+            "--key",
+            Box::new(move |w| {
+                let _ = w.write_all(key.expose().as_bytes());
+            }),
+        )?;
     }
     if options.no_location {
         command.arg("--no-location");
@@ -474,7 +488,10 @@ fn spawn(curl: &std::path::Path, args: &[String], headers: &str, options: Option
     let header_name = header_pipe.name.clone();
     let mut command = std::process::Command::new(curl);
     command.arg(CURL_FIRST).arg("-H").arg(format!("@{header_name}"));
-    // `curl_tls::check_certificate_options` refuses certificate profiles here.
+    // `curl_tls::check_certificate_options` refused certificate profiles before this.
+    if options.client_cert.is_some() {
+        return Err(Error::other("tok curl cannot hand curl.exe a client certificate"));
+    }
     command.args(&options.trust);
     let dump_pipe = if options.dump_at.is_some() { Some(Pipe::new(false).map_err(fail)?) } else { None };
     let dump_name = dump_pipe.as_ref().map(|p| p.name.clone());

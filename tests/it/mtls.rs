@@ -185,6 +185,25 @@ fn self_signed_tls_client_auth_takes_the_registered_certificate_and_the_key_from
 }
 
 #[test]
+fn the_device_grant_goes_to_the_mtls_device_alias_with_the_certificate() {
+    let tls = Tls::start();
+    let home = Home::new();
+    let (cert, key) = (tls.file("client.pem"), tls.file("client.key"));
+    let out = tls.login(
+        &home,
+        &["--grant", "device_code", "--client-id", "mtls-client", "--auth", "tls"]
+            .into_iter()
+            .chain(["--client-cert", &cert, "--client-key-file", &key])
+            .collect::<Vec<_>>(),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!((tls.sb.count("POST /mtls/bound/device"), tls.sb.count("POST /mtls/device")), (1, 0));
+    let polled = tls.sb.last(BOUND_TOKEN)["body"].as_str().unwrap().to_string();
+    assert!(polled.contains("device_code") && polled.contains("client_id=mtls-client"), "{polled}");
+    assert_eq!(cnf(&home.print("pay")), Some(tls.pki.client.thumbprint()));
+}
+
+#[test]
 fn private_key_jwt_or_basic_with_a_client_cert_gets_a_certificate_bound_token() {
     let tls = Tls::start();
     let key = format!("{}/tests/fixtures/ec-private.pem", env!("CARGO_MANIFEST_DIR"));
@@ -253,6 +272,15 @@ fn a_key_of_another_certificate_or_a_chain_with_a_key_is_refused_before_anything
         assert!(err.contains(want), "{args:?}: {err}");
         assert_no_key(&tls, &err);
     }
+    // The key file is for a certificate, and stdin is read by one flag only.
+    let conflicts: [&[&str]; 2] = [
+        &["--client-key-file", "client.key"],
+        &["--client-cert", &tls.file("client.pem"), "--client-key-file", "-", "--secret-stdin"],
+    ];
+    for args in conflicts {
+        let out = tls.login(&home, &[&["--client-id", "mtls-client"][..], args].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+    }
     let out = tls.login(&home, &["--client-id", "mtls-client", "--auth", "tls"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("--client-cert"), "{}", stderr_of(&out));
@@ -277,6 +305,21 @@ fn bound_profile(tls: &Tls) -> Home {
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
     home
+}
+
+#[test]
+fn tok_exec_warns_that_the_token_needs_the_certificate() {
+    let tls = Tls::start();
+    let home = bound_profile(&tls);
+    let out = tls
+        .tok(&home)
+        .args(["exec", "pay", "--", "sh", "-c", "test -n \"$TOK_PAY_TOKEN\""])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("bound to its TLS client certificate"), "{err}");
+    assert_no_key(&tls, &err);
 }
 
 #[test]

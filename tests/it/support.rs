@@ -32,6 +32,7 @@ pub struct Sandbox {
     _running: tok_sandbox::Running,
     pub url: String,
     /// With `with_tls`: the HTTPS listener's base URL and its test CA and certificates.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub tls: Option<(String, std::sync::Arc<tok_sandbox::mtls::Pki>)>,
 }
 
@@ -51,6 +52,7 @@ impl Sandbox {
     }
 
     /// With the HTTPS listener too, its mutual TLS routes and test CA (`tok_sandbox::mtls`).
+    #[cfg(unix)]
     pub fn with_tls() -> Sandbox {
         Sandbox::with_args(&["--tls"])
     }

@@ -210,6 +210,47 @@ mod tests {
     }
 
     #[test]
+    fn a_client_certificate_takes_the_mtls_aliases() {
+        let provider = crate::provider::Provider::from_name("oauth2");
+        let settings = |cert: bool, auth: &str| {
+            let mut flags: Vec<(&'static str, String)> = [
+                ("token_url", "https://a.example/t"),
+                ("client_id", "c"),
+                ("auth", auth),
+                ("par_url", "https://a.example/par"),
+                ("device_url", "https://a.example/dev"),
+                ("mtls_token_url", "https://mtls.a.example/t"),
+                ("mtls_par_url", "https://mtls.a.example/par"),
+                ("mtls_device_url", "https://mtls.a.example/dev"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+            if cert {
+                flags.push(("client_cert", "-----BEGIN CERTIFICATE-----".into()));
+            }
+            let profile = crate::profile::resolve("mtls-unit", provider, &flags, None).unwrap();
+            Params::generic(&profile)
+        };
+        let table = [
+            (false, "basic", "a.example"),
+            (true, "basic", "mtls.a.example"),
+            (true, "tls", "mtls.a.example"),
+        ];
+        for (cert, auth, host) in table {
+            let p = settings(cert, auth).unwrap();
+            for url in [Some(&p.token_url), p.par_url.as_ref(), p.device_url.as_ref()] {
+                assert_eq!(url.and_then(|u| u.host_str()), Some(host), "{cert} {auth}");
+            }
+            assert_eq!(p.binding().contains("x5t#S256"), cert);
+        }
+        for auth in ["tls", "self-signed-tls"] {
+            let e = settings(false, auth).unwrap_err();
+            assert!(e.to_string().contains("--client-cert"), "{e}");
+        }
+    }
+
+    #[test]
     fn basic_auth_table() {
         let decode = |header: &str| {
             let b64 = header.strip_prefix("Basic ").unwrap();
