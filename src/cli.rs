@@ -268,6 +268,16 @@ pub struct LoginArgs {
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<String>,
 
+    /// DPoP-bound tokens (RFC 9449; oauth2, any grant): every token request and every
+    /// request of tok curl and tok proxy carries a fresh proof signed with the profile's
+    /// key (an EC P-256 key made at login, or --dpop-key-file's)
+    #[arg(long)]
+    pub dpop: bool,
+
+    /// The DPoP key (EC P-256 or Ed25519, PEM or DER; oauth2 --dpop), read once into the
+    /// store; `-` reads stdin. Without it, --dpop makes a P-256 key
+    #[arg(long, value_name = "FILE")]
+    pub dpop_key_file: Option<String>,
     /// The TLS client certificate chain, PEM (oauth2; RFC 8705): its text is kept in the
     /// profile and presented on token requests, by tok curl and tok proxy, so tokens are
     /// bound to it; with any --auth (tls and self-signed-tls need it)
@@ -357,6 +367,7 @@ impl LoginArgs {
             ("no_browser", &self.no_browser.then(|| "true".to_string())),
             ("login_timeout", &self.login_timeout.map(|t| format!("{}s", t.as_secs()))),
             ("par", &self.par.then(|| "true".to_string())),
+            ("dpop", &self.dpop.then(|| "true".to_string())),
             ("subject_profile", &self.subject_profile),
             ("subject_token_type", &self.subject_token_type),
             ("requested_token_type", &self.requested_token_type),
@@ -434,6 +445,11 @@ pub struct PrintArgs {
     /// the same policy
     #[arg(long)]
     pub id_token: bool,
+
+    /// The request a DPoP proof is made for, as 'METHOD URL' (with --format header: prints
+    /// the Authorization: DPoP line and a DPoP: line for that one request)
+    #[arg(long = "for", value_name = "METHOD URL")]
+    pub for_request: Option<String>,
 
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]

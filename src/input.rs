@@ -166,8 +166,9 @@ fn env_secret(name: &str, label: &str) -> Result<Option<Secret>> {
 /// so it has no spaces or non-ASCII either. Failing here is the user's to fix (exit 2),
 /// not "the server sent an unusable token" (exit 5) or a puzzling rejection (exit 4).
 fn shape(field: &str, secret: &str) -> std::result::Result<(), &'static str> {
-    // A PEM key is lines by nature; the key reader checks it (oauth2's private_key_jwt).
-    if field == "private_key" || field == crate::client_cert::SECRET {
+    // A PEM key is lines by nature; the key reader checks it (private_key_jwt, DPoP, the
+    // TLS client key).
+    if field == "private_key" || field == crate::dpop::KEY_FIELD || field == crate::client_cert::SECRET {
         return Ok(());
     }
     if secret.chars().any(|c| c.is_control()) {

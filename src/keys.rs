@@ -259,6 +259,33 @@ pub fn encoding_key(
     Ok((alg, encoding))
 }
 
+/// A DPoP key (`tok login --dpop-key-file`): an EC P-256 or Ed25519 private key in PEM
+/// or DER, as its family and PKCS#8 DER. Anything else is a usage error naming the source.
+pub fn dpop_private_key(bytes: &[u8], source: &KeySource) -> Result<(Family, Vec<u8>)> {
+    let refuse = |why: String| {
+        Error::usage(format!("cannot use the key from {} for DPoP: {why}", source.describe()))
+            .hint("DPoP takes an EC P-256 or Ed25519 private key (PEM or DER): openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256")
+    };
+    let key = match read::read(bytes) {
+        Read::Keys { set: false, mut keys, .. } => keys.remove(0),
+        Read::Keys { set: true, .. } => return Err(refuse("it is a JWK set, not one private key".into())),
+        Read::Unusable(why) => return Err(refuse(why)),
+        Read::NotAKey(what) => return Err(refuse(format!("it is {what}, not a private key"))),
+    };
+    if !matches!(key.family, Family::Ec(Curve::P256) | Family::Ed) {
+        return Err(refuse(format!(
+            "it is {key}, and DPoP proofs here are EC P-256 or Ed25519 (ES256, EdDSA)"
+        )));
+    }
+    if key.role != Role::Private {
+        return Err(refuse(format!("it is {key}; proofs need the private key")));
+    }
+    match key.material {
+        Material::Der(der) => Ok((key.family, der)),
+        Material::Jwk(_) => Err(refuse(format!("it is {key}; give the key in PEM or DER"))),
+    }
+}
+
 /// The secret of a JWK of kty `oct`.
 fn oct_secret(key: &Key) -> Result<Vec<u8>, String> {
     use base64::Engine;

@@ -9,6 +9,7 @@ pub mod cli;
 mod client_cert;
 mod cmd;
 mod config;
+mod dpop;
 mod duration;
 pub mod error;
 mod flow;

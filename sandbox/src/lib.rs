@@ -28,11 +28,13 @@
 //!   POST /_sandbox/release   lets a held `GET /bytes?hold=1` or a "hold" fault go on
 //!   POST /_sandbox/reset
 //!
+//! A generic API that takes any credential the sandbox issued: see `api`. DPoP: see `dpop`.
 //! A generic API that takes any credential the sandbox issued: see `api`. With
 //! `Options::tls` (`--tls`), an HTTPS listener with mutual TLS too: see `mtls`.
 
 mod api;
 mod device;
+mod dpop;
 mod issuer;
 mod jwt;
 mod merchant_v2;
@@ -315,6 +317,8 @@ pub struct State {
     pub released: bool,
     /// Held `/bytes` replies that went on without a release.
     pub hold_timeouts: u64,
+    /// DPoP tokens, refresh tokens, proofs seen and nonces (`dpop`).
+    pub dpop: dpop::Ledger,
     /// The test CA and certificates of the HTTPS listener, when there is one.
     pub pki: Option<Arc<mtls::Pki>>,
 }
@@ -541,6 +545,7 @@ fn serve(state: &Arc<Mutex<State>>, req: Req, quiet: bool) -> hyper::Response<Bo
         }
         let reply = nexterpay::handle(state, &req)
             .or_else(|| oauth2::handle(state, &req))
+            .or_else(|| dpop::handle(state, &req))
             .or_else(|| issuer::handle(state, &req))
             .or_else(|| merchant_v2::handle(state, &req))
             .or_else(|| nelnet::handle(state, &req))

@@ -127,7 +127,7 @@ fn basic(id: &str, secret: &str) -> String {
 }
 
 /// The client named by a Basic header, if the header is exactly right for it.
-fn basic_client(header: &str) -> Option<&'static str> {
+pub fn basic_client(header: &str) -> Option<&'static str> {
     let b64 = header.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?;
     let (id_part, _) = decoded.split_once(':')?;

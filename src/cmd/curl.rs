@@ -31,6 +31,7 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     let urls = scan.urls(&curl_args);
     let destinations = Destinations::of(&profile, touches.api_base.as_ref())?;
     let origins = curl_hosts::check(&scan, &urls, identity.api_key, &destinations, &profile)?;
+    let dpop = super::curl_dpop::prepare(app, &profile, &scan, &urls)?;
     let client_cert = crate::client_cert::of_profile(app, &profile)?;
     if client_cert.is_some() {
         super::curl_tls::check_certificate_options(&curl_args, &scan, &profile.name)?;
@@ -75,10 +76,16 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
     };
     let dump_to_stdout = dump_at.is_some() && user_dump == Some(Target::Stdout);
     let no_proxy = curl_hosts::no_proxy_list(&origins);
-    let attempt = |record: &crate::token::TokenRecord, hold_back: bool| -> Result<(Run, Vec<u8>)> {
+    let attempt = |record: &crate::token::TokenRecord,
+                   hold_back: bool,
+                   nonce: Option<&str>|
+     -> Result<(Run, Vec<u8>)> {
         // curl's own -v and -i can print the header into the job's log.
         term::mask_in_ci(record.token.expose());
         let mut headers = format!("{}\n", record.header_line());
+        if let Some(dpop) = &dpop {
+            headers.push_str(&dpop.header_line(record, nonce)?);
+        }
         if touches.trace_uuid && !scan.sets_header("nps-trace-uuid") {
             headers.push_str(&format!("nps-trace-uuid: {}\n", crate::random::uuid_v4()?));
         }
@@ -95,17 +102,24 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
         let dumped = run.dumped.clone();
         Ok((run, dumped))
     };
-    let (mut run, mut dumped) = attempt(&record, may_retry)?;
+    let (mut run, mut dumped) = attempt(&record, may_retry, None)?;
+    let asked = dpop.as_ref().and_then(|_| {
+        let header = |name| last_header(&dumped, name);
+        super::curl_dpop::nonce_asked(last_status(&dumped), header("www-authenticate"), header("dpop-nonce"))
+    });
     // A retried attempt's output, held back, is dropped whole: its body, and its headers
     // (which reach the user's -D target only from the final attempt).
-    if may_retry && last_status(&dumped) == Some(401) && run.held.is_some() {
+    if let Some(nonce) = asked.as_deref().filter(|_| may_retry && run.held.is_some()) {
+        verbose!("{}: the API asks for a DPoP nonce; sending the request once more with it", profile.name);
+        (run, dumped) = attempt(&record, false, Some(nonce))?;
+    } else if may_retry && last_status(&dumped) == Some(401) && run.held.is_some() {
         verbose!(
             "{}: the API answered 401; refreshing the token and sending the request once more",
             profile.name
         );
         let rejected = record.token.expose().to_string();
         let fresh = flow::token(app, &profile, Want::Replacing { rejected: &rejected, min_ttl }, false)?;
-        (run, dumped) = attempt(&fresh, false)?;
+        (run, dumped) = attempt(&fresh, false, None)?;
     } else {
         if last_status(&dumped) == Some(401) && from_api_host && !identity.api_key {
             let why = if args.no_retry {

@@ -59,6 +59,12 @@ pub struct Scan {
     pub inputs: Vec<Input>,
     /// Every `-T` value (a glob may name several files, one request each).
     pub uploads: Vec<String>,
+    /// What decides the method curl uses (DPoP's `htm`): the last `-X`, `-I`, `-G`, and
+    /// whether a body is sent (`-d`, `--json`, `-F` and their kin).
+    pub request: Option<String>,
+    pub head: bool,
+    pub get: bool,
+    pub sends_data: bool,
 }
 
 /// What a long option is to curl.
@@ -193,6 +199,8 @@ impl Scan {
             }
             "next" => self.nexts += 1,
             "globoff" => self.globoff = on,
+            "head" => self.head = on,
+            "get" => self.get = on,
             _ => {}
         }
     }
@@ -201,7 +209,21 @@ impl Scan {
         let mut input = |path: &str| {
             self.inputs.push(Input { option: written.to_string(), path: path.to_string() });
         };
+        if matches!(
+            option,
+            "data"
+                | "data-ascii"
+                | "data-binary"
+                | "data-raw"
+                | "data-urlencode"
+                | "json"
+                | "form"
+                | "form-string"
+        ) {
+            self.sends_data = true;
+        }
         match option {
+            "request" => self.request = Some(value.to_string()),
             "dump-header" => {
                 self.dump_header = Some(value.to_string());
                 self.dump_header_at.push(at);

@@ -35,6 +35,19 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
         }
     }
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
+    // A DPoP-bound token in the environment is of no use: each request needs a proof.
+    for name in &args.profiles {
+        let profile = super::existing_profile(app, name)?;
+        if crate::dpop::enabled(&profile) {
+            return Err(crate::dpop::refuse_bare_token(
+                name,
+                "tok exec would give the child the token alone",
+                &format!(
+                    "give the child a gateway that makes a proof per request: `tok exec --proxy {name} -- CMD`"
+                ),
+            ));
+        }
+    }
     // Every token first: a failure runs nothing.
     let mut vars = Vec::new();
     for name in &args.profiles {

@@ -90,6 +90,7 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         )
         .hint(format!("for example: {} --key-file client.key", profile.login_example())));
     }
+    super::login_dpop::key(&profile, args.dpop_key_file.as_deref(), previous.as_ref(), &mut secrets)?;
     client_key(args, &profile, previous.as_ref(), &mut secrets)?;
     let record = provider::obtain(&profile, &app.http, &mut secrets, None)?;
     // Only a request the provider answered proves a key that tok merely signs or keeps.
@@ -146,6 +147,7 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
             "--key-file is the private_key_jwt key: it needs --auth private_key_jwt (oauth2)",
         ));
     }
+    super::login_dpop::check_flags(args, profile)?;
     if args.client_key_file.is_some() && profile.get(crate::client_cert::SETTING).is_none() {
         return Err(Error::usage(
             "--client-key-file is the key of a TLS client certificate: it needs --client-cert",

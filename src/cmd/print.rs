@@ -29,6 +29,7 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
         ));
     }
     let github = args.github_env.as_deref().map(|name| github_env_target(name, args.format)).transpose()?;
+    let for_request = super::print_dpop::check(app, &profile, args)?;
     let mut record = flow::token(app, &profile, Want::Fresh { min_ttl }, args.secret_stdin)?;
     let now = crate::token::now();
     // A refresh reply may keep the old ID token (`id_token`): it is handed out only while
@@ -58,6 +59,9 @@ pub fn print(app: &App, args: &PrintArgs) -> Result<()> {
         }
         term::mask_in_ci(id_token.expose());
         return crate::term::stdout(format!("{}\n", id_token.expose()).as_bytes());
+    }
+    if let Some(request) = for_request {
+        return crate::term::stdout(request.lines(&record)?.as_bytes());
     }
     let text = output::render(
         &record,

@@ -47,6 +47,8 @@ pub struct Gateway {
     pub timeout: Duration,
     /// The cookies the API set, which alone go back to it.
     pub cookies: headers::Cookies,
+    /// A DPoP profile's proofs and nonces.
+    pub dpop: Option<super::dpop::Prover>,
 }
 
 /// What the log line says of a request.
@@ -170,11 +172,22 @@ impl Gateway {
         };
         let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
         let mut note = None;
+        // A nonce challenge (RFC 9449 §9): once more with the nonce `send` just learnt. A
+        // second challenge passes through: a new token would not answer it.
+        let mut challenged = false;
+        if let (Some(dpop), Ok(first), Some(bytes), true) = (&self.dpop, &answer, &replay, self.retry)
+            && dpop.learn(&url, first.status().as_u16(), first.headers())
+        {
+            note = Some("401 asking for a DPoP nonce; sent again with it".to_string());
+            answer = self.send(&parts.method, &url, &headers, &credential, bytes.clone().into()).await;
+            challenged = answer.as_ref().is_ok_and(|a| dpop.learn(&url, a.status().as_u16(), a.headers()));
+        }
         let mut used = credential;
         let method = parts.method.as_str();
         if let Ok(first) = &answer
             && first.status() == StatusCode::UNAUTHORIZED
             && !self.keeper.api_key
+            && !challenged
         {
             match (replay, self.retry) {
                 _ if self.keeper.is_forbidden(method, &rest) => {
@@ -239,6 +252,9 @@ impl Gateway {
     ) -> Result<reqwest::Response, reqwest::Error> {
         let mut headers = headers.clone();
         headers.insert(credential.name.clone(), credential.value.clone());
+        if let Some(dpop) = &self.dpop {
+            dpop.add(&mut headers, method.as_str(), url, credential.token());
+        }
         if self.trace_uuid
             && !headers.contains_key("nps-trace-uuid")
             && let Ok(id) = crate::random::uuid_v4()
@@ -246,7 +262,12 @@ impl Gateway {
         {
             headers.insert("nps-trace-uuid", value);
         }
-        self.client.request(method.clone(), url.clone()).headers(headers).body(body).send().await
+        let answer =
+            self.client.request(method.clone(), url.clone()).headers(headers).body(body).send().await;
+        if let (Some(dpop), Ok(answer)) = (&self.dpop, &answer) {
+            dpop.learn(url, answer.status().as_u16(), answer.headers());
+        }
+        answer
     }
 
     async fn respond(&self, answer: reqwest::Response) -> Response<Body> {

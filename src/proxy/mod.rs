@@ -19,6 +19,7 @@
 
 mod address;
 mod dots;
+mod dpop;
 mod forward;
 mod gate;
 mod headers;
@@ -100,6 +101,9 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
         retry: !args.no_retry,
         timeout,
         cookies: headers::Cookies::default(),
+        dpop: crate::dpop::enabled(&profile)
+            .then(|| crate::dpop::profile_key(app, &profile).map(dpop::Prover::new))
+            .transpose()?,
     });
     // One thread serves everything (token refreshes block on threads of their own): on
     // the 2-core machine it was measured on, it took a third less CPU per request than two

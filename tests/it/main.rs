@@ -23,7 +23,7 @@
 //! - `mtls`: curl, a `sh` stand-in curl, and `tok curl`'s certificate pipes (Unix only);
 //! - `authcode`: `sh` browsers, curl, SIGINT and the oidc harness;
 //! - `oidc`: runs the real oidc-provider under node, its browser stand-in through a `/bin/sh`
-//!   wrapper, and closes the server by its stdin pipe;
+//!   wrapper, and closes the server by its stdin pipe (`oidc_bound`, `oidc_exchange` too);
 //! - `keyring`: a real Secret Service (ignored everywhere but `.ci/secret-service-tests`).
 
 mod support;
@@ -36,6 +36,9 @@ mod curl;
 #[cfg(unix)]
 mod curl_trust;
 mod device;
+mod dpop;
+#[cfg(unix)]
+mod dpop_use;
 mod exchange;
 #[cfg(unix)]
 mod exec;
@@ -55,6 +58,8 @@ mod nexterpay;
 mod oauth2;
 #[cfg(unix)]
 mod oidc;
+#[cfg(unix)]
+mod oidc_bound;
 #[cfg(unix)]
 mod oidc_exchange;
 mod prove;

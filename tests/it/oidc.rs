@@ -5,6 +5,7 @@
 //! Each test starts its own provider (`Oidc`); `npm ci` runs once, under a file lock,
 //! when tests/oidc/node_modules is missing or holds another version.
 
+use crate::oidc_bound::{Pki, https};
 use crate::support::*;
 use base64::Engine;
 use serde_json::Value;
@@ -88,6 +89,8 @@ pub struct Oidc {
     stdin: Option<ChildStdin>,
     dir: tempfile::TempDir,
     pub issuer: String,
+    /// The test CA and certificates of an HTTPS provider (`Oidc::tls`).
+    pub pki: Option<Pki>,
 }
 
 impl Oidc {
@@ -97,8 +100,20 @@ impl Oidc {
 
     /// With server.mjs's own options (`--clients FILE`, `--no-device-interval`).
     pub fn with_args(args: &[&str]) -> Oidc {
-        install_once();
+        Oidc::launch(tempfile::tempdir().unwrap(), args, None)
+    }
+
+    /// Over HTTPS with a test CA made now (`server.mjs --tls`), its mTLS listener and
+    /// clients, and `args` (`--dpop-nonce`).
+    pub fn tls(args: &[&str]) -> Oidc {
         let dir = tempfile::tempdir().unwrap();
+        let pki = Pki::make(&dir.path().join("pki"));
+        let tls = pki.dir.to_str().unwrap().to_string();
+        Oidc::launch(dir, &[&["--tls", &tls][..], args].concat(), Some(pki))
+    }
+
+    fn launch(dir: tempfile::TempDir, args: &[&str], pki: Option<Pki>) -> Oidc {
+        install_once();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = Command::new(node())
             .arg(harness_dir().join("server.mjs"))
@@ -111,9 +126,10 @@ impl Oidc {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let stdin = child.stdin.take();
-        let mut oidc = Oidc { child, stdin, dir, issuer: line.trim().to_string() };
+        let mut oidc = Oidc { child, stdin, dir, issuer: line.trim().to_string(), pki };
+        let scheme = if oidc.pki.is_some() { "https" } else { "http" };
         assert!(
-            oidc.issuer.starts_with("http://127.0.0.1:"),
+            oidc.issuer.starts_with(&format!("{scheme}://127.0.0.1:")),
             "no issuer line; server log:\n{}",
             oidc.server_log()
         );
@@ -132,7 +148,7 @@ impl Oidc {
 
     /// The discovery document, read with a plain GET.
     pub fn metadata(&self) -> Value {
-        let reply = http("GET", &format!("{}/.well-known/openid-configuration", self.issuer), &[], None);
+        let reply = self.get(&format!("{}/.well-known/openid-configuration", self.issuer));
         assert_eq!(reply.status, 200);
         reply.json()
     }
@@ -143,9 +159,15 @@ impl Oidc {
 
     /// How many requests reached `route` ("POST /token").
     pub fn count(&self, route: &str) -> u64 {
-        http("GET", &format!("{}/_test/stats", self.issuer), &[], None).json()["requests"][route]
-            .as_u64()
-            .unwrap_or(0)
+        self.get(&format!("{}/_test/stats", self.issuer)).json()["requests"][route].as_u64().unwrap_or(0)
+    }
+
+    /// A plain GET, over HTTPS (trusting the test CA) for a `tls` provider.
+    fn get(&self, url: &str) -> Reply {
+        match &self.pki {
+            Some(pki) => https(pki, None, "GET", url, &[], &[], None),
+            None => http("GET", url, &[], None),
+        }
     }
 
     /// A program to be `$BROWSER`: browser.mjs with `env` (OIDC_BROWSER_*) set, logging to
@@ -155,6 +177,9 @@ impl Oidc {
         let node = which("node");
         let log = self.dir.path().join("browser.log");
         let mut script = format!("#!/bin/sh\nexport OIDC_BROWSER_LOG='{}'\n", log.display());
+        if let Some(pki) = &self.pki {
+            script.push_str(&format!("export NODE_EXTRA_CA_CERTS='{}'\n", pki.ca().display()));
+        }
         for (k, v) in env {
             script.push_str(&format!("export {k}='{v}'\n"));
         }
@@ -178,6 +203,9 @@ impl Oidc {
     ) -> std::process::Output {
         let mut cmd = Command::new(node());
         cmd.arg(harness_dir().join("browser.mjs")).args(["--device", url]).args(code);
+        if let Some(pki) = &self.pki {
+            cmd.env("NODE_EXTRA_CA_CERTS", pki.ca());
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -251,7 +279,7 @@ pub fn http(method: &str, url: &str, form: &[(&str, &str)], basic: Option<(&str,
     Reply { status, head: head.to_string(), body: body.to_string() }
 }
 
-fn random_state() -> String {
+pub fn random_state() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).unwrap();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -286,14 +314,33 @@ fn query(url: &url::Url, name: &str) -> Option<String> {
 /// An authorization code + PKCE login for `tok-public` driven by browser.mjs as
 /// `$BROWSER` would be: the callback URL it delivered.
 fn browser_login(oidc: &Oidc, env: &[(&str, &str)], state: &str) -> (url::Url, String) {
+    browser_login_for(oidc, "tok-public", "openid offline_access", env, state)
+}
+
+/// A code for `client` (PKCE with `PKCE_VERIFIER`), alice signing in: (code, redirect_uri).
+pub fn browser_code(oidc: &Oidc, client: &str, scope: &str) -> (String, String) {
+    let (callback, redirect) = browser_login_for(oidc, client, scope, &[], &random_state());
+    let code = query(&callback, "code").unwrap_or_else(|| panic!("{callback}\n{}", oidc.browser_log()));
+    (code, redirect)
+}
+
+pub const PKCE_VERIFIER: &str = VERIFIER;
+
+fn browser_login_for(
+    oidc: &Oidc,
+    client: &str,
+    scope: &str,
+    env: &[(&str, &str)],
+    state: &str,
+) -> (url::Url, String) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let redirect = format!("http://127.0.0.1:{}/callback", listener.local_addr().unwrap().port());
     let mut auth = url::Url::parse(&oidc.endpoint("authorization_endpoint")).unwrap();
     auth.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", "tok-public")
+        .append_pair("client_id", client)
         .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid offline_access")
+        .append_pair("scope", scope)
         .append_pair("prompt", "consent")
         .append_pair("state", state)
         .append_pair("code_challenge", CHALLENGE)

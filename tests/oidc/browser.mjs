@@ -11,6 +11,7 @@
 //   OIDC_BROWSER_DENY=1       press "[ Cancel ]" / "[ Abort ]" instead: access_denied
 //   OIDC_BROWSER_WAIT=1       stay in the foreground; exit 0 only once the callback answered
 //   OIDC_BROWSER_LOG=FILE     where the detached browser writes what it did (else stderr)
+//   NODE_EXTRA_CA_CERTS=FILE  node's own: the test CA of a `server.mjs --tls` provider
 //
 // As a browser launcher it returns at once (the work goes on in a detached child, bounded
 // to 30 s), so a caller that waits for it is not kept from answering the callback.
@@ -20,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { fileURLToPath } from 'node:url';
 
 const env = process.env;
@@ -103,9 +105,11 @@ function request(method, url, form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     headers['content-length'] = Buffer.byteLength(body);
   }
-  if (url.protocol !== 'http:') fail(`only http is spoken here, not ${url.href}`);
+  // HTTPS for a `--tls` provider: node trusts its test CA through NODE_EXTRA_CA_CERTS.
+  const client = { 'http:': http, 'https:': https }[url.protocol];
+  if (!client) fail(`only http and https are spoken here, not ${url.href}`);
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
+    const req = client.request(url, { method, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {

@@ -2,15 +2,23 @@
 // The real panva/oidc-provider, set up for tok's integration tests (tests/it/oidc.rs).
 //
 //   node tests/oidc/server.mjs [--clients FILE.json] [--no-device-interval]
+//                              [--tls DIR [--dpop-nonce]]
 //
 // Listens on 127.0.0.1 on a free port, prints its issuer (`http://127.0.0.1:PORT`) as the
 // first line on stdout, logs on stderr, and exits when its stdin closes: a test that dies
 // (and so drops the pipe) never leaves it running. The clients, resources and quirks are
 // described in tests/oidc/README.md; this file is their one definition.
+//
+// --tls DIR: HTTPS (issuer `https://127.0.0.1:PORT`) with DIR's server.pem/server-key.pem,
+// plus a second HTTPS listener that asks for client certificates, published as the
+// `mtls_endpoint_aliases` (RFC 8705 §5), with the mTLS feature and its clients on. The
+// issuer's own listener never asks for a certificate, so a certificate only counts when the
+// client used an alias. --dpop-nonce: every DPoP proof must carry a server nonce.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -93,6 +101,68 @@ const clients = [
   },
 ];
 
+// --tls DIR: the certificates the test made (tests/it/oidc_bound.rs), and the clients that
+// need the mTLS feature. Every one is confidential and may use every grant.
+const tlsDir = option('--tls');
+const tlsFile = (name) => fs.readFileSync(path.join(tlsDir, name));
+/** The subject of the CA-issued client certificate, as RFC 4514 writes it. */
+export const TLS_CLIENT_DN = 'CN=tok-tls-client,O=tok tests';
+if (tlsDir) {
+  const selfSigned = new crypto.X509Certificate(tlsFile('self-signed.pem'));
+  clients.push(
+    {
+      ...native,
+      client_id: 'tok-tls',
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: TLS_CLIENT_DN,
+      tls_client_certificate_bound_access_tokens: true,
+    },
+    {
+      ...native,
+      client_id: 'tok-self-signed',
+      token_endpoint_auth_method: 'self_signed_tls_client_auth',
+      // The certificate itself is the credential: oidc-provider matches its x5t#S256.
+      jwks: {
+        keys: [{ ...selfSigned.publicKey.export({ format: 'jwk' }), kid: 'self-signed', x5c: [selfSigned.raw.toString('base64')] }],
+      },
+      tls_client_certificate_bound_access_tokens: true,
+    },
+    {
+      // FAPI 2.0's other pairing: the certificate authenticates, DPoP binds the tokens
+      // (oidc-provider allows one proof-of-possession mechanism per token request).
+      ...native,
+      client_id: 'tok-tls-dpop',
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: TLS_CLIENT_DN,
+      dpop_bound_access_tokens: true,
+    },
+    {
+      ...native,
+      client_id: 'tok-bound-jwt',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [publicJwk(keyFile('test-only-client-ec-p256.pem'), 'test-ec')] },
+      tls_client_certificate_bound_access_tokens: true,
+    },
+  );
+}
+// DPoP-bound clients: oidc-provider refuses their token requests without a proof.
+clients.push(
+  {
+    ...native,
+    client_id: 'tok-dpop',
+    client_secret: 'tok-dpop-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    dpop_bound_access_tokens: true,
+  },
+  {
+    ...native,
+    client_id: 'tok-dpop-public',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE],
+    dpop_bound_access_tokens: true,
+  },
+);
+
 // Extra clients for one test: a JSON array of client metadata; `jwks_files` (an array of
 // PEM private or public key paths) stands for `jwks`.
 const extra = option('--clients');
@@ -135,9 +205,45 @@ function resourceServer(indicator) {
 /** An exchanged token -> its subject token's `sub`, for the JWT customizer below. */
 const exchangedSubjects = new WeakMap();
 
-const server = http.createServer();
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const listen = async (srv) => {
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return srv.address().port;
+};
+const tlsOptions = tlsDir && { key: tlsFile('server-key.pem'), cert: tlsFile('server.pem'), ca: tlsFile('ca.pem') };
+const server = tlsDir ? https.createServer(tlsOptions) : http.createServer();
+const issuer = `${tlsDir ? 'https' : 'http'}://127.0.0.1:${await listen(server)}`;
+// The mTLS listener: asks for a certificate, takes any (self-signed ones too, RFC 8705
+// §2.2), and leaves the judging to oidc-provider (certificateAuthorized below).
+const mtlsServer = tlsDir && https.createServer({ ...tlsOptions, requestCert: true, rejectUnauthorized: false });
+const mtlsOrigin = tlsDir && `https://127.0.0.1:${await listen(mtlsServer)}`;
+
+/** The client certificate of this request's TLS connection, if it sent one. */
+function peerCertificate(ctx) {
+  const raw = ctx.socket.getPeerCertificate?.()?.raw;
+  return raw?.length ? new crypto.X509Certificate(raw) : undefined;
+}
+
+const mTLS = tlsDir
+  ? {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      tlsClientAuth: true,
+      selfSignedTlsClientAuth: true,
+      getCertificate: peerCertificate,
+      // Node verified the chain against our test CA (ca.pem) while not refusing others.
+      certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+      certificateSubjectMatches(ctx, property, expected) {
+        if (property !== 'tls_client_auth_subject_dn') return false;
+        // X509Certificate lists RDNs in certificate order, one a line; RFC 4514 reverses.
+        return peerCertificate(ctx)?.subject.split('\n').reverse().join(',') === expected;
+      },
+    }
+  : { enabled: false };
+
+const dPoP = {
+  enabled: true,
+  ...(flag('--dpop-nonce') ? { nonceSecret: crypto.randomBytes(32), requireNonce: () => true } : {}),
+};
 
 const provider = new Provider(issuer, {
   clients,
@@ -148,12 +254,22 @@ const provider = new Provider(issuer, {
     ],
   },
   cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
+  clientAuthMethods: [
+    'none',
+    'client_secret_basic',
+    'client_secret_jwt',
+    'client_secret_post',
+    'private_key_jwt',
+    ...(tlsDir ? ['tls_client_auth', 'self_signed_tls_client_auth'] : []),
+  ],
   features: {
     devInteractions: { enabled: true },
     clientCredentials: { enabled: true },
     deviceFlow: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
+    dPoP,
+    mTLS,
     pushedAuthorizationRequests: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -290,8 +406,38 @@ provider.use(async (ctx, next) => {
   }
   const route = `${ctx.method} ${ctx.path}`;
   requests[route] = (requests[route] || 0) + 1;
-  await next();
+  try {
+    await next();
+  } finally {
+    // Also per listener and status ("POST /token mtls 400"): which door a client used,
+    // and how often it was refused (a DPoP nonce challenge is a 400 or a 401).
+    const door = mtlsOrigin && ctx.socket.localPort === mtlsServer.address().port ? 'mtls' : 'issuer';
+    const answered = `${route} ${door} ${ctx.status}`;
+    requests[answered] = (requests[answered] || 0) + 1;
+  }
 });
+
+// The mTLS aliases (RFC 8705 §5): oidc-provider 9 has no option for them, so the
+// discovery document gets them here; the same app serves both listeners.
+if (mtlsOrigin) {
+  const aliased = [
+    'token_endpoint',
+    'userinfo_endpoint',
+    'introspection_endpoint',
+    'revocation_endpoint',
+    'device_authorization_endpoint',
+    'pushed_authorization_request_endpoint',
+  ];
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.status === 200) {
+      const aliases = Object.fromEntries(
+        aliased.map((name) => [name, ctx.body[name].replace(issuer, mtlsOrigin)]),
+      );
+      ctx.body = { ...ctx.body, mtls_endpoint_aliases: aliases };
+    }
+  });
+}
 
 // oidc-provider's device authorization reply has no `interval`, so a client polls every
 // 5 s (RFC 8628 §3.2's default). The tests add `interval: 1` to stay fast;
@@ -306,13 +452,14 @@ if (!flag('--no-device-interval')) {
 }
 
 // Why a request failed, in the server log (the replies say only "grant request is invalid").
-for (const event of ['grant.error', 'authorization.error', 'server_error', 'pushed_authorization_request.error', 'device_authorization.error', 'introspection.error']) {
+for (const event of ['grant.error', 'userinfo.error', 'authorization.error', 'server_error', 'pushed_authorization_request.error', 'device_authorization.error', 'introspection.error']) {
   provider.on(event, (_ctx, err) => {
     console.error(`${event}: ${err.error || err.name} ${err.error_detail || err.message}${err.cause ? ` (${err.cause.message})` : ''}`);
   });
 }
 
 server.on('request', provider.callback());
+if (mtlsServer) mtlsServer.on('request', provider.callback());
 process.stdout.write(`${issuer}\n`);
 console.error(`oidc-provider ready at ${issuer} (clients: ${clients.map((c) => c.client_id).join(', ')})`);
 

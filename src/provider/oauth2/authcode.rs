@@ -76,6 +76,10 @@ pub fn run(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord
         fields.push(("nonce".to_string(), nonce.clone()));
     }
     fields.extend(token_request::request_params(p));
+    // RFC 9449 §10: the code is bound to the key, so only this key can redeem it.
+    if let Some(key) = super::dpop::key(p, secrets)? {
+        fields.push(("dpop_jkt".to_string(), key.thumbprint().to_string()));
+    }
     let browser_url = if p.par {
         push(p, http, secrets, &authorize_url, fields)?
     } else {
@@ -132,16 +136,30 @@ fn push(
         Error::usage("pushed authorization requests need the server's pushed_authorization_request_endpoint")
             .hint("give --issuer, whose metadata names it")
     })?;
-    let request =
-        Request::new(p.provider, Method::POST, par_url.clone()).header("accept", "application/json");
     // `client_id` is in the fields already; `apply` adds its own for body methods.
     if p.auth != Auth::Basic {
         fields.retain(|(k, _)| k != "client_id");
     }
-    let mut request = client_auth::apply(p, secrets, &par_url, request, &mut fields)?;
-    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
-    request.body = Some(("application/x-www-form-urlencoded", body.into_bytes()));
-    let reply = http.send(&request)?;
+    // RFC 9449 §10.1: the pushed request carries a proof as well (one retry with the
+    // server's nonce, as at the token endpoint).
+    let key = super::dpop::key(p, secrets)?;
+    let mut nonce = None;
+    let reply = loop {
+        let mut fields = fields.clone();
+        let request = super::dpop::attach(request_to(p, &par_url), key.as_ref(), nonce.as_deref())?;
+        let mut request = client_auth::apply(p, secrets, &par_url, request, &mut fields)?;
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
+        request.body = Some(("application/x-www-form-urlencoded", body.into_bytes()));
+        let reply = http.send(&request)?;
+        if key.is_some()
+            && nonce.is_none()
+            && let Some(asked) = super::dpop::nonce_asked(&reply)
+        {
+            nonce = Some(asked);
+            continue;
+        }
+        break reply;
+    };
     if !matches!(reply.status, 200 | 201) {
         return Err(token_request::error_for(p.provider, reply.status, &reply.body)
             .unwrap_or_else(|| reply.unexpected()));
@@ -159,6 +177,10 @@ fn push(
         ("request_uri".to_string(), request_uri.to_string()),
     ];
     Ok(with_query(authorize_url, &pairs))
+}
+
+fn request_to(p: &Params, url: &Url) -> Request {
+    Request::new(p.provider, Method::POST, url.clone()).header("accept", "application/json")
 }
 
 /// RFC 9207 §2.4: an `iss` on the redirect must be the issuer the login started with,

@@ -12,6 +12,8 @@
 //! - `device`: the device authorization grant (RFC 8628);
 //! - `interrupt`: Ctrl-C during either interactive login (exit 130);
 //! - `exchange`: token exchange (RFC 8693), the subject token from another profile.
+//! - `dpop`: DPoP proofs on token requests, the nonce retry (RFC 9449; the key and
+//!   proofs themselves are `crate::dpop`'s).
 //!
 //! Written by hand rather than on oauth2-rs or openidconnect: what those crates would
 //! give (building a URL, a PKCE pair, a form) is a few lines, while what tok must hold
@@ -24,6 +26,7 @@ mod callback;
 mod client_auth;
 mod device;
 pub mod discovery;
+mod dpop;
 mod exchange;
 mod grants;
 mod interrupt;
@@ -257,6 +260,12 @@ pub const OAUTH2_SPEC: Spec = Spec {
         ),
         optional("login_timeout", "--login-timeout", "bound on an interactive login (default 5m)", "10m"),
         optional("par", "--par", "push the authorization request, RFC 9126 (authorization_code)", "true"),
+        optional(
+            "dpop",
+            "--dpop",
+            "DPoP-bound tokens, RFC 9449: a fresh proof with every token request and API request (any grant)",
+            "true",
+        ),
         Setting {
             need: Need::When("grant", "token_exchange"),
             ..optional(
@@ -309,6 +318,11 @@ pub const OAUTH2_SPEC: Spec = Spec {
         },
         // Needed exactly when `client_cert` is set: `tok login` checks that itself.
         SecretField { field: "client_key", label: crate::client_cert::KEY_LABEL, need: Need::Optional },
+        SecretField {
+            field: crate::dpop::KEY_FIELD,
+            label: "DPoP key (made at login, or --dpop-key-file)",
+            need: Need::When("dpop", "true"),
+        },
         SecretField {
             field: "refresh_token",
             label: "refresh token",
@@ -515,6 +529,8 @@ pub struct Params {
     pub subject_token_type: String,
     pub requested_token_type: Option<String>,
     pub default_lifetime: f64,
+    /// `--dpop`: every token request carries a proof, and the token must be DPoP-bound.
+    pub dpop: bool,
     /// The TLS client certificate chain (PEM) presented with every request, RFC 8705.
     pub client_cert: Option<String>,
 }
@@ -551,6 +567,7 @@ impl Params {
             subject_token_type: ACCESS_TOKEN_TYPE.to_string(),
             requested_token_type: None,
             default_lifetime: UNSTATED_LIFETIME,
+            dpop: false,
             client_cert: None,
         }
     }
@@ -607,6 +624,7 @@ impl Params {
             subject_profile: profile.get("subject_profile").map(str::to_string),
             subject_token_type: profile.get("subject_token_type").unwrap_or(ACCESS_TOKEN_TYPE).to_string(),
             requested_token_type: profile.get("requested_token_type").map(str::to_string),
+            dpop: flag(crate::dpop::SETTING),
             client_cert,
             ..Params::base("oauth2", token_url, profile.require("client_id")?.to_string())
         };
@@ -713,6 +731,10 @@ impl Params {
                 self.subject_token_type,
                 self.requested_token_type
             ));
+        }
+        // A bearer token is no DPoP one: switching either way gets a new token.
+        if self.dpop {
+            binding.push_str(" dpop");
         }
         // A token bound to one certificate is no use with another (RFC 8705 §3).
         if let Some(chain) = &self.client_cert {

@@ -108,10 +108,7 @@ pub fn exchange_checked(
     fields: Vec<(String, String)>,
     check: ReplyCheck,
 ) -> Result<TokenRecord, Failure> {
-    let mut fields = fields;
-    let request =
-        Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
-    let mut request = client_auth::apply(p, secrets, &p.token_url, request, &mut fields)?;
+    let key = super::dpop::key(p, secrets)?;
     // A rotating refresh token is spent by the first attempt, and an assertion's jti may
     // be used once: such a request is retried only when it surely did not arrive.
     let spends = fields.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token")
@@ -119,20 +116,41 @@ pub fn exchange_checked(
         // A device-code poll is one request: a quick retry would poll faster than the
         // server's interval (RFC 8628 §3.4); device.rs polls again at the interval.
         || fields.iter().any(|(k, _)| k == "device_code");
-    if spends {
-        request.retry = Retry::Once;
-    }
-    let body = encode_body(p.encoding, &fields);
-    // The body may hold the client secret, an assertion or a refresh token: registered
-    // as secrets when made, so no message can show them.
-    request.body = Some(body);
-    let reply = http.send(&request)?;
+    let mut nonce: Option<String> = None;
+    let reply = loop {
+        // Built anew for a second attempt: a new assertion (its jti is used once) and a
+        // new proof carrying the nonce.
+        let mut fields = fields.clone();
+        let request =
+            Request::new(p.provider, Method::POST, p.token_url.clone()).header("accept", "application/json");
+        let request = super::dpop::attach(request, key.as_ref(), nonce.as_deref())?;
+        let mut request = client_auth::apply(p, secrets, &p.token_url, request, &mut fields)?;
+        if spends || fields.iter().any(|(k, _)| k == "client_assertion") {
+            request.retry = Retry::Once;
+        }
+        let body = encode_body(p.encoding, &fields);
+        // The body may hold the client secret, an assertion or a refresh token: registered
+        // as secrets when made, so no message can show them.
+        request.body = Some(body);
+        let reply = http.send(&request)?;
+        // RFC 9449 §8: a server that wants a nonce refuses the request before looking at
+        // the grant (a refresh token is not spent), so it is sent once more with it.
+        if key.is_some()
+            && nonce.is_none()
+            && let Some(asked) = super::dpop::nonce_asked(&reply)
+        {
+            crate::term::verbose!("{}: the token endpoint asks for a DPoP nonce; sending again", p.provider);
+            nonce = Some(asked);
+            continue;
+        }
+        break reply;
+    };
     if reply.status != 200 {
         let code = parse_error(&reply.body).error;
         let error = error_for(p.provider, reply.status, &reply.body).unwrap_or_else(|| reply.unexpected());
         return Err(Failure { error, code });
     }
-    let grant = checked(&reply.body, check).and_then(|body| parse_grant(&body)).map_err(|why| {
+    let grant = checked(&reply.body, check).and_then(|body| parse_reply(&body, p.dpop)).map_err(|why| {
         Error::network(format!(
             "{}'s token reply cannot be used: {why}; the body starts: {}",
             p.provider,
@@ -148,6 +166,9 @@ pub fn exchange_checked(
         life.default = Some(p.default_lifetime);
     }
     let mut record = TokenRecord::bearer(grant.access_token, &life, p.binding());
+    if p.dpop {
+        record.scheme = Some("DPoP".into());
+    }
     record.refresh_token = grant.refresh_token;
     record.id_token = grant.id_token;
     Ok(record)
@@ -175,6 +196,12 @@ pub struct Grant {
 /// A successful token reply: `access_token`; `expires_in` as a number or a numeric
 /// string; `token_type` bearer in any case (N3XT says `bearer`), or absent.
 pub fn parse_grant(body: &[u8]) -> Result<Grant, String> {
+    parse_reply(body, false)
+}
+
+/// `parse_grant`, or with `dpop` a reply whose `token_type` is `DPoP` (any case): a
+/// Bearer token to a DPoP request is a server that ignored the proof (RFC 9449 §5).
+fn parse_reply(body: &[u8], dpop: bool) -> Result<Grant, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         if body.is_empty() { "the body is empty".to_string() } else { "the body is not JSON".to_string() }
     })?;
@@ -200,6 +227,18 @@ pub fn parse_grant(body: &[u8]) -> Result<Grant, String> {
         return Err(format!("expires_in {secs} is not a positive number of seconds"));
     }
     match object.get("token_type") {
+        Some(Value::String(t)) if dpop && t.eq_ignore_ascii_case("dpop") => {}
+        None | Some(Value::Null) if dpop => {
+            return Err("it has no token_type, and a DPoP-bound token says token_type DPoP (--dpop)".into());
+        }
+        Some(other) if dpop => {
+            let shown = other
+                .as_str()
+                .map_or_else(|| http::excerpt(other.to_string().as_bytes()), |s| http::excerpt(s.as_bytes()));
+            return Err(format!(
+                "token_type '{shown}' came back, and a DPoP request (--dpop) needs token_type DPoP: the server did not bind the token to the key"
+            ));
+        }
         None | Some(Value::Null) => {}
         Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
         Some(other) => {
@@ -412,6 +451,24 @@ mod tests {
         for (body, want) in bad {
             let err = parse_grant(body.as_bytes()).unwrap_err();
             assert!(err.contains(want), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn dpop_replies_table() {
+        let table = [
+            (r#"{"access_token":"t","token_type":"DPoP"}"#, None),
+            (r#"{"access_token":"t","token_type":"dpop"}"#, None),
+            (r#"{"access_token":"t","token_type":"Bearer"}"#, Some("token_type 'Bearer' came back")),
+            (r#"{"access_token":"t"}"#, Some("no token_type")),
+            (r#"{"access_token":"t","token_type":7}"#, Some("token_type '7'")),
+        ];
+        for (body, want) in table {
+            match (parse_reply(body.as_bytes(), true), want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(want)) => assert!(e.contains(want), "{body}: {e}"),
+                (got, _) => panic!("{body}: {got:?}"),
+            }
         }
     }
 
