@@ -109,8 +109,9 @@ fn decode_part(part: &str) -> Option<Map<String, Value>> {
 }
 
 /// Checks the request's proof; the key's thumbprint and the proof's claims when it passes.
+/// The state is locked only to record the `jti`: signatures are checked side by side.
 fn check_proof(
-    s: &mut State,
+    state: &Mutex<State>,
     req: &Req,
     token: Option<&str>,
     nonces: &[String],
@@ -171,7 +172,7 @@ fn check_proof(
     let Some(jti) = text("jti").filter(|j| !j.is_empty()) else {
         return Err(invalid("no jti"));
     };
-    if !s.dpop.jtis.insert(jti.to_string()) {
+    if !state.lock().unwrap().dpop.jtis.insert(jti.to_string()) {
         return Err(invalid("the jti was seen before (a replayed proof)"));
     }
     if let Some(token) = token {
@@ -206,7 +207,10 @@ fn token(state: &Mutex<State>, req: &Req, demand_nonce: bool, bearer: bool) -> R
         None
     };
     let nonces: Vec<String> = nonce.iter().cloned().collect();
-    let jkt = match check_proof(&mut s, req, None, &nonces) {
+    drop(s);
+    let checked = check_proof(state, req, None, &nonces);
+    let mut s = state.lock().unwrap();
+    let jkt = match checked {
         Ok((jkt, _)) => jkt,
         Err(Refusal::Nonce) => {
             let reply = rfc(400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof");
@@ -291,7 +295,10 @@ fn api(state: &Mutex<State>, req: &Req, demand_nonce: bool) -> Reply {
     }
     let nonces: Vec<String> =
         if demand_nonce { s.dpop.api_nonces.iter().cloned().collect() } else { Vec::new() };
-    let (jkt, claims) = match check_proof(&mut s, req, Some(&token), &nonces) {
+    drop(s);
+    let checked = check_proof(state, req, Some(&token), &nonces);
+    let mut s = state.lock().unwrap();
+    let (jkt, claims) = match checked {
         Ok(found) => found,
         Err(Refusal::Nonce) => {
             let latest = s.dpop.api_nonces.back().cloned().unwrap_or_default();
