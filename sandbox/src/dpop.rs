@@ -12,6 +12,9 @@
 //!   ANY  /dpop/nonce-api/...    the same, demanding a nonce (401 use_dpop_nonce); every
 //!                               success names a new one (§8.2), and only the last three
 //!                               issued are accepted
+//!   ANY  /dpop/echo/...         a DPoP token and a `DPoP` header, the proof unchecked: for
+//!                               `scripts/bench-dpop`, to tell tok's share of the cost from
+//!                               the checks'
 //!
 //! Checked of a proof: one `DPoP` header; a JWT with `typ` dpop+jwt, `alg` ES256 or
 //! EdDSA (never none or HMAC), a public `jwk` (no private part) that verifies the
@@ -57,6 +60,7 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         ("POST", "/dpop/bearer/token") => token(state, req, false, true),
         _ if path.starts_with("/dpop/api/") => api(state, req, false),
         _ if path.starts_with("/dpop/nonce-api/") => api(state, req, true),
+        _ if path.starts_with("/dpop/echo/") => unchecked(state, req),
         _ => return None,
     })
 }
@@ -323,4 +327,13 @@ fn api(state: &Mutex<State>, req: &Req, demand_nonce: bool) -> Reply {
         return with_header(reply, "DPoP-Nonce", &n);
     }
     reply
+}
+
+fn unchecked(state: &Mutex<State>, req: &Req) -> Reply {
+    let s = state.lock().unwrap();
+    let token = req.header("authorization").and_then(|v| v.strip_prefix("DPoP "));
+    match token.and_then(|t| s.dpop.tokens.get(t)) {
+        Some(_) if req.header("dpop").is_some() => Reply::json(200, &json!({ "path": req.path })),
+        _ => Reply::json(401, &json!({ "error": "invalid_token" })),
+    }
 }
