@@ -46,6 +46,16 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// `POST /_sandbox/revoke`: that DPoP token, or every one.
+    pub fn revoke(&mut self, token: Option<&str>) {
+        match token {
+            Some(token) => {
+                self.tokens.remove(token);
+            }
+            None => self.tokens.clear(),
+        }
+    }
+
     fn next(&mut self, what: &str) -> String {
         self.serial += 1;
         format!("{what}-{}-{:08x}", self.serial, crate::now() as u64 ^ (self.serial * 0x9e37_79b9))
