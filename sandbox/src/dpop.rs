@@ -12,6 +12,9 @@
 //!   ANY  /dpop/nonce-api/...    the same, demanding a nonce (401 use_dpop_nonce); every
 //!                               success names a new one (§8.2), and only the last three
 //!                               issued are accepted
+//!   ANY  /dpop/echo/...         a DPoP token and a `DPoP` header, the proof unchecked: for
+//!                               `scripts/bench-dpop`, to tell tok's share of the cost from
+//!                               the checks'
 //!
 //! Checked of a proof: one `DPoP` header; a JWT with `typ` dpop+jwt, `alg` ES256 or
 //! EdDSA (never none or HMAC), a public `jwk` (no private part) that verifies the
@@ -43,6 +46,16 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// `POST /_sandbox/revoke`: that DPoP token, or every one.
+    pub fn revoke(&mut self, token: Option<&str>) {
+        match token {
+            Some(token) => {
+                self.tokens.remove(token);
+            }
+            None => self.tokens.clear(),
+        }
+    }
+
     fn next(&mut self, what: &str) -> String {
         self.serial += 1;
         format!("{what}-{}-{:08x}", self.serial, crate::now() as u64 ^ (self.serial * 0x9e37_79b9))
@@ -57,6 +70,7 @@ pub fn handle(state: &Mutex<State>, req: &Req) -> Option<Reply> {
         ("POST", "/dpop/bearer/token") => token(state, req, false, true),
         _ if path.starts_with("/dpop/api/") => api(state, req, false),
         _ if path.starts_with("/dpop/nonce-api/") => api(state, req, true),
+        _ if path.starts_with("/dpop/echo/") => unchecked(state, req),
         _ => return None,
     })
 }
@@ -109,8 +123,9 @@ fn decode_part(part: &str) -> Option<Map<String, Value>> {
 }
 
 /// Checks the request's proof; the key's thumbprint and the proof's claims when it passes.
+/// The state is locked only to record the `jti`: signatures are checked side by side.
 fn check_proof(
-    s: &mut State,
+    state: &Mutex<State>,
     req: &Req,
     token: Option<&str>,
     nonces: &[String],
@@ -171,7 +186,7 @@ fn check_proof(
     let Some(jti) = text("jti").filter(|j| !j.is_empty()) else {
         return Err(invalid("no jti"));
     };
-    if !s.dpop.jtis.insert(jti.to_string()) {
+    if !state.lock().unwrap().dpop.jtis.insert(jti.to_string()) {
         return Err(invalid("the jti was seen before (a replayed proof)"));
     }
     if let Some(token) = token {
@@ -206,7 +221,10 @@ fn token(state: &Mutex<State>, req: &Req, demand_nonce: bool, bearer: bool) -> R
         None
     };
     let nonces: Vec<String> = nonce.iter().cloned().collect();
-    let jkt = match check_proof(&mut s, req, None, &nonces) {
+    drop(s);
+    let checked = check_proof(state, req, None, &nonces);
+    let mut s = state.lock().unwrap();
+    let jkt = match checked {
         Ok((jkt, _)) => jkt,
         Err(Refusal::Nonce) => {
             let reply = rfc(400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof");
@@ -291,7 +309,10 @@ fn api(state: &Mutex<State>, req: &Req, demand_nonce: bool) -> Reply {
     }
     let nonces: Vec<String> =
         if demand_nonce { s.dpop.api_nonces.iter().cloned().collect() } else { Vec::new() };
-    let (jkt, claims) = match check_proof(&mut s, req, Some(&token), &nonces) {
+    drop(s);
+    let checked = check_proof(state, req, Some(&token), &nonces);
+    let mut s = state.lock().unwrap();
+    let (jkt, claims) = match checked {
         Ok(found) => found,
         Err(Refusal::Nonce) => {
             let latest = s.dpop.api_nonces.back().cloned().unwrap_or_default();
@@ -316,4 +337,13 @@ fn api(state: &Mutex<State>, req: &Req, demand_nonce: bool) -> Reply {
         return with_header(reply, "DPoP-Nonce", &n);
     }
     reply
+}
+
+fn unchecked(state: &Mutex<State>, req: &Req) -> Reply {
+    let s = state.lock().unwrap();
+    let token = req.header("authorization").and_then(|v| v.strip_prefix("DPoP "));
+    match token.and_then(|t| s.dpop.tokens.get(t)) {
+        Some(_) if req.header("dpop").is_some() => Reply::json(200, &json!({ "path": req.path })),
+        _ => Reply::json(401, &json!({ "error": "invalid_token" })),
+    }
 }

@@ -740,6 +740,7 @@ fn control(state: &Mutex<State>, req: &Req) -> Reply {
                 }
                 None => s.issued.clear(),
             }
+            s.dpop.revoke(body.get("token").and_then(Value::as_str));
             Reply::json(200, &json!({ "ok": true }))
         }
         ("POST", "/_sandbox/release") => {

@@ -239,3 +239,23 @@ fn tok_proxy_answers_a_second_nonce_challenge_with_the_401_and_no_new_token() {
     let claims = crate::support::claims(&proof);
     assert_eq!(claims["nonce"], "n-7");
 }
+
+#[test]
+fn a_revoked_dpop_token_is_refreshed_with_a_proof_and_the_request_sent_again() {
+    let (sb, home) = logged_in();
+    let revoke = || assert_eq!(sb.call("POST", "/_sandbox/revoke", "{}")["ok"], true);
+    revoke();
+    // tok curl: the 401, a refresh (its proof made with the same key, which the sandbox
+    // demands of the refresh token), the request again with a proof for the new token.
+    let out = body(&curl(&home, &["-sS", "/api/after-revoke"]));
+    assert_eq!(out["path"], "/dpop/api/after-revoke");
+    assert_eq!(sb.count(crate::dpop::TOKEN), 2);
+    assert!(sb.last(crate::dpop::TOKEN)["body"].as_str().unwrap().contains("grant_type=refresh_token"));
+    // tok proxy alike.
+    let proxy = Proxy::start(&home);
+    assert_eq!(client().get(format!("{}/api/one", proxy.1)).send().unwrap().status(), 200);
+    revoke();
+    assert_eq!(client().get(format!("{}/api/two", proxy.1)).send().unwrap().status(), 200);
+    assert_eq!(sb.count(crate::dpop::TOKEN), 3);
+    assert_eq!(sb.count("GET /dpop/api/two"), 2);
+}
