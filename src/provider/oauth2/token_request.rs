@@ -334,14 +334,32 @@ pub(super) fn error_for(provider: &str, status: u16, body: &[u8]) -> Option<Erro
     if let Some(id) = &reply.request_id {
         message.push_str(&format!(" (request_id {})", http::clean(id, 100)));
     }
-    let hint = match reply.error.as_deref() {
-        Some("invalid_scope") => "check --scope against what the client is allowed".to_string(),
-        _ => format!(
-            "check the client id and secret; `tok login` stores new ones{}",
-            reply.uri.map(|u| format!(" (see {})", http::clean(&u, 120))).unwrap_or_default()
-        ),
-    };
+    let hint = format!(
+        "{}{}",
+        hint_for(reply.error.as_deref()),
+        reply.uri.map(|u| format!(" (see {})", http::clean(&u, 120))).unwrap_or_default()
+    );
     Some(Error::rejected(message).hint(hint))
+}
+
+/// What to look at for an RFC 6749 §5.2 (or RFC 9449 §7) error code: the credentials only
+/// when the code is about them, so that a server refusing, say, two proof-of-possession
+/// mechanisms at once does not send the user to re-type a secret that was right.
+fn hint_for(error: Option<&str>) -> &'static str {
+    match error {
+        Some("invalid_scope") => "check --scope against what the client is allowed",
+        Some("invalid_grant") => {
+            "the grant (a refresh token, code or assertion) is expired, revoked or not this client's: `tok login` again"
+        }
+        Some("unsupported_grant_type") => "check --grant against the grants the client is registered for",
+        Some("invalid_request") => {
+            "the server refused the request's form: its description says what; check the settings it names (--auth, --dpop, --client-cert, --param...) against the client's registration"
+        }
+        Some("invalid_dpop_proof") => {
+            "the server refused the DPoP proof: check this machine's clock and --dpop-key-file"
+        }
+        _ => "check the client id and secret; `tok login` stores new ones",
+    }
 }
 
 #[cfg(test)]
@@ -351,6 +369,27 @@ mod tests {
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn hints_follow_the_error_code() {
+        let table: [(Option<&str>, &str); 8] = [
+            (Some("invalid_client"), "client id and secret"),
+            (Some("unauthorized_client"), "client id and secret"),
+            (None, "client id and secret"),
+            (Some("invalid_scope"), "--scope"),
+            (Some("invalid_grant"), "`tok login` again"),
+            (Some("unsupported_grant_type"), "--grant"),
+            (Some("invalid_request"), "description says what"),
+            (Some("invalid_dpop_proof"), "DPoP proof"),
+        ];
+        for (code, expected) in table {
+            assert!(hint_for(code).contains(expected), "{code:?}: {}", hint_for(code));
+        }
+        // Only the codes about the client's credentials send the user to its secret.
+        for code in ["invalid_scope", "invalid_grant", "invalid_request", "invalid_dpop_proof"] {
+            assert!(!hint_for(Some(code)).contains("secret"), "{code}");
+        }
     }
 
     #[test]
