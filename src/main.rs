@@ -5,12 +5,12 @@
 // which was a sixth of the instructions of a cached `tok print` (BENCHMARKS.md). What
 // else the runtime does before `main` is done by `tok::startup`. glibc only: there std
 // reads the arguments before `main` itself (elsewhere only the runtime hands them over).
-#![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
+#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
 
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     tok::startup::init();
@@ -21,7 +21,8 @@ extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char
     std::process::exit(code)
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+// The test harness brings its own entry point.
+#[cfg(any(test, not(all(target_os = "linux", target_env = "gnu"))))]
 fn main() -> ExitCode {
     tok_main()
 }
