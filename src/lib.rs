@@ -27,6 +27,7 @@ pub mod provider;
 mod proxy;
 mod random;
 mod secret;
+pub mod startup;
 mod store;
 pub mod term;
 #[cfg(test)]

@@ -1,9 +1,33 @@
 //! The `tok` binary: parse, run, map the error to an exit code. See the library for the rest.
 
+// On glibc Linux tok starts from C's `main`, not through Rust's runtime: the runtime's
+// set-up of the main thread's stack-overflow guard reads and parses /proc/self/maps,
+// which was a sixth of the instructions of a cached `tok print` (BENCHMARKS.md). What
+// else the runtime does before `main` is done by `tok::startup`. glibc only: there std
+// reads the arguments before `main` itself (elsewhere only the runtime hands them over).
+#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
+
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    tok::startup::init();
+    let code = tok_main();
+    // ExitCode keeps its number to itself (`exit_process` is unstable): found among the
+    // 256 there are. `process::exit` flushes stdout, as the runtime does after `main`.
+    let code = (0..=u8::MAX).find(|&c| ExitCode::from(c) == code).map_or(1, i32::from);
+    std::process::exit(code)
+}
+
+// The test harness brings its own entry point.
+#[cfg(any(test, not(all(target_os = "linux", target_env = "gnu"))))]
 fn main() -> ExitCode {
+    tok_main()
+}
+
+fn tok_main() -> ExitCode {
     tok::harden();
     // A registration script calling back on TAB: answer and exit.
     tok::answer_completion_request();

@@ -266,6 +266,55 @@ fn a_closed_pipe_ends_tok_quietly() {
     }
 }
 
+/// A descriptor closed before tok starts (`tok login p 2>&-`) is opened on /dev/null
+/// before anything else (the glibc build starts without Rust's runtime, which does it
+/// elsewhere): otherwise the first file tok opens would take its number, and the lines
+/// meant for stderr (or the token meant for stdout) would land in it.
+#[cfg(unix)]
+#[test]
+fn descriptors_closed_before_start_read_as_dev_null() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::start();
+    for closed in [&[2][..], &[1], &[1, 2]] {
+        let home = Home::new();
+        let mut cmd = home.process();
+        cmd.args(["login", "nexterpay", "--username", "demo", "--base-url", &sb.url, "--secret-stdin"]);
+        cmd.stdin(std::process::Stdio::piped());
+        let fds = closed.to_vec();
+        // SAFETY: close() only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in &fds {
+                    libc::close(*fd);
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"demo-password\n").unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{closed:?} closed");
+        let mut dirs = vec![home.path().to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                    assert!(
+                        !text.contains("tok: "),
+                        "{closed:?} closed: a line went into {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        home.tok().args(["print", "nexterpay"]).assert().success();
+    }
+}
+
 /// tok's own checks of a setting's value never repeat it either: a password typed as
 /// `--env`, `--store`, `--base-url`, `--auth`, a provider name or a profile name, from the
 /// command line or the environment, is named by where it came from, never shown.
