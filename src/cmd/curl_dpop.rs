@@ -42,7 +42,7 @@ pub fn prepare(app: &App, profile: &Profile, scan: &Scan, urls: &[&str]) -> Resu
 }
 
 /// Why the command makes more than one request (several URLs, `--next`, a glob, a
-/// redirect curl follows, several uploads), if it does.
+/// redirect curl follows, several uploads, curl's own retries), if it does.
 fn several_requests(scan: &Scan, urls: &[&str]) -> Option<String> {
     if urls.len() != 1 {
         return Some(format!("names {} URLs", urls.len()));
@@ -62,6 +62,10 @@ fn several_requests(scan: &Scan, urls: &[&str]) -> Option<String> {
     }
     if scan.uploads.len() > 1 || scan.uploads.iter().any(|u| globbed(u)) {
         return Some("uploads several files (-T)".into());
+    }
+    // curl sends the same headers again, so the same proof: a replay (RFC 9449 §11.1).
+    if let Some(option) = scan.resends() {
+        return Some(format!("may send its request again ({option}) with the same proof"));
     }
     None
 }
@@ -135,8 +139,15 @@ mod tests {
 
     #[test]
     fn several_requests_table() {
-        let table: [(&[&str], bool); 9] = [
+        let table: [(&[&str], bool); 16] = [
             (&["https://a/p"], false),
+            (&["--retry", "0", "https://a/p"], false),
+            (&["--retry", "3", "--retry", "0", "https://a/p"], false),
+            (&["--retry", "3", "https://a/p"], true),
+            (&["--retry=1", "--retry-all-errors", "https://a/p"], true),
+            (&["--digest", "https://a/p"], true),
+            (&["--anyauth", "https://a/p"], true),
+            (&["--ntlm", "--no-ntlm", "https://a/p"], false),
             (&["-g", "https://a/p[1-2]"], false),
             (&["https://a/p", "https://a/q"], true),
             (&["https://a/p", "--next", "https://a/q"], true),
