@@ -71,6 +71,8 @@ pub struct Scan {
     /// An HTTP authentication that takes two rounds (`--digest`, `--ntlm`, `--negotiate`,
     /// `--anyauth`), as written: curl sends the request again after the server's 401.
     pub two_rounds: Option<String>,
+    /// `--request-target`, as written: curl sends that in place of the URL's path.
+    pub request_target: Option<String>,
 }
 
 /// What a long option is to curl.
@@ -238,6 +240,7 @@ impl Scan {
         match option {
             "request" => self.request = Some(value.to_string()),
             "retry" => self.retry = Some(value.to_string()),
+            "request-target" => self.request_target = Some(written.to_string()),
             "dump-header" => {
                 self.dump_header = Some(value.to_string());
                 self.dump_header_at.push(at);

@@ -35,8 +35,22 @@ pub fn prepare(app: &App, profile: &Profile, scan: &Scan, urls: &[&str]) -> Resu
     if scan.sets_header("dpop") {
         return Err(Error::usage("tok curl makes the DPoP proof itself: drop -H 'DPoP: …'"));
     }
+    if let Some(option) = &scan.request_target {
+        return Err(Error::usage(format!(
+            "profile '{}' has DPoP-bound tokens: with {option} curl sends another target than the URL's, and \
+             the proof names the URL",
+            profile.name
+        )));
+    }
     let url =
         Url::parse(urls[0]).map_err(|e| Error::usage(format!("tok curl: the URL does not parse: {e}")))?;
+    plain_path(urls[0], &url).map_err(|plain| {
+        Error::usage(format!(
+            "tok curl: the URL's path is not in the form a DPoP proof names it ({plain}): curl would send \
+             one path and the proof name another"
+        ))
+        .hint(format!("write the path as {plain}"))
+    })?;
     let key = dpop::profile_key(app, profile)?;
     Ok(Some(Binding { key, method: method(scan), url }))
 }
@@ -68,6 +82,22 @@ fn several_requests(scan: &Scan, urls: &[&str]) -> Option<String> {
         return Some(format!("may send its request again ({option}) with the same proof"));
     }
     None
+}
+
+/// The proof's `htu` is the URL as WHATWG writes it back (dot segments resolved, `\`
+/// as `/`, `%2e` as `.`, some characters percent-encoded), and curl sends the path as
+/// written (it resolves only plain dot segments, and none with `--path-as-is`). So
+/// the path must be written the way both read alike, as the authority must
+/// (`curl_hosts`); else `Err` holds the path as the proof would name it.
+pub(super) fn plain_path(written: &str, url: &Url) -> Result<(), String> {
+    let rest = written.split_once("://").map_or(written, |(_, rest)| rest);
+    let path = rest.find(['/', '?', '#']).map_or("", |at| &rest[at..]);
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    if path == url.path() || (path.is_empty() && url.path() == "/") {
+        return Ok(());
+    }
+    let plain: String = crate::term::printable(url.path()).chars().take(200).collect();
+    Err(format!("'{plain}'"))
 }
 
 /// The method curl sends: `-X` wins; then `-I` (HEAD), `-T` (PUT), `-G` (GET, the data
@@ -134,6 +164,32 @@ mod tests {
         for (args, want) in table {
             let args = strings(args);
             assert_eq!(method(&super::super::curl_args::scan(&args)), want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn paths_both_parsers_read_alike_table() {
+        let table = [
+            ("https://a.example/v1/payments?x=/../y#z", true),
+            ("https://a.example", true),
+            ("https://a.example?q=1", true),
+            ("https://a.example/", true),
+            ("https://[::1]:8/a%20b", true),
+            ("https://a.example/a/../admin", false),
+            ("https://a.example/a/./b", false),
+            ("https://a.example/a/%2e%2e/admin", false),
+            ("https://a.example/a\\b", false),
+            ("https://a.example/a b", false),
+            ("https://a.example/{x}", false),
+        ];
+        for (written, plain) in table {
+            let url = Url::parse(written).unwrap();
+            assert_eq!(
+                plain_path(written, &url).is_ok(),
+                plain,
+                "{written}: {:?}",
+                plain_path(written, &url)
+            );
         }
     }
 
