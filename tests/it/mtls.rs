@@ -281,6 +281,12 @@ fn a_key_of_another_certificate_or_a_chain_with_a_key_is_refused_before_anything
         let out = tls.login(&home, &[&["--client-id", "mtls-client"][..], args].concat());
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
     }
+    // Two keys from one stdin: the second would find it read.
+    let cert = tls.file("client.pem");
+    let both = ["--client-cert", &cert, "--client-key-file", "-", "--dpop", "--dpop-key-file", "-"];
+    let out = tls.login(&home, &[&["--client-id", "mtls-client", "--auth", "tls"][..], &both].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("can read stdin"), "{}", stderr_of(&out));
     let out = tls.login(&home, &["--client-id", "mtls-client", "--auth", "tls"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("--client-cert"), "{}", stderr_of(&out));
