@@ -80,7 +80,7 @@ pub fn thumbprint(chain: &str) -> Option<String> {
 /// `--client-cert FILE` at login: the chain's text, once it is known to hold PEM
 /// certificates and nothing secret.
 pub fn read_chain(file: &str) -> Result<String> {
-    let bytes = std::fs::read(file).map_err(|e| {
+    let bytes = crate::keys::read_small_file(std::path::Path::new(file)).map_err(|e| {
         Error::usage(format!("cannot read the --client-cert file {}: {e}", crate::term::printable(file)))
     })?;
     check_chain(&bytes).map_err(|why| {

@@ -51,6 +51,23 @@ pub fn alg_parser() -> impl clap::builder::TypedValueParser<Value = String> {
     clap::builder::PossibleValuesParser::new(ALGORITHMS).map(canonical_alg)
 }
 
+/// No key or certificate chain is near this size; stdin is read up to it too.
+pub const FILE_LIMIT: u64 = 1024 * 1024;
+
+/// A key or certificate file, read up to `FILE_LIMIT`: a path to a device or a FIFO
+/// (`/dev/zero`, `/dev/urandom`) would otherwise be read until memory runs out.
+pub fn read_small_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(FILE_LIMIT + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "it is larger than 1 MiB, which no key or certificate is",
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Where a key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -62,7 +79,7 @@ pub enum KeySource {
 impl KeySource {
     pub fn read(&self) -> Result<Vec<u8>> {
         match self {
-            KeySource::File(path) => std::fs::read(path)
+            KeySource::File(path) => read_small_file(path)
                 .map_err(|e| Error::other(format!("cannot read the key file {}: {e}", path.display()))),
             KeySource::Env(var) => match std::env::var_os(var) {
                 Some(value) if !value.is_empty() => Ok(value.into_encoded_bytes()),
@@ -73,7 +90,7 @@ impl KeySource {
                 let mut bytes = Vec::new();
                 std::io::stdin()
                     .lock()
-                    .take(1024 * 1024)
+                    .take(FILE_LIMIT)
                     .read_to_end(&mut bytes)
                     .map_err(|e| Error::other(format!("cannot read the key from stdin: {e}")))?;
                 // `echo key | tok ...` adds a newline that is not part of the key.

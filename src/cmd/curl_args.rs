@@ -65,6 +65,14 @@ pub struct Scan {
     pub head: bool,
     pub get: bool,
     pub sends_data: bool,
+    /// The last `--retry` value: above 0, curl sends the request again after a transient
+    /// error, with the very same headers.
+    pub retry: Option<String>,
+    /// An HTTP authentication that takes two rounds (`--digest`, `--ntlm`, `--negotiate`,
+    /// `--anyauth`), as written: curl sends the request again after the server's 401.
+    pub two_rounds: Option<String>,
+    /// `--request-target`, as written: curl sends that in place of the URL's path.
+    pub request_target: Option<String>,
 }
 
 /// What a long option is to curl.
@@ -201,6 +209,13 @@ impl Scan {
             "globoff" => self.globoff = on,
             "head" => self.head = on,
             "get" => self.get = on,
+            "anyauth" | "digest" | "ntlm" | "ntlm-wb" | "negotiate" => {
+                if on {
+                    self.two_rounds = Some(written.to_string());
+                } else if self.two_rounds.as_deref() == Some(&format!("--{name}")) {
+                    self.two_rounds = None;
+                }
+            }
             _ => {}
         }
     }
@@ -224,6 +239,8 @@ impl Scan {
         }
         match option {
             "request" => self.request = Some(value.to_string()),
+            "retry" => self.retry = Some(value.to_string()),
+            "request-target" => self.request_target = Some(written.to_string()),
             "dump-header" => {
                 self.dump_header = Some(value.to_string());
                 self.dump_header_at.push(at);
@@ -279,6 +296,15 @@ impl Scan {
             _ if ROUTING.contains(&option) => self.routing.push(written.to_string()),
             _ => {}
         }
+    }
+
+    /// Why curl may send the one request again, unchanged (headers and all), if it may:
+    /// `--retry` above 0, or an authentication of two rounds.
+    pub fn resends(&self) -> Option<String> {
+        if let Some(n) = self.retry.as_deref().filter(|n| n.trim() != "0") {
+            return Some(format!("--retry {}", crate::term::printable(n)));
+        }
+        self.two_rounds.clone()
     }
 
     /// The URLs, as given.

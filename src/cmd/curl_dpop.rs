@@ -35,14 +35,28 @@ pub fn prepare(app: &App, profile: &Profile, scan: &Scan, urls: &[&str]) -> Resu
     if scan.sets_header("dpop") {
         return Err(Error::usage("tok curl makes the DPoP proof itself: drop -H 'DPoP: …'"));
     }
+    if let Some(option) = &scan.request_target {
+        return Err(Error::usage(format!(
+            "profile '{}' has DPoP-bound tokens: with {option} curl sends another target than the URL's, and \
+             the proof names the URL",
+            profile.name
+        )));
+    }
     let url =
         Url::parse(urls[0]).map_err(|e| Error::usage(format!("tok curl: the URL does not parse: {e}")))?;
+    plain_path(urls[0], &url).map_err(|plain| {
+        Error::usage(format!(
+            "tok curl: the URL's path is not in the form a DPoP proof names it ({plain}): curl would send \
+             one path and the proof name another"
+        ))
+        .hint(format!("write the path as {plain}"))
+    })?;
     let key = dpop::profile_key(app, profile)?;
     Ok(Some(Binding { key, method: method(scan), url }))
 }
 
 /// Why the command makes more than one request (several URLs, `--next`, a glob, a
-/// redirect curl follows, several uploads), if it does.
+/// redirect curl follows, several uploads, curl's own retries), if it does.
 fn several_requests(scan: &Scan, urls: &[&str]) -> Option<String> {
     if urls.len() != 1 {
         return Some(format!("names {} URLs", urls.len()));
@@ -63,7 +77,27 @@ fn several_requests(scan: &Scan, urls: &[&str]) -> Option<String> {
     if scan.uploads.len() > 1 || scan.uploads.iter().any(|u| globbed(u)) {
         return Some("uploads several files (-T)".into());
     }
+    // curl sends the same headers again, so the same proof: a replay (RFC 9449 §11.1).
+    if let Some(option) = scan.resends() {
+        return Some(format!("may send its request again ({option}) with the same proof"));
+    }
     None
+}
+
+/// The proof's `htu` is the URL as WHATWG writes it back (dot segments resolved, `\`
+/// as `/`, `%2e` as `.`, some characters percent-encoded), and curl sends the path as
+/// written (it resolves only plain dot segments, and none with `--path-as-is`). So
+/// the path must be written the way both read alike, as the authority must
+/// (`curl_hosts`); else `Err` holds the path as the proof would name it.
+pub(super) fn plain_path(written: &str, url: &Url) -> Result<(), String> {
+    let rest = written.split_once("://").map_or(written, |(_, rest)| rest);
+    let path = rest.find(['/', '?', '#']).map_or("", |at| &rest[at..]);
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    if path == url.path() || (path.is_empty() && url.path() == "/") {
+        return Ok(());
+    }
+    let plain: String = crate::term::printable(url.path()).chars().take(200).collect();
+    Err(format!("'{plain}'"))
 }
 
 /// The method curl sends: `-X` wins; then `-I` (HEAD), `-T` (PUT), `-G` (GET, the data
@@ -134,9 +168,42 @@ mod tests {
     }
 
     #[test]
+    fn paths_both_parsers_read_alike_table() {
+        let table = [
+            ("https://a.example/v1/payments?x=/../y#z", true),
+            ("https://a.example", true),
+            ("https://a.example?q=1", true),
+            ("https://a.example/", true),
+            ("https://[::1]:8/a%20b", true),
+            ("https://a.example/a/../admin", false),
+            ("https://a.example/a/./b", false),
+            ("https://a.example/a/%2e%2e/admin", false),
+            ("https://a.example/a\\b", false),
+            ("https://a.example/a b", false),
+            ("https://a.example/{x}", false),
+        ];
+        for (written, plain) in table {
+            let url = Url::parse(written).unwrap();
+            assert_eq!(
+                plain_path(written, &url).is_ok(),
+                plain,
+                "{written}: {:?}",
+                plain_path(written, &url)
+            );
+        }
+    }
+
+    #[test]
     fn several_requests_table() {
-        let table: [(&[&str], bool); 9] = [
+        let table: [(&[&str], bool); 16] = [
             (&["https://a/p"], false),
+            (&["--retry", "0", "https://a/p"], false),
+            (&["--retry", "3", "--retry", "0", "https://a/p"], false),
+            (&["--retry", "3", "https://a/p"], true),
+            (&["--retry=1", "--retry-all-errors", "https://a/p"], true),
+            (&["--digest", "https://a/p"], true),
+            (&["--anyauth", "https://a/p"], true),
+            (&["--ntlm", "--no-ntlm", "https://a/p"], false),
             (&["-g", "https://a/p[1-2]"], false),
             (&["https://a/p", "https://a/q"], true),
             (&["https://a/p", "--next", "https://a/q"], true),

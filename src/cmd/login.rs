@@ -157,10 +157,11 @@ fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
         args.secret_stdin,
         args.key_file.as_deref() == Some("-"),
         args.client_key_file.as_deref() == Some("-"),
+        args.dpop_key_file.as_deref() == Some("-"),
     ];
     if stdin_readers.iter().filter(|r| **r).count() > 1 {
         return Err(Error::usage(
-            "only one of --secret-stdin, --key-file - and --client-key-file - can read stdin",
+            "only one of --secret-stdin, --key-file -, --client-key-file - and --dpop-key-file - can read stdin",
         ));
     }
     if args.key_file.as_deref() == Some("-") && args.secret_stdin {

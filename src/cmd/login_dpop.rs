@@ -17,16 +17,6 @@ pub fn check_flags(args: &LoginArgs, profile: &Profile) -> Result<()> {
     if args.dpop_key_file.is_some() && !dpop::enabled(profile) {
         return Err(Error::usage("--dpop-key-file is the DPoP key: it needs --dpop"));
     }
-    let stdin_users = [
-        args.secret_stdin,
-        args.key_file.as_deref() == Some("-"),
-        args.dpop_key_file.as_deref() == Some("-"),
-    ];
-    if stdin_users.iter().filter(|used| **used).count() > 1 {
-        return Err(Error::usage(
-            "only one of --secret-stdin, --key-file - and --dpop-key-file - can read stdin",
-        ));
-    }
     Ok(())
 }
 

@@ -79,6 +79,10 @@ fn parse(text: &str) -> Result<(String, Url), String> {
     }
     let url = url.trim();
     let parsed = Url::parse(url).map_err(|_| "the URL is not an absolute URL".to_string())?;
+    // The proof names the URL the caller's client sends: as written.
+    super::curl_dpop::plain_path(url, &parsed).map_err(|plain| {
+        format!("the URL's path is not in the form a DPoP proof names it; write it as {plain}")
+    })?;
     Ok((method.to_ascii_uppercase(), parsed))
 }
 
@@ -105,9 +109,14 @@ mod tests {
             let (m, u) = parse(text).unwrap();
             assert_eq!((m.as_str(), u.as_str()), (method, url), "{text}");
         }
-        for bad in
-            ["https://api.example.com/x", "POST", "PO/ST https://a/", "POST /relative", "POST not a url"]
-        {
+        for bad in [
+            "https://api.example.com/x",
+            "POST",
+            "PO/ST https://a/",
+            "POST /relative",
+            "POST not a url",
+            "POST https://api.example.com/a/../payments",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -125,6 +125,10 @@ fn a_bearer_token_for_a_dpop_request_is_exit_5_naming_it() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("token_type 'Bearer'") && err.contains("DPoP"), "{err}");
+    // The reply is refused before its refresh token is read, yet the excerpt of it
+    // shows none: every token in a token reply is a secret, used or not.
+    assert!(err.contains("the body starts"), "{err}");
+    assert!(!err.contains("dpop-refresh"), "{err}");
     assert!(!home.store_file("pay").exists());
 }
 

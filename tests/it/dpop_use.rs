@@ -85,12 +85,43 @@ fn tok_curl_answers_a_nonce_challenge_once() {
 #[test]
 fn tok_curl_refuses_commands_of_several_requests_naming_tok_proxy() {
     let (sb, home) = logged_in();
-    let table: [&[&str]; 4] =
-        [&["-L", "/api/a"], &["/api/a", "/api/b"], &["/api/a", "--next", "/api/b"], &["/api/[1-3]"]];
+    // curl's own retries and two-round authentications send the same proof again.
+    let table: [&[&str]; 8] = [
+        &["-L", "/api/a"],
+        &["/api/a", "/api/b"],
+        &["/api/a", "--next", "/api/b"],
+        &["/api/[1-3]"],
+        &["--retry", "3", "/api/a"],
+        &["--retry=2", "--retry-all-errors", "/api/a"],
+        &["--digest", "-u", "u:p", "/api/a"],
+        &["--anyauth", "/api/a"],
+    ];
     for args in table {
         let out = curl(&home, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
         assert!(stderr_of(&out).contains("tok proxy pay"), "{args:?}: {}", stderr_of(&out));
+    }
+    assert_eq!(
+        sb.stats()["requests"].as_object().unwrap().keys().filter(|k| k.contains("/dpop/api")).count(),
+        0
+    );
+}
+
+#[test]
+fn tok_curl_makes_no_proof_for_a_path_curl_would_send_otherwise() {
+    let (sb, home) = logged_in();
+    // curl sends these paths as written (or another target), the proof would name the
+    // WHATWG form: a proof for one request sent with another.
+    let table: [(&[&str], &str); 4] = [
+        (&["--path-as-is", "/api/a/../admin"], "write the path as '/dpop/api/admin'"),
+        (&["/api/a/%2e%2e/admin"], "write the path as '/dpop/api/admin'"),
+        (&["/api/a/./b"], "write the path as '/dpop/api/a/b'"),
+        (&["--request-target", "/dpop/api/admin", "/api/a"], "--request-target"),
+    ];
+    for (args, want) in table {
+        let out = curl(&home, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains(want), "{args:?}: {}", stderr_of(&out));
     }
     assert_eq!(
         sb.stats()["requests"].as_object().unwrap().keys().filter(|k| k.contains("/dpop/api")).count(),

@@ -281,9 +281,38 @@ fn a_key_of_another_certificate_or_a_chain_with_a_key_is_refused_before_anything
         let out = tls.login(&home, &[&["--client-id", "mtls-client"][..], args].concat());
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
     }
+    // Two keys from one stdin: the second would find it read.
+    let cert = tls.file("client.pem");
+    let both = ["--client-cert", &cert, "--client-key-file", "-", "--dpop", "--dpop-key-file", "-"];
+    let out = tls.login(&home, &[&["--client-id", "mtls-client", "--auth", "tls"][..], &both].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("can read stdin"), "{}", stderr_of(&out));
     let out = tls.login(&home, &["--client-id", "mtls-client", "--auth", "tls"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("--client-cert"), "{}", stderr_of(&out));
+    assert_eq!(tls.sb.count(BOUND_TOKEN) + tls.sb.count(PLAIN_TOKEN), 0);
+}
+
+#[test]
+fn certificate_and_key_files_are_read_only_up_to_a_bound() {
+    // A path to a device (/dev/zero) would be read until memory runs out: a file over
+    // the bound stands in for one, as --client-cert, --client-key-file and
+    // --dpop-key-file.
+    let tls = Tls::start();
+    let home = Home::new();
+    let big = tls.dir.path().join("big.pem");
+    std::fs::write(&big, vec![b'A'; 1024 * 1024 + 1]).unwrap();
+    let big = big.to_str().unwrap();
+    let cases: [&[&str]; 3] = [
+        &["--auth", "tls", "--client-cert", big, "--client-key-file", &tls.file("client.key")],
+        &["--auth", "tls", "--client-cert", &tls.file("client.pem"), "--client-key-file", big],
+        &["--dpop", "--dpop-key-file", big],
+    ];
+    for args in cases {
+        let out = tls.login(&home, &[&["--client-id", "mtls-client"][..], args].concat());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr_of(&out).contains("larger than 1 MiB"), "{args:?}: {}", stderr_of(&out));
+    }
     assert_eq!(tls.sb.count(BOUND_TOKEN) + tls.sb.count(PLAIN_TOKEN), 0);
 }
 
