@@ -18,6 +18,7 @@ mod input;
 pub mod jwt;
 mod keys;
 mod lock;
+mod naming;
 mod output;
 mod policy;
 mod profile;
