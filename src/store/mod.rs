@@ -5,6 +5,7 @@
 
 mod file;
 mod keyring;
+pub mod shared;
 
 pub use self::keyring::KeyringStore;
 pub use file::FileStore;
