@@ -55,6 +55,10 @@ pub fn harden() {
 /// Runs one parsed command line. `Ok` carries the exit code (0, or curl's for `tok curl`).
 pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
     term::set_verbose(cli.verbose);
+    store::shared::set_flags(store::shared::Flags {
+        url: cli.shared_cache.clone(),
+        required: cli.shared_cache_required,
+    });
     let app = flow::App {
         paths: config::Paths::discover()?,
         explicit_store: cli.store.clone(),

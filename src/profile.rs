@@ -98,6 +98,12 @@ pub fn resolve_among(
             settings.insert(field.to_string(), value);
         }
     }
+    // The shared cache's settings apply to every provider (see `store::shared`).
+    for field in crate::store::shared::SETTINGS {
+        if let Some(value) = env_value(name, field).or_else(|| saved.and_then(|s| s.get(field).cloned())) {
+            settings.insert(field.to_string(), value);
+        }
+    }
     // `--allow-host ''` clears the list rather than saving an empty one.
     settings.retain(|field, value| !(field == "allow_host" && value.trim().is_empty()));
     for (field, _) in flags {
@@ -151,6 +157,7 @@ pub fn warn_misspelt_variables(profile: &Profile) {
         .fields()
         .chain(profile.provider.secrets())
         .chain(["provider", "token", "header", "store"])
+        .chain(crate::store::shared::SETTINGS)
         .map(|f| f.to_ascii_uppercase())
         .collect();
     for (var, _) in std::env::vars_os() {

@@ -13,6 +13,7 @@ mod logout;
 mod man;
 mod print;
 mod providers;
+mod shared_cache;
 mod sign;
 mod status;
 

@@ -469,6 +469,9 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         (false, _) => "not yet: checked on first use".to_string(),
     };
     add("verified", verified);
+    for (k, v) in super::shared_cache::status_lines(app, &profile) {
+        add(k, v);
+    }
     if let Some(skew) = record.token.as_ref().and_then(|r| r.clock_skew).filter(|s| s.abs() > 60) {
         add(
             "clock",

@@ -50,11 +50,12 @@ impl Target {
                 if url.path().is_empty() || url.path() == "/" {
                     return Err("a unix:// URL names the socket's path: unix:///run/redis.sock".into());
                 }
-                let mut db = 0;
+                let (mut db, mut user) = (0, user);
                 for (k, v) in url.query_pairs() {
                     match &*k {
                         "db" => db = db_of(&v)?,
-                        _ => return Err("a unix:// URL takes only ?db=N".into()),
+                        "user" => user = Some(v.into_owned()).filter(|u| !u.is_empty()),
+                        _ => return Err("a unix:// URL takes only ?db=N&user=NAME".into()),
                     }
                 }
                 Ok((Target { place: Place::Unix(url.path().into()), user, db }, password))
@@ -295,7 +296,9 @@ mod tests {
     #[test]
     fn urls() {
         let tcp = |host: &str, port, tls| Place::Tcp { host: host.into(), port, tls };
-        let table: Vec<(&str, Result<(Place, Option<&str>, u32, bool), ()>)> = vec![
+        // The place, the user, the database, whether the URL had a password; or a refusal.
+        type Parsed<'a> = Result<(Place, Option<&'a str>, u32, bool), ()>;
+        let table: Vec<(&str, Parsed)> = vec![
             ("redis://cache:6380/2", Ok((tcp("cache", 6380, false), None, 2, false))),
             ("redis://cache", Ok((tcp("cache", 6379, false), None, 0, false))),
             (
@@ -310,7 +313,11 @@ mod tests {
             ("redis://cache/x", Err(())),
             ("redis://cache/0?password=x", Err(())),
             ("unix://", Err(())),
-            ("unix:///s?user=x", Err(())),
+            (
+                "unix:///run/redis.sock?db=1&user=tok",
+                Ok((Place::Unix("/run/redis.sock".into()), Some("tok"), 1, false)),
+            ),
+            ("unix:///s?pass=x", Err(())),
             ("cache:6379", Err(())),
         ];
         for (text, want) in table {

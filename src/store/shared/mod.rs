@@ -55,11 +55,11 @@ fn truthy(text: &str) -> bool {
 pub const SETTINGS: [&str; 3] = ["shared_cache", "shared_cache_required", "max_mints_per_day"];
 
 /// Why a profile does not use the shared cache, or `None` when it can.
-pub fn unsuitable(profile: &crate::profile::Profile, api_key: bool) -> Option<&'static str> {
+pub fn unsuitable(provider: &str, api_key: bool) -> Option<&'static str> {
     if api_key {
         return Some("an API key is the credential itself: there is nothing to share");
     }
-    match profile.provider.name() {
+    match provider {
         "nelnet" => Some("its JWT is signed locally: there is nothing to share"),
         "netdirector-v1" => Some("it has no credential to seal the shared entry with"),
         _ => None,
@@ -76,15 +76,16 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn of(profile: &crate::profile::Profile) -> Result<Option<Config>> {
+    /// `get`: the profile's settings (`shared_cache`, ...), from its variables or config.
+    pub fn of(profile: &str, get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Config>> {
         let flags = flags();
         let required = flags.required
             || env("TOK_SHARED_CACHE_REQUIRED").is_some_and(|v| truthy(&v))
-            || profile.get("shared_cache_required").is_some_and(truthy);
-        let (text, from_argv) = match (&flags.url, env("TOK_SHARED_CACHE"), profile.get("shared_cache")) {
+            || get("shared_cache_required").is_some_and(|v| truthy(&v));
+        let (text, from_argv) = match (&flags.url, env("TOK_SHARED_CACHE"), get("shared_cache")) {
             (Some(url), _, _) => (url.clone(), true),
             (None, Some(url), _) => (url, false),
-            (None, None, Some(url)) => (url.to_string(), false),
+            (None, None, Some(url)) => (url, false),
             (None, None, None) if required => {
                 return Err(Error::usage("--shared-cache-required, but no shared cache is set")
                     .hint("set TOK_SHARED_CACHE or --shared-cache to a redis://, rediss:// or unix:// URL"));
@@ -100,13 +101,13 @@ impl Config {
             )
             .hint("give the URL without it and set TOK_SHARED_CACHE_PASSWORD"));
         }
-        let max_mints_per_day = match profile.get("max_mints_per_day") {
+        let max_mints_per_day = match get("max_mints_per_day") {
             None => None,
             Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
                 Error::usage(format!(
                     "max_mints_per_day of '{}' must be a whole number ({})",
-                    profile.name,
-                    crate::naming::env_name(&profile.name, "max_mints_per_day")
+                    profile,
+                    crate::naming::env_name(profile, "max_mints_per_day")
                 ))
             })?),
         };
@@ -155,8 +156,7 @@ pub struct Fleet {
     broken: Cell<bool>,
     /// The version of the entry last read (0: none; -1: one that is not Redis-tok's).
     version: Cell<i64>,
-    /// The entry last read, opened.
-    entry: RefCell<Option<TokenRecord>>,
+    unreadable_told: Cell<bool>,
 }
 
 /// What waiting for the fleet's lock ended with.
@@ -205,12 +205,8 @@ impl Fleet {
             conn: RefCell::new(None),
             broken: Cell::new(false),
             version: Cell::new(0),
-            entry: RefCell::new(None),
+            unreadable_told: Cell::new(false),
         })
-    }
-
-    pub fn required(&self) -> bool {
-        self.config.required
     }
 
     /// Runs `op` on the connection (opened on first use). A fault is warned about once
@@ -289,12 +285,15 @@ impl Fleet {
                 None
             }
         };
-        *self.entry.borrow_mut() = record.clone();
         Ok(record)
     }
 
     fn unreadable(&self, version: i64) -> Result<Option<TokenRecord>> {
         self.version.set(version);
+        // Read again under the lock, it is the same value: said and counted once.
+        if self.unreadable_told.replace(true) {
+            return Ok(None);
+        }
         term::warn(&format!(
             "{}: the shared cache holds a value this profile's credential did not seal; ignoring it (it will be replaced)",
             self.profile
@@ -305,11 +304,6 @@ impl Fleet {
             c.call(&[b"EXPIRE", key.as_bytes(), b"2592000"])
         })?;
         Ok(None)
-    }
-
-    /// The entry read last (by `token` or while waiting).
-    pub fn entry(&self) -> Option<TokenRecord> {
-        self.entry.borrow().clone()
     }
 
     /// Takes the fleet's lock, or finds the token another machine got while waiting
@@ -436,12 +430,12 @@ impl Fleet {
     }
 
     /// Deletes the fleet's entry (`tok logout --shared`). True when there was one.
-    pub fn forget(&self) -> Result<bool> {
+    pub fn forget(&self) -> Result<Option<bool>> {
         let keys = [self.seal.key("entry"), self.seal.key("redeeming"), self.seal.key("unreadable")];
         let deleted = self.with("deleting the entry", |c| {
             c.call(&[b"DEL", keys[0].as_bytes(), keys[1].as_bytes(), keys[2].as_bytes()])
         })?;
-        Ok(matches!(deleted, Some(Value::Int(n)) if n > 0))
+        Ok(deleted.map(|d| matches!(d, Value::Int(n) if n > 0)))
     }
 
     /// For `tok status`: mints today, the lock's holder ("host pid"), unreadable values.

@@ -1,0 +1,415 @@
+//! The shared cache: a fleet of machines (separate TOK_HOMEs) sharing tokens through a
+//! real `redis-server`, started by each test on a free port or socket with an ACL user.
+
+use crate::support::*;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const REDIS_PASSWORD: &str = "redis-acl-pw-4b1d";
+
+struct Redis {
+    dir: tempfile::TempDir,
+    port: u16,
+    tls: bool,
+    child: Option<Child>,
+}
+
+/// The value of `key` in `tok status P`'s table.
+fn status_value(text: &str, key: &str) -> String {
+    let line =
+        text.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("no {key}: {text}"));
+    line.trim_start()[key.len()..].trim().to_string()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Redis {
+    fn start() -> Redis {
+        Redis::new(false)
+    }
+
+    fn new(tls: bool) -> Redis {
+        let status = std::process::Command::new("redis-server").arg("--version").output();
+        assert!(
+            status.is_ok_and(|o| o.status.success()),
+            "these tests need redis-server on PATH (apt-get install redis-server; .ci/run installs it)"
+        );
+        let mut redis = Redis { dir: tempfile::tempdir().unwrap(), port: free_port(), tls, child: None };
+        if tls {
+            redis.make_certificates();
+        }
+        redis.run();
+        redis
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("redis.sock")
+    }
+
+    fn run(&mut self) {
+        let conf = self.dir.path().join("redis.conf");
+        let mut text = format!(
+            "bind 127.0.0.1\nsave \"\"\nappendonly no\ndir {dir}\nunixsocket {sock}\nunixsocketperm 700\n\
+             user default off\nuser tok on >{REDIS_PASSWORD} ~* &* +@all\n",
+            dir = self.dir.path().display(),
+            sock = self.socket().display(),
+        );
+        if self.tls {
+            let d = self.dir.path().display();
+            text += &format!(
+                "port 0\ntls-port {}\ntls-cert-file {d}/server.pem\ntls-key-file {d}/server.key\n\
+                 tls-ca-cert-file {d}/ca.pem\ntls-auth-clients no\n",
+                self.port
+            );
+        } else {
+            text += &format!("port {}\n", self.port);
+        }
+        std::fs::write(&conf, text).unwrap();
+        let child = std::process::Command::new("redis-server")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn make_certificates(&self) {
+        let d = self.dir.path();
+        let ssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl").current_dir(d).args(args).output().unwrap();
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        ssl(&[
+            &["req", "-x509"],
+            &ec[..],
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tok test CA"],
+        ]
+        .concat());
+        ssl(&[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]]
+            .concat());
+        std::fs::write(
+            d.join("ext.cnf"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        ssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"]
+            .iter()
+            .chain(&["-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"])
+            .copied()
+            .collect::<Vec<_>>());
+    }
+
+    /// A command through redis-cli, as the ACL user: a client with Redis access but
+    /// without any profile's credential.
+    fn cli(&self, args: &[&str]) -> String {
+        let mut cmd = std::process::Command::new("redis-cli");
+        cmd.env("REDISCLI_AUTH", REDIS_PASSWORD).args(["--user", "tok", "-s"]).arg(self.socket());
+        let out = cmd.args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn url(&self) -> String {
+        format!("{}://tok@localhost:{}/0", if self.tls { "rediss" } else { "redis" }, self.port)
+    }
+
+    fn keys(&self, suffix: &str) -> Vec<String> {
+        self.cli(&["--scan", "--pattern", &format!("tok:*:{suffix}")]).lines().map(str::to_string).collect()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A machine of the fleet: its own TOK_HOME, a NexterPay profile in the environment.
+fn machine(sb: &Sandbox, redis: &Redis, home: &Home) -> std::process::Command {
+    let mut cmd = home.process();
+    cmd.env("TOK_NEXTERPAY_USERNAME", USER)
+        .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+        .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
+        .env("TOK_SHARED_CACHE", redis.url())
+        .env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD)
+        .env("TOK_TIMEOUT", "20s");
+    cmd
+}
+
+fn run(mut cmd: std::process::Command, args: &[&str]) -> std::process::Output {
+    cmd.args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn print_ok(sb: &Sandbox, redis: &Redis, home: &Home) -> (String, String) {
+    let out = run(machine(sb, redis, home), &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    (String::from_utf8(out.stdout).unwrap(), err)
+}
+
+#[test]
+fn ten_machines_of_five_toks_on_an_expired_token_make_one_request() {
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let redis = Redis::start();
+    let seed = Home::new();
+    let (old, _) = print_ok(&sb, &redis, &seed);
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+    // The fleet's token is due (20 s < --min-ttl); the next one lives 10 hours.
+    sb.settings(json!({ "nexterpay_lifetime": 36_000 }));
+    let homes: Vec<Home> = (0..10).map(|_| Home::new()).collect();
+    let children: Vec<Child> = homes
+        .iter()
+        .flat_map(|home| (0..5).map(move |_| home))
+        .map(|home| {
+            let mut cmd = machine(&sb, &redis, home);
+            cmd.args(["print", "nexterpay"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            spawn_patiently(&mut cmd)
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert_eq!(out.stdout, outputs[0].stdout, "the whole fleet prints one token");
+        assert!(!stderr_of(out).contains("warning"), "{}", stderr_of(out));
+    }
+    assert_ne!(outputs[0].stdout, old.as_bytes());
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "the seed's and exactly one refresh for 50 toks");
+    let status = run(machine(&sb, &redis, &seed), &["status", "nexterpay"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status_value(&text, "mints today"), "2 (the fleet, UTC)", "{text}");
+}
+
+#[test]
+fn a_fresh_shared_token_is_copied_and_the_cached_print_stays_off_the_network() {
+    let sb = Sandbox::start();
+    let mut redis = Redis::start();
+    let (a, b) = (Home::new(), Home::new());
+    let (token, _) = print_ok(&sb, &redis, &a);
+    let (same, _) = print_ok(&sb, &redis, &b);
+    assert_eq!(token, same);
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the second machine used the fleet's token");
+    // With the cache gone, the local copy is printed without a word: no network.
+    redis.stop();
+    let (again, err) = print_ok(&sb, &redis, &b);
+    assert_eq!(again, token);
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn redis_stopped_and_restarted_mid_run() {
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let mut redis = Redis::start();
+    print_ok(&sb, &redis, &Home::new());
+    redis.stop();
+    // Down: one warning, the local path, a token all the same.
+    let (_, err) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(err.matches("warning: the shared cache").count(), 1, "{err}");
+    assert_eq!(err.matches("shared cache").count(), 1, "warned once: {err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    // Required: exit 6 instead.
+    let out = run(machine(&sb, &redis, &Home::new()), &["--shared-cache-required", "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "required: nothing minted");
+    redis.run();
+    sb.settings(json!({ "nexterpay_lifetime": 36_000 }));
+    let (t1, err) = print_ok(&sb, &redis, &Home::new());
+    assert!(err.is_empty(), "{err}");
+    let (t2, _) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(t1, t2);
+    assert_eq!(sb.count(CREATE_TOKEN), 3, "back up: one more, shared again");
+}
+
+#[test]
+fn a_wrong_password_falls_back_or_exits_6_when_required() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    let mut cmd = machine(&sb, &redis, &home);
+    cmd.env("TOK_SHARED_CACHE_PASSWORD", "not-it");
+    let out = run(cmd, &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("wrong user or password") && err.contains("(WRONGPASS)"), "{err}");
+    assert!(!err.contains("not-it") && !err.contains(REDIS_PASSWORD), "{err}");
+    let mut cmd = machine(&sb, &redis, &Home::new());
+    cmd.env("TOK_SHARED_CACHE_PASSWORD", "not-it").env("TOK_SHARED_CACHE_REQUIRED", "1");
+    let out = run(cmd, &["print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+}
+
+#[test]
+fn a_password_in_the_url_on_argv_is_refused_without_echo() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let url = format!("redis://tok:{REDIS_PASSWORD}@127.0.0.1:{}/0", redis.port);
+    let mut cmd = machine(&sb, &redis, &Home::new());
+    cmd.env_remove("TOK_SHARED_CACHE");
+    let out = run(cmd, &["--shared-cache", &url, "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("--shared-cache has a password in it") && err.contains("TOK_SHARED_CACHE_PASSWORD"),
+        "{err}"
+    );
+    assert!(!err.contains(REDIS_PASSWORD), "{err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 0);
+    // The same URL without the password, on argv, works.
+    let mut cmd = machine(&sb, &redis, &Home::new());
+    cmd.env_remove("TOK_SHARED_CACHE");
+    let out = run(cmd, &["--shared-cache", &redis.url(), "print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(redis.keys("entry").len(), 1);
+}
+
+#[test]
+fn a_value_planted_or_altered_without_the_credential_is_ignored_counted_and_replaced() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let (token, _) = print_ok(&sb, &redis, &Home::new());
+    let keys = redis.keys("entry");
+    assert_eq!(keys.len(), 1);
+    // The name and value show nothing usable.
+    let value = redis.cli(&["GET", &keys[0]]);
+    assert!(
+        !value.contains(token.trim()) && !keys[0].contains("nexterpay") && !keys[0].contains(USER),
+        "{value}"
+    );
+    // Altered: one byte of the ciphertext flipped.
+    let mut altered = value.trim().to_string();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    redis.cli(&["SET", &keys[0], &altered]);
+    let home = Home::new();
+    let (other, err) = print_ok(&sb, &redis, &home);
+    assert!(err.contains("did not seal; ignoring it"), "{err}");
+    assert_ne!(other, token);
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    // Planted: a well-formed value of another credential's making.
+    redis.cli(&["SET", &keys[0], "v1.9.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    let (third, _) = print_ok(&sb, &redis, &Home::new());
+    assert_ne!(third, other);
+    assert_eq!(sb.count(CREATE_TOKEN), 3);
+    // Replaced: the next machine uses the fleet's token again.
+    let (fourth, err) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(fourth, third, "{err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 3);
+    let status = run(machine(&sb, &redis, &home), &["status", "nexterpay"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status_value(&text, "unreadable values").starts_with("2 "), "{text}");
+}
+
+#[test]
+fn logout_shared_deletes_the_fleets_entry_and_only_then() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    let login = machine(&sb, &redis, &home);
+    let mut login = login;
+    login.args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    print_ok(&sb, &redis, &Home::new());
+    assert_eq!(redis.keys("entry").len(), 1);
+    let out = run(machine(&sb, &redis, &home), &["logout", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(redis.keys("entry").len(), 1, "a plain logout leaves the fleet's entry");
+    let out = run(machine(&sb, &redis, &home), &["logout", "nexterpay", "--shared"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(redis.keys("entry").len(), 0);
+}
+
+#[test]
+fn a_unix_socket_works_and_profiles_with_nothing_to_share_say_so() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let url = format!("unix://{}?user=tok", redis.socket().display());
+    let (a, b) = (Home::new(), Home::new());
+    for home in [&a, &b] {
+        let mut cmd = machine(&sb, &redis, home);
+        cmd.env("TOK_SHARED_CACHE", &url);
+        let out = run(cmd, &["print", "nexterpay"]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+    let out = a.api_key_login(&sb);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut cmd = machine(&sb, &redis, &a);
+    cmd.env("TOK_SHARED_CACHE", &url);
+    let out = run(cmd, &["status", "acme-key"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status_value(&text, "shared cache").starts_with("not used: an API key is the credential itself"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tls_with_a_test_ca_is_verified() {
+    let sb = Sandbox::start();
+    let redis = Redis::new(true);
+    let ca = redis.dir.path().join("ca.pem");
+    for _ in 0..2 {
+        let mut cmd = machine(&sb, &redis, &Home::new());
+        cmd.env("TOK_SHARED_CACHE_CA", &ca);
+        let out = run(cmd, &["print", "nexterpay"]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(stderr_of(&out).is_empty(), "{}", stderr_of(&out));
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "shared over TLS");
+    // Without the CA, the server's certificate is not trusted: required, that is exit 6.
+    let out = run(machine(&sb, &redis, &Home::new()), &["--shared-cache-required", "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("certificate"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_silent_or_garbage_server_costs_at_most_the_timeout() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let garbage = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let garbage_port = garbage.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming() {
+            held.push(s);
+        }
+    });
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for mut s in garbage.incoming().flatten() {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    for (port, what) in [(silent_port, "did not answer in time"), (garbage_port, "not Redis protocol")] {
+        let mut cmd = machine(&sb, &redis, &Home::new());
+        cmd.env("TOK_SHARED_CACHE", format!("redis://127.0.0.1:{port}/0")).env("TOK_TIMEOUT", "1s");
+        let started = Instant::now();
+        let out = run(cmd, &["print", "nexterpay"]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        let err = stderr_of(&out);
+        assert!(err.contains(what), "{err}");
+        assert_eq!(err.matches("warning:").count(), 1, "warned once: {err}");
+    }
+}
