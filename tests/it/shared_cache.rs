@@ -413,3 +413,101 @@ fn a_silent_or_garbage_server_costs_at_most_the_timeout() {
         assert_eq!(err.matches("warning:").count(), 1, "warned once: {err}");
     }
 }
+
+const LOGIN: &str = "POST /v2/auth/login";
+const REFRESH: &str = "POST /v2/auth/refresh";
+
+/// A merchant-v2 machine: rotating refresh tokens, and a password to log in afresh with.
+fn merchant(sb: &Sandbox, redis: &Redis, home: &Home, timeout: &str) -> std::process::Command {
+    let mut cmd = home.process();
+    cmd.env("TOK_ACME_PROVIDER", "merchant-v2")
+        .env("TOK_ACME_BASE_URL", &sb.url)
+        .env("TOK_ACME_EMAIL", "owner@acme.example")
+        .env("TOK_ACME_MERCHANT_ID", "b34555b7-dca4-5ec1-ade3-64a3ad545310")
+        .env("TOK_ACME_PASSWORD", PASSWORD)
+        .env("TOK_SHARED_CACHE", redis.url())
+        .env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD)
+        .env("TOK_TIMEOUT", timeout)
+        .args(["print", "acme"])
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn refresh_token_sent(sb: &Sandbox) -> String {
+    let body = sb.last(REFRESH)["body"].as_str().unwrap_or_default().to_string();
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["refreshToken"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn rotating_refresh_tokens_go_round_the_fleet_and_are_never_redeemed_twice() {
+    let sb = Sandbox::start();
+    // Access tokens live 20 s, within --min-ttl: every print after the first refreshes.
+    sb.settings(json!({ "merchant_access_lifetime": 20, "merchant_refresh_lifetime": 172_800 }));
+    let redis = Redis::start();
+    let out = merchant(&sb, &redis, &Home::new(), "20s").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!((sb.count(LOGIN), sb.count(REFRESH)), (1, 0));
+    // Another machine refreshes with the fleet's refresh token; a third, with the one
+    // that refresh brought (its own store has none).
+    let out = merchant(&sb, &redis, &Home::new(), "20s").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let first = refresh_token_sent(&sb);
+    let out = merchant(&sb, &redis, &Home::new(), "20s").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_ne!(refresh_token_sent(&sb), first, "the rotated refresh token was shared");
+    assert_eq!((sb.count(LOGIN), sb.count(REFRESH)), (1, 2));
+
+    // The next holder is killed while its refresh is at the server: the refresh token may
+    // be spent. Its lease (--timeout, 1 s) runs out; the successor must not send that
+    // refresh token again, and logs in with the password instead.
+    sb.fault(json!({ "path": "/v2/auth/refresh", "pass": true, "hold": true, "times": 1 }));
+    let mut holder = merchant(&sb, &redis, &Home::new(), "1s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.count(REFRESH) < 3 {
+        assert!(Instant::now() < deadline, "the holder's refresh never arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let spent = refresh_token_sent(&sb);
+    // SIGKILL: no destructor runs, the lock stays until its lease ends.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let out = merchant(&sb, &redis, &Home::new(), "5s").output().unwrap();
+    sb.call("POST", "/_sandbox/release", "{}");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(REFRESH), 3, "the possibly spent refresh token was not sent again");
+    assert_eq!(sb.count(LOGIN), 2, "one more request: a login with the password");
+    // The fleet goes on from the successor's refresh token.
+    let out = merchant(&sb, &redis, &Home::new(), "20s").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(REFRESH), 4);
+    assert_ne!(refresh_token_sent(&sb), spent);
+}
+
+#[test]
+fn max_mints_per_day_warns_or_refuses_when_required() {
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let redis = Redis::start();
+    let limited = |home: &Home| {
+        let mut cmd = machine(&sb, &redis, home);
+        cmd.env("TOK_NEXTERPAY_MAX_MINTS_PER_DAY", "1");
+        cmd
+    };
+    let out = run(limited(&Home::new()), &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("max_mints_per_day"), "{}", stderr_of(&out));
+    let out = run(limited(&Home::new()), &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("has minted 1 tokens today (UTC), max_mints_per_day is 1; minting anyway"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    let out = run(limited(&Home::new()), &["--shared-cache-required", "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "refused before any request");
+}
