@@ -511,3 +511,29 @@ fn max_mints_per_day_warns_or_refuses_when_required() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     assert_eq!(sb.count(CREATE_TOKEN), 2, "refused before any request");
 }
+
+#[test]
+fn refresh_and_curls_401_retry_renew_the_fleets_token() {
+    require_curl();
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let (a, b, c) = (Home::new(), Home::new(), Home::new());
+    let (first, _) = print_ok(&sb, &redis, &a);
+    // `tok refresh` on one machine: a new token for the fleet.
+    let out = run(machine(&sb, &redis, &a), &["refresh", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    let (second, _) = print_ok(&sb, &redis, &b);
+    assert_ne!(second, first);
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "the other machine took the refreshed one");
+    // The API refuses every token so far: curl's retry gets one new token, for the fleet.
+    assert_eq!(sb.call("POST", "/_sandbox/revoke", "{}")["ok"], true);
+    let mut cmd = machine(&sb, &redis, &b);
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let out = run(cmd, &["curl", "nexterpay", "-s", "--fail", "-X", "POST", "/Catalog/GetCountries"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 3);
+    let (third, _) = print_ok(&sb, &redis, &c);
+    assert_ne!(third, second);
+    assert_eq!(sb.count(CREATE_TOKEN), 3, "a third machine took the retry's token");
+}
