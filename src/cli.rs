@@ -45,7 +45,7 @@ pub struct Cli {
     pub shared_cache: Option<String>,
 
     /// Exit 6 when the shared cache fails, instead of going on without it (also
-    /// TOK_SHARED_CACHE_REQUIRED=1 or the profile's shared_cache_required = true)
+    /// TOK_SHARED_CACHE_REQUIRED=1 or the profile's shared_cache_required = "true")
     #[arg(long, global = true, help_heading = "Global options")]
     pub shared_cache_required: bool,
 }

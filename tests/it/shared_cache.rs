@@ -537,3 +537,42 @@ fn refresh_and_curls_401_retry_renew_the_fleets_token() {
     assert_ne!(third, second);
     assert_eq!(sb.count(CREATE_TOKEN), 3, "a third machine took the retry's token");
 }
+
+#[test]
+fn the_profiles_own_settings_choose_and_require_the_cache() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    // A login with the profile's variables saves them as its settings.
+    let mut login = machine(&sb, &redis, &home);
+    login
+        .env_remove("TOK_SHARED_CACHE")
+        .env("TOK_NEXTERPAY_SHARED_CACHE", redis.url())
+        .env("TOK_NEXTERPAY_SHARED_CACHE_REQUIRED", "true")
+        .args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(
+        config.contains("shared_cache = ") && config.contains("shared_cache_required = \"true\""),
+        "{config}"
+    );
+    // No TOK_SHARED_CACHE: the profile's setting (TOK_NEXTERPAY_SHARED_CACHE) is enough.
+    let prints: Vec<String> = (0..2)
+        .map(|_| {
+            let mut cmd = machine(&sb, &redis, &Home::new());
+            cmd.env_remove("TOK_SHARED_CACHE").env("TOK_NEXTERPAY_SHARED_CACHE", redis.url());
+            let out = run(cmd, &["print", "nexterpay"]);
+            assert!(out.status.success(), "{}", stderr_of(&out));
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    assert_eq!(prints[0], prints[1]);
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "the login's and one for the fleet");
+    // Required by the saved setting: with the cache unreachable, exit 6.
+    let mut cmd = home.process();
+    cmd.env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD).env("TOK_SHARED_CACHE", "redis://127.0.0.1:1/0");
+    let out = run(cmd, &["refresh", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2);
+}
