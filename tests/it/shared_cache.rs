@@ -576,3 +576,34 @@ fn the_profiles_own_settings_choose_and_require_the_cache() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     assert_eq!(sb.count(CREATE_TOKEN), 2);
 }
+
+#[test]
+fn the_holders_lease_is_renewed_while_its_exchange_runs() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    sb.fault(json!({ "path": "/security/createToken", "pass": true, "hold": true, "times": 1 }));
+    let mut cmd = machine(&sb, &redis, &Home::new());
+    cmd.env("TOK_TIMEOUT", "3s").args(["print", "nexterpay"]).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut holder = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.count(CREATE_TOKEN) < 1 {
+        assert!(Instant::now() < deadline, "the request never arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let lock = redis.keys("lock");
+    assert_eq!(lock.len(), 1, "the holder holds the fleet's lock");
+    let pttl = || redis.cli(&["PTTL", &lock[0]]).trim().parse::<i64>().unwrap();
+    // The lease is 3 s, renewed every second: its time left goes up again.
+    let mut last = pttl();
+    let mut renewed = false;
+    while !renewed && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = pttl();
+        renewed = now > last;
+        last = now;
+    }
+    sb.call("POST", "/_sandbox/release", "{}");
+    assert!(holder.wait().unwrap().success());
+    assert!(renewed, "the lease was never renewed");
+    assert!(redis.keys("lock").is_empty(), "released at the end");
+}
