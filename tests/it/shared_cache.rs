@@ -607,3 +607,27 @@ fn the_holders_lease_is_renewed_while_its_exchange_runs() {
     assert!(renewed, "the lease was never renewed");
     assert!(redis.keys("lock").is_empty(), "released at the end");
 }
+
+#[test]
+fn a_cache_that_refuses_commands_noperm_or_oom_is_a_warning_then_the_local_path() {
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let redis = Redis::start();
+    // An ACL user that may read but not write: NOPERM on the lock.
+    redis.cli(&["ACL", "SETUSER", "reader", "on", ">reader-pw", "~*", "+get", "+auth"]);
+    let mut cmd = machine(&sb, &redis, &Home::new());
+    cmd.env("TOK_SHARED_CACHE", format!("redis://reader@127.0.0.1:{}/0", redis.port))
+        .env("TOK_SHARED_CACHE_PASSWORD", "reader-pw");
+    let out = run(cmd, &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("(NOPERM)") && err.matches("shared cache").count() == 1, "{err}");
+    assert!(!err.contains("reader-pw"), "{err}");
+    // Out of memory: every write refused.
+    redis.cli(&["CONFIG", "SET", "maxmemory", "1"]);
+    let out = run(machine(&sb, &redis, &Home::new()), &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("out of memory (OOM)"), "{}", stderr_of(&out));
+    let out = run(machine(&sb, &redis, &Home::new()), &["--shared-cache-required", "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "the two fallbacks; nothing when required");
+}
