@@ -475,9 +475,23 @@ fn rotating_refresh_tokens_go_round_the_fleet_and_are_never_redeemed_twice() {
     // SIGKILL: no destructor runs, the lock stays until its lease ends.
     holder.kill().unwrap();
     holder.wait().unwrap();
-    let out = merchant(&sb, &redis, &Home::new(), "5s").output().unwrap();
+    // 10 machines x 5 toks wait out the lease; one of them takes over.
+    let homes: Vec<Home> = (0..10).map(|_| Home::new()).collect();
+    let children: Vec<Child> = homes
+        .iter()
+        .flat_map(|home| (0..5).map(move |_| home))
+        .map(|home| {
+            let mut cmd = merchant(&sb, &redis, home, "5s");
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            spawn_patiently(&mut cmd)
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     sb.call("POST", "/_sandbox/release", "{}");
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert_eq!(out.stdout, outputs[0].stdout, "one token for all");
+    }
     assert_eq!(sb.count(REFRESH), 3, "the possibly spent refresh token was not sent again");
     assert_eq!(sb.count(LOGIN), 2, "one more request: a login with the password");
     // The fleet goes on from the successor's refresh token.
