@@ -315,6 +315,16 @@ fn a_value_planted_or_altered_without_the_credential_is_ignored_counted_and_repl
     let status = run(machine(&sb, &redis, &home), &["status", "nexterpay"]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status_value(&text, "unreadable values").starts_with("2 "), "{text}");
+    let out = run(machine(&sb, &redis, &home), &["status", "nexterpay", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(&schema("status-profile.json"), &value).unwrap_or_else(|e| panic!("{e}\n{value:#}"));
+    let fleet = &value["shared_cache"];
+    assert_eq!(
+        (fleet["used"].as_bool(), fleet["unreadable"].as_u64(), fleet["mints_today"].as_u64()),
+        (Some(true), Some(2), Some(3)),
+        "{value:#}"
+    );
+    assert!(fleet["fleet_token"].as_str().unwrap().starts_with("expires in "), "{value:#}");
 }
 
 #[test]
