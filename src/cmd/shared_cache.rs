@@ -13,7 +13,7 @@ pub fn forget(app: &App, name: &str) -> Result<()> {
     let profile = super::existing_profile(app, name)?;
     let store = app.store_for(&profile)?;
     let binding = provider::identity(&profile)?.binding;
-    let Some(fleet) = crate::flow::fleet(app, &profile, &binding, &store, false)? else {
+    let Some(fleet) = crate::flow::fleet(app, &profile, &binding, Some(&store), false)? else {
         return Err(Error::usage(format!("--shared: {name} uses no shared cache"))
             .hint("set TOK_SHARED_CACHE (or --shared-cache) to the fleet's cache"));
     };
@@ -51,7 +51,7 @@ pub fn status(app: &App, profile: &Profile) -> Option<Status> {
     let place = config.describe();
     let fleet = app
         .store_for(profile)
-        .and_then(|store| crate::flow::fleet(app, profile, &identity.binding, &store, false));
+        .and_then(|store| crate::flow::fleet(app, profile, &identity.binding, Some(&store), false));
     Some(match fleet.and_then(|f| f.map(|f| f.report()).transpose()) {
         Ok(None) => Status::NoSecret { place },
         Ok(Some(Some(report))) => Status::Report { place, report },

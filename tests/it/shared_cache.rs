@@ -655,3 +655,22 @@ fn a_cache_that_refuses_commands_noperm_or_oom_is_a_warning_then_the_local_path(
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     assert_eq!(sb.count(CREATE_TOKEN), 2, "the two fallbacks; nothing when required");
 }
+
+#[test]
+fn runners_without_a_keyring_still_share_the_fleets_token() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let runner = |home: &Home| {
+        let mut cmd = machine(&sb, &redis, home);
+        cmd.env("TOK_STORE", "keyring").env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+        cmd
+    };
+    let first = run(runner(&Home::new()), &["print", "nexterpay"]);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    assert!(stderr_of(&first).contains("nothing was cached"), "{}", stderr_of(&first));
+    let second = run(runner(&Home::new()), &["print", "nexterpay"]);
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    assert_eq!(second.stdout, first.stdout);
+    assert!(stderr_of(&second).is_empty(), "the fleet's token, no warning: {}", stderr_of(&second));
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+}
