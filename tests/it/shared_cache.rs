@@ -537,7 +537,7 @@ fn max_mints_per_day_warns_or_refuses_when_required() {
 }
 
 #[test]
-fn refresh_and_curls_401_retry_renew_the_fleets_token() {
+fn refresh_and_curls_401_retry_renew_the_fleets_token_and_exec_hands_it_on() {
     require_curl();
     let sb = Sandbox::start();
     let redis = Redis::start();
@@ -560,6 +560,13 @@ fn refresh_and_curls_401_retry_renew_the_fleets_token() {
     let (third, _) = print_ok(&sb, &redis, &c);
     assert_ne!(third, second);
     assert_eq!(sb.count(CREATE_TOKEN), 3, "a third machine took the retry's token");
+    // tok exec on a fourth machine hands its command the fleet's token.
+    let mut cmd = machine(&sb, &redis, &Home::new());
+    cmd.env("PATH", "/usr/bin:/bin");
+    let out = run(cmd, &["exec", "nexterpay", "--", "sh", "-c", "echo \"$TOK_NEXTERPAY_TOKEN\""]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), third);
+    assert_eq!(sb.count(CREATE_TOKEN), 3);
 }
 
 #[test]
