@@ -681,3 +681,28 @@ fn runners_without_a_keyring_still_share_the_fleets_token() {
     assert!(stderr_of(&second).is_empty(), "the fleet's token, no warning: {}", stderr_of(&second));
     assert_eq!(sb.count(CREATE_TOKEN), 1);
 }
+
+#[test]
+fn tok_proxy_takes_the_fleets_token() {
+    use std::io::BufRead;
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    print_ok(&sb, &redis, &Home::new());
+    let home = Home::new();
+    let mut cmd = machine(&sb, &redis, &home);
+    cmd.args(["proxy", "nexterpay"]).stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
+    let mut proxy = spawn_patiently(&mut cmd);
+    let mut base = String::new();
+    std::io::BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut base).unwrap();
+    let (addr, capability) = base.trim().trim_start_matches("http://").split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    write!(stream, "GET /{capability}/echo/fleet HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the proxy used the fleet's token");
+}
