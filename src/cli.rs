@@ -38,6 +38,16 @@ pub struct Cli {
     /// Deadline for one HTTP exchange, e.g. 30s or 1m; a command's network time is at most 3 × it
     #[arg(long, global = true, env = "TOK_TIMEOUT", hide_env_values = true, value_name = "DUR", value_parser = duration::parse_timeout, help_heading = "Global options")]
     pub timeout: Option<Duration>,
+
+    /// A Redis the fleet shares tokens through: redis://, rediss:// or unix:// (also TOK_SHARED_CACHE
+    /// or the profile's shared_cache). Never a password here: TOK_SHARED_CACHE_PASSWORD
+    #[arg(long, global = true, value_name = "URL", help_heading = "Global options")]
+    pub shared_cache: Option<String>,
+
+    /// Exit 6 when the shared cache fails, instead of going on without it (also
+    /// TOK_SHARED_CACHE_REQUIRED=1 or the profile's shared_cache_required = "true")
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub shared_cache_required: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -476,6 +486,10 @@ pub struct LogoutArgs {
     /// Forget every profile
     #[arg(long)]
     pub all: bool,
+
+    /// Also delete the fleet's entry in the shared cache (by default only this machine's copy goes)
+    #[arg(long)]
+    pub shared: bool,
 }
 
 #[derive(Debug, Args)]
@@ -605,6 +619,8 @@ const TOK_CURL_OPTIONS: &[(&str, bool)] = &[
     ("--help", false),
     ("--store", true),
     ("--timeout", true),
+    ("--shared-cache", true),
+    ("--shared-cache-required", false),
     ("--min-ttl", true),
     ("--no-retry", false),
 ];

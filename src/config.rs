@@ -70,7 +70,7 @@ impl ConfigFile {
             Error::other(format!("{} is not valid: {}", path.display(), crate::secret::outside(e.message())))
                 .hint("fix or delete the file; `tok login` writes it again")
         })?;
-        if let Some(bad) = config.profiles.keys().find(|name| crate::profile::validate_name(name).is_err()) {
+        if let Some(bad) = config.profiles.keys().find(|name| crate::naming::validate_name(name).is_err()) {
             return Err(Error::other(format!(
                 "{} names a profile '{}', which is not a valid name",
                 path.display(),

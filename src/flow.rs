@@ -15,7 +15,7 @@ use crate::lock;
 use crate::profile::Profile;
 use crate::provider;
 use crate::secret::Secret;
-use crate::store::{Store, StoreKind};
+use crate::store::{Store, StoreKind, shared};
 use crate::term::{self, verbose};
 use crate::token::{self, TokenRecord};
 
@@ -102,9 +102,22 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
             return Ok(record);
         }
         Ok(record) => record,
-        Err(e) if e.kind() == Kind::Store => return uncached(app, profile, e, secret_stdin),
+        Err(e) if e.kind() == Kind::Store => {
+            return uncached(app, profile, e, secret_stdin, &binding, &usable);
+        }
         Err(e) => return Err(e),
     };
+    // The local copy is due: the fleet's may not be (the shared tier, see store::shared).
+    let fleet = fleet(app, profile, &binding, Some(&store), secret_stdin)?;
+    let fleet_seen = fleet.as_ref().map(|f| f.token()).transpose()?.flatten();
+    if let Some(record) = fleet_seen.as_ref().filter(|r| usable(r)) {
+        verbose!("{}: the fleet's token, {}", profile.name, expiry_text(record));
+        // Under the local lock: the file store's write is a read-modify-write.
+        if let Ok(_lock) = app.lock(&profile.name) {
+            keep_local(&store, profile, record);
+        }
+        return Ok(record.clone());
+    }
 
     // Before this profile's lock: no lock is held while the subject's is waited for.
     let subject = subject_token(app, profile)?;
@@ -112,7 +125,9 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
     // be used: with the credentials in the environment, a token can still be printed.
     let _lock = match app.lock(&profile.name) {
         Ok(lock) => lock,
-        Err(e) if e.kind() == Kind::Other => return uncached(app, profile, e, secret_stdin),
+        Err(e) if e.kind() == Kind::Other => {
+            return uncached(app, profile, e, secret_stdin, &binding, &usable);
+        }
         Err(e) => return Err(e),
     };
     let current = store.token(&profile.name)?;
@@ -120,6 +135,27 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
         verbose!("{}: another tok refreshed the token meanwhile", profile.name);
         return Ok(record.clone());
     }
+    let (_lease, current, seen) = match fleet.as_ref().map(|f| (f, f.lock(&usable))) {
+        Some((_, Ok(shared::Locked::Found(record)))) => {
+            keep_local(&store, profile, &record);
+            return Ok(record);
+        }
+        Some((f, Ok(shared::Locked::Held(lease)))) => {
+            // Read again under the lock: the entry seen while waiting may be old. In a
+            // fleet the shared entry is the one whose refresh token is current; a local
+            // copy of an older one may have been spent by another machine.
+            match f.token()? {
+                Some(record) if usable(&record) => {
+                    keep_local(&store, profile, &record);
+                    return Ok(record);
+                }
+                Some(shared) => (Some(lease), Some(shared), fleet_seen),
+                None => (Some(lease), current, seen),
+            }
+        }
+        Some((_, Err(e))) => return Err(e),
+        Some((_, Ok(shared::Locked::Off))) | None => (None, current, seen),
+    };
     if let Some(record) = current.as_ref().filter(|r| replaced_meanwhile(r, seen.as_ref(), &binding, want)) {
         verbose!("{}: another tok got a new token meanwhile; a newer one would be no fresher", profile.name);
         warn_if_short(record, want);
@@ -130,14 +166,96 @@ pub fn token(app: &App, profile: &Profile, want: Want<'_>, secret_stdin: bool) -
         Some(r) => verbose!("{}: refreshing; the stored token {}", profile.name, expiry_text(r)),
         None => verbose!("{}: no stored token for these settings; getting one", profile.name),
     }
+    let mut current = current;
+    if let Some(fleet) = &fleet {
+        before_mint(fleet, profile, &mut current)?;
+    }
     let mut secrets = Secrets::new(&profile.name, Some(&store), secret_stdin);
     secrets.set_subject(subject);
     let record = provider::obtain(profile, &app.http, &mut secrets, current.as_ref())?;
     if let Err(e) = store.put_token(&profile.name, &record) {
         term::warn(&format!("the new token was not saved: {e}"));
     }
+    if let Some(fleet) = &fleet {
+        fleet.put_token(&record)?;
+    }
     warn_if_short(&record, want);
     Ok(record)
+}
+
+/// The profile's shared tier, when it has one and can use it. Reads no secret unless a
+/// cache is set, and then none from a prompt or stdin: the entry is sealed with secrets
+/// already at hand.
+pub fn fleet(
+    app: &App,
+    profile: &Profile,
+    binding: &str,
+    store: Option<&Store>,
+    secret_stdin: bool,
+) -> Result<Option<shared::Fleet>> {
+    let get = |field: &str| profile.get(field).map(str::to_string);
+    let Some(config) = shared::Config::of(&profile.name, &get)? else { return Ok(None) };
+    let provider::Identity { api_key, .. } = provider::identity(profile)?;
+    if let Some(why) = shared::unsuitable(profile.provider.name(), api_key) {
+        verbose!("{}: not using the shared cache: {why}", profile.name);
+        return Ok(None);
+    }
+    let mut secrets = Vec::new();
+    for field in profile.provider.secrets() {
+        let value = std::env::var(crate::naming::env_name(&profile.name, field))
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+            .or_else(|| store.and_then(|s| s.secret(&profile.name, field).ok().flatten()));
+        if let Some(value) = value {
+            secrets.push((field, value));
+        }
+    }
+    if secrets.is_empty() {
+        let why = if secret_stdin {
+            "its secret comes on stdin, read only when a request needs it"
+        } else {
+            "it has no secret at hand to seal the entry with"
+        };
+        if config.required {
+            return Err(Error::store(format!("{}: cannot use the shared cache: {why}", profile.name))
+                .hint("keep the secret in the store or its TOK_<PROFILE>_<FIELD> variable"));
+        }
+        verbose!("{}: not using the shared cache: {why}", profile.name);
+        return Ok(None);
+    }
+    let stored_password =
+        || store.and_then(|s| s.secret(&profile.name, "shared_cache_password").ok().flatten());
+    shared::Fleet::new(&profile.name, config, binding, &secrets, stored_password, &app.http).map(Some)
+}
+
+/// A token from the fleet, copied to this machine's store.
+fn keep_local(store: &Store, profile: &Profile, record: &TokenRecord) {
+    if let Err(e) = store.put_token(&profile.name, record) {
+        term::warn(&format!("the fleet's token was not saved here: {e}"));
+    }
+}
+
+/// The fleet's checks before a token request (see `shared::Fleet::before_mint`): a
+/// refresh token that a holder whose lease ran out may have spent is not sent again.
+fn before_mint(fleet: &shared::Fleet, profile: &Profile, current: &mut Option<TokenRecord>) -> Result<()> {
+    let redeeming = current.as_ref().is_some_and(|r| r.refresh_token.is_some());
+    if fleet.before_mint(redeeming)? {
+        return Ok(());
+    }
+    if profile.get("grant") == Some("refresh_token") {
+        return Err(Error::not_logged_in(format!(
+            "profile '{}' needs a new login: a tok whose lease ran out may have spent its refresh token",
+            profile.name
+        ))
+        .hint(format!("run `tok login {}` again", profile.name)));
+    }
+    // The provider's own login (a password, the client's credentials), or exit 3 where
+    // it has none.
+    if let Some(r) = current.as_mut() {
+        r.refresh_token = None;
+    }
+    Ok(())
 }
 
 /// A token that another tok got while this one waited for the lock (it replaced the one
@@ -178,17 +296,47 @@ fn warn_if_short(record: &TokenRecord, want: Want) {
 
 /// The store cannot be used. With every credential in the environment (the CI case) a
 /// token can still be fetched and printed; it just cannot be kept.
+/// The fleet's cache still serves where this machine's store does not (a CI runner
+/// without a keyring): its token, its lock, and the new token written back to it.
 fn uncached(
     app: &App,
     profile: &Profile,
     store_error: crate::error::Error,
     secret_stdin: bool,
+    binding: &str,
+    usable: &dyn Fn(&TokenRecord) -> bool,
 ) -> Result<TokenRecord> {
     verbose!("{}: the store is unusable ({store_error}); trying the environment", profile.name);
+    // Before the fleet's lock, as before the local one.
+    let subject = subject_token(app, profile)?;
+    let fleet = fleet(app, profile, binding, None, secret_stdin)?;
+    let mut current = None;
+    let mut _lease = None;
+    if let Some(f) = &fleet {
+        if let Some(record) = f.token()?.filter(|r| usable(r)) {
+            verbose!("{}: the fleet's token, {}", profile.name, expiry_text(&record));
+            return Ok(record);
+        }
+        match f.lock(usable)? {
+            shared::Locked::Found(record) => return Ok(record),
+            shared::Locked::Held(lease) => {
+                current = f.token()?;
+                if let Some(record) = current.take_if(|r| usable(r)) {
+                    return Ok(record);
+                }
+                _lease = Some(lease);
+            }
+            shared::Locked::Off => {}
+        }
+        before_mint(f, profile, &mut current)?;
+    }
     let mut secrets = Secrets::new(&profile.name, None, secret_stdin);
-    secrets.set_subject(subject_token(app, profile)?);
-    match provider::obtain(profile, &app.http, &mut secrets, None) {
+    secrets.set_subject(subject);
+    match provider::obtain(profile, &app.http, &mut secrets, current.as_ref()) {
         Ok(record) => {
+            if let Some(f) = &fleet {
+                f.put_token(&record)?;
+            }
             let hint = store_error.hint_text().map(|h| format!("; {h}")).unwrap_or_default();
             term::warn(&format!("nothing was cached: {store_error}{hint}"));
             Ok(record)

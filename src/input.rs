@@ -6,7 +6,7 @@
 //! cached `tok print` never reads a secret.
 
 use crate::error::{Error, Result};
-use crate::profile::env_name;
+use crate::naming::env_name;
 use crate::secret::Secret;
 use crate::store::Store;
 use std::io::{BufRead, IsTerminal, Write};

@@ -20,6 +20,7 @@ mod input;
 pub mod jwt;
 mod keys;
 mod lock;
+mod naming;
 mod output;
 mod policy;
 mod profile;
@@ -57,6 +58,10 @@ pub fn harden() {
 /// Runs one parsed command line. `Ok` carries the exit code (0, or curl's for `tok curl`).
 pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
     term::set_verbose(cli.verbose);
+    store::shared::set_flags(store::shared::Flags {
+        url: cli.shared_cache.clone(),
+        required: cli.shared_cache_required,
+    });
     let app = flow::App {
         paths: config::Paths::discover()?,
         explicit_store: cli.store.clone(),

@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::provider::Provider;
 use crate::store::StoreKind;
 
+pub use crate::naming::{env_name, validate_name};
+
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub name: String,
@@ -18,36 +20,6 @@ pub struct Profile {
     /// When a request made with its credential last succeeded, for providers whose login
     /// cannot check the credential (`verified` in `config.toml`, Unix seconds).
     pub verified: Option<i64>,
-}
-
-/// `[a-z0-9][a-z0-9._-]*`, as `cli.md` fixes; the length cap keeps keyring entry names and
-/// file names sane.
-pub fn validate_name(name: &str) -> Result<String, String> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
-    if !first_ok || !rest_ok {
-        return Err(
-            "invalid profile name: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit"
-                .to_string(),
-        );
-    }
-    if name.len() > 64 {
-        return Err("a profile name has at most 64 characters".into());
-    }
-    Ok(name.to_string())
-}
-
-/// `TOK_<PROFILE>_<FIELD>`: profile upper-cased, `-` and `.` turned into `_`.
-pub fn env_name(profile: &str, field: &str) -> String {
-    let mut name = String::from("TOK_");
-    for c in profile.chars().chain(std::iter::once('_')).chain(field.chars()) {
-        name.push(match c {
-            '-' | '.' => '_',
-            c => c.to_ascii_uppercase(),
-        });
-    }
-    name
 }
 
 /// Another profile among `others` whose variables are `name`'s (`p.q`, `p-q` and `p_q`
@@ -126,6 +98,12 @@ pub fn resolve_among(
             settings.insert(field.to_string(), value);
         }
     }
+    // The shared cache's settings apply to every provider (see `store::shared`).
+    for field in crate::store::shared::SETTINGS {
+        if let Some(value) = env_value(name, field).or_else(|| saved.and_then(|s| s.get(field).cloned())) {
+            settings.insert(field.to_string(), value);
+        }
+    }
     // `--allow-host ''` clears the list rather than saving an empty one.
     settings.retain(|field, value| !(field == "allow_host" && value.trim().is_empty()));
     for (field, _) in flags {
@@ -179,6 +157,7 @@ pub fn warn_misspelt_variables(profile: &Profile) {
         .fields()
         .chain(profile.provider.secrets())
         .chain(["provider", "token", "header", "store"])
+        .chain(crate::store::shared::SETTINGS)
         .map(|f| f.to_ascii_uppercase())
         .collect();
     for (var, _) in std::env::vars_os() {

@@ -101,7 +101,12 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         check(&profile, &app.http, &record)?;
         profile.verified = Some(token::now());
     }
-    store.put_login(&profile.name, &secrets.collected(), (!identity.api_key).then_some(&record))?;
+    store.put_login(
+        &profile.name,
+        &secrets.collected(),
+        (!identity.api_key).then_some(&record),
+        &crate::provider::Provider::every_secret_field(),
+    )?;
 
     let _config_lock = app.lock(".config")?;
     let mut config = ConfigFile::load(&app.paths.config_file)?;

@@ -18,6 +18,9 @@ pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
         }
     };
     for name in names {
+        if args.shared {
+            super::shared_cache::forget(app, &name)?;
+        }
         forget(app, &name)?;
     }
     Ok(())

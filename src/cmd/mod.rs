@@ -17,6 +17,7 @@ mod man;
 mod print;
 mod print_dpop;
 mod providers;
+mod shared_cache;
 mod sign;
 mod status;
 

@@ -383,8 +383,10 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         .into_iter()
         .map(|s| (s, secret_place(&profile, s.field, &store)))
         .collect();
+    let fleet = super::shared_cache::status(app, &profile);
     if as_json {
         let mut value = fields(&record, now);
+        value.insert("shared_cache".into(), json!(fleet.as_ref().map(super::shared_cache::status_json)));
         value.insert("version".into(), JSON_VERSION.into());
         value.insert("provider_source".into(), provider_source.json().into());
         value.insert("environment".into(), json!(environment));
@@ -476,6 +478,9 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         (false, _) => "not yet: checked on first use".to_string(),
     };
     add("verified", verified);
+    for (k, v) in fleet.as_ref().map(super::shared_cache::status_lines).unwrap_or_default() {
+        add(k, v);
+    }
     if let Some(skew) = record.token.as_ref().and_then(|r| r.clock_skew).filter(|s| s.abs() > 60) {
         add(
             "clock",

@@ -124,7 +124,7 @@ impl FileStore {
                 None if temporaries => None,
                 None => file.strip_suffix(".json"),
             })
-            .filter(|name| crate::profile::validate_name(name).is_ok())
+            .filter(|name| crate::naming::validate_name(name).is_ok())
             .map(str::to_string)
             .collect();
         names.sort();

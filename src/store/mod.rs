@@ -5,6 +5,7 @@
 
 mod file;
 mod keyring;
+pub mod shared;
 
 pub use self::keyring::KeyringStore;
 pub use file::FileStore;
@@ -90,12 +91,14 @@ impl Store {
 
     /// A login's result: its secrets and first token (none for an API key). The file
     /// store replaces the profile's file whole, which is also how a corrupt one gets
-    /// repaired.
+    /// repaired. `every_field`: every secret field any provider keeps (the caller knows
+    /// the providers; the store does not import them).
     pub fn put_login(
         &self,
         profile: &str,
         secrets: &[(&'static str, Secret)],
         record: Option<&TokenRecord>,
+        every_field: &[&str],
     ) -> Result<()> {
         match self {
             Store::File(f) => f.replace(profile, secrets, record),
@@ -105,8 +108,9 @@ impl Store {
                 }
                 // Secrets of an earlier mode or provider (a merchant-v2 password after a
                 // switch to --api-key) must not outlive the login that replaced them.
-                let stale: Vec<&str> = crate::provider::Provider::every_secret_field()
-                    .into_iter()
+                let stale: Vec<&str> = every_field
+                    .iter()
+                    .copied()
                     .filter(|f| !secrets.iter().any(|(kept, _)| kept == f))
                     .collect();
                 k.forget_secrets(profile, &stale)?;

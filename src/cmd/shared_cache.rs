@@ -1,0 +1,118 @@
+//! The shared cache in `tok logout --shared` and `tok status P`.
+
+use crate::error::{Error, Result};
+use crate::flow::App;
+use crate::profile::Profile;
+use crate::provider;
+use crate::store::shared;
+use crate::term;
+
+/// Deletes the fleet's entry of `name` (before the local store forgets the secrets it is
+/// sealed with).
+pub fn forget(app: &App, name: &str) -> Result<()> {
+    let profile = super::existing_profile(app, name)?;
+    let store = app.store_for(&profile)?;
+    let binding = provider::identity(&profile)?.binding;
+    let Some(fleet) = crate::flow::fleet(app, &profile, &binding, Some(&store), false)? else {
+        return Err(Error::usage(format!("--shared: {name} uses no shared cache"))
+            .hint("set TOK_SHARED_CACHE (or --shared-cache) to the fleet's cache"));
+    };
+    match fleet.forget()? {
+        Some(true) => term::note(&format!("deleted the fleet's token of {name} from the shared cache")),
+        Some(false) => term::note(&format!("the shared cache held no token of {name}")),
+        None => return Err(Error::store(format!("the fleet's token of {name} could not be deleted"))),
+    }
+    Ok(())
+}
+
+/// What `tok status P` says of the shared cache; `None` when none is set.
+pub enum Status {
+    NotUsed(&'static str),
+    NoSecret { place: String },
+    Report { place: String, report: shared::Report },
+    Unreachable { place: String },
+    Error(String),
+}
+
+pub fn status(app: &App, profile: &Profile) -> Option<Status> {
+    let get = |field: &str| profile.get(field).map(str::to_string);
+    let config = match shared::Config::of(&profile.name, &get) {
+        Ok(Some(config)) => config,
+        Ok(None) => return None,
+        Err(e) => return Some(Status::Error(e.to_string())),
+    };
+    let identity = match provider::identity(profile) {
+        Ok(identity) => identity,
+        Err(e) => return Some(Status::Error(e.to_string())),
+    };
+    if let Some(why) = shared::unsuitable(profile.provider.name(), identity.api_key) {
+        return Some(Status::NotUsed(why));
+    }
+    let place = config.describe();
+    let fleet = app
+        .store_for(profile)
+        .and_then(|store| crate::flow::fleet(app, profile, &identity.binding, Some(&store), false));
+    Some(match fleet.and_then(|f| f.map(|f| f.report()).transpose()) {
+        Ok(None) => Status::NoSecret { place },
+        Ok(Some(Some(report))) => Status::Report { place, report },
+        Ok(Some(None)) => Status::Unreachable { place },
+        Err(e) => Status::Error(e.to_string()),
+    })
+}
+
+/// `tok status P`'s lines.
+pub fn status_lines(status: &Status) -> Vec<(&'static str, String)> {
+    match status {
+        Status::NotUsed(why) => vec![("shared cache", format!("not used: {why}"))],
+        Status::NoSecret { place } => {
+            vec![(
+                "shared cache",
+                format!("{place}: not used (no secret at hand to seal with; -v says more)"),
+            )]
+        }
+        Status::Unreachable { place } => {
+            vec![("shared cache", format!("{place}: unreachable (see the warning)"))]
+        }
+        Status::Error(e) => vec![("shared cache", e.clone())],
+        Status::Report { place, report: r } => {
+            let entry = r.entry.as_ref().map(|e| format!("the fleet's token {e}"));
+            let mut lines = vec![(
+                "shared cache",
+                format!("{place}: {}", entry.unwrap_or_else(|| "no fleet token".into())),
+            )];
+            lines.push(("mints today", format!("{} (the fleet, UTC)", r.mints_today)));
+            if let Some(holder) = &r.holder {
+                lines.push(("refreshing now", holder.clone()));
+            }
+            if r.unreadable > 0 {
+                lines.push((
+                    "unreadable values",
+                    format!("{} (not sealed with this profile's credential; replaced)", r.unreadable),
+                ));
+            }
+            lines
+        }
+    }
+}
+
+/// `tok status P --json`'s `shared_cache`.
+pub fn status_json(status: &Status) -> serde_json::Value {
+    use serde_json::json;
+    match status {
+        Status::NotUsed(why) => json!({ "used": false, "reason": why }),
+        Status::NoSecret { place } => {
+            json!({ "used": false, "url": place, "reason": "no secret at hand to seal with" })
+        }
+        Status::Unreachable { place } => json!({ "used": true, "url": place, "reachable": false }),
+        Status::Error(e) => json!({ "used": false, "reason": e }),
+        Status::Report { place, report: r } => json!({
+            "used": true,
+            "url": place,
+            "reachable": true,
+            "fleet_token": r.entry,
+            "mints_today": r.mints_today,
+            "lock_holder": r.holder,
+            "unreadable": r.unreadable,
+        }),
+    }
+}
