@@ -7,6 +7,7 @@ mod curl_dump;
 mod curl_hosts;
 mod curl_options;
 mod exec;
+mod exec_proxy;
 mod inspect;
 mod login;
 mod logout;
