@@ -172,14 +172,20 @@ fn with_proxy_the_command_gets_a_url_and_no_token() {
     let out = exec_proxy(
         &home,
         &["acme-key", "--proxy", "nexterpay"],
-        "curl -sS \"$TOK_NEXTERPAY_URL/echo/child\"; echo; echo ---; env; exit 7",
+        "curl -sS \"$TOK_NEXTERPAY_URL/echo/child\"; echo; \
+         curl -s -o /dev/null -w '%{http_code} ' \"${TOK_NEXTERPAY_URL%/*}/echo/child\"; \
+         curl -s -o /dev/null -w '%{http_code}\\n' -H 'Origin: http://evil.example' \"$TOK_NEXTERPAY_URL/echo/child\"; \
+         echo ---; env; exit 7",
     )
     .output()
     .unwrap();
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(7), "the command's exit code: {stderr}");
     let text = String::from_utf8(out.stdout).unwrap();
-    let (answer, env) = text.split_once("---\n").unwrap_or_else(|| panic!("{text}"));
+    let (answers, env) = text.split_once("---\n").unwrap_or_else(|| panic!("{text}"));
+    let (answer, refused) = answers.trim_end().split_once('\n').unwrap_or_else(|| panic!("{answers}"));
+    // tok proxy's guards hold: no capability, 404; another page's request, 403.
+    assert_eq!(refused, "404 403", "{answers}");
     let seen: serde_json::Value = serde_json::from_str(answer.trim()).unwrap_or_else(|_| panic!("{answer}"));
     assert_eq!(seen["path"], "/echo/child");
     assert_eq!(seen["headers"]["authorization"], format!("Bearer {token}"), "the proxy added the credential");
