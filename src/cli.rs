@@ -71,7 +71,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run curl with the profile's header, passed without touching any command line
     Curl(CurlArgs),
-    /// Run a command with fresh tokens of one or more profiles in its environment
+    /// Run a command with fresh tokens of one or more profiles in its environment, or
+    /// with a proxy to a profile's API for as long as it runs (--proxy)
     Exec(ExecArgs),
     /// Serve a local gateway that adds a fresh credential to every request to the API
     #[command(
@@ -674,10 +675,19 @@ pub fn split_curl_args(args: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString
 }
 
 #[derive(Debug, Args)]
+// With --proxy alone the profiles may be missing: everything after `--` is then the
+// command (allow_missing_positional), and the terminator, which no profile name can be,
+// keeps a profile followed by an option (`P --var X`) from being taken for the command.
+#[command(allow_missing_positional = true)]
 pub struct ExecArgs {
     /// The profiles whose tokens the command gets, comma-separated
-    #[arg(value_parser = profile_name, value_delimiter = ',', action = clap::ArgAction::Set, num_args = 1, required = true, add = profiles(), value_name = "PROFILE[,PROFILE...]")]
+    #[arg(value_parser = profile_name, value_delimiter = ',', action = clap::ArgAction::Set, num_args = 1, value_terminator = ";", required_unless_present = "proxy", add = profiles(), value_name = "PROFILE[,PROFILE...]")]
     pub profiles: Vec<String>,
+
+    /// Run a `tok proxy` for this profile while the command runs (repeatable); the command
+    /// gets its base URL, capability included, in TOK_<PROFILE>_URL and no token
+    #[arg(long, value_name = "PROFILE", value_parser = profile_name, add = profiles())]
+    pub proxy: Vec<String>,
 
     /// Refresh first when a token has less than this left (or 10 % of its lifetime)
     #[arg(long, value_name = "DUR", value_parser = duration::parse, default_value = "30s")]
@@ -689,7 +699,8 @@ pub struct ExecArgs {
     pub var: Option<String>,
 
     /// The command and its arguments; everything from CMD on is the command's, as with
-    /// `aws-vault exec` (put -- before a CMD that starts with -)
+    /// `aws-vault exec` (put -- before a CMD that starts with -, and with --proxy and no
+    /// PROFILE)
     #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod section;
+
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub config_file: PathBuf,
@@ -54,22 +56,36 @@ pub struct ConfigFile {
     pub profiles: BTreeMap<String, Settings>,
 }
 
+/// What `ConfigFile::load_one` read.
+pub enum Loaded {
+    /// The profile's settings alone: its table was all the file held of it.
+    One(Settings),
+    /// The whole file, parsed and checked as `load` does.
+    All(ConfigFile),
+}
+
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
-        // The file decides where passwords are sent: only if nobody else could write it.
-        let refuse = |e: std::io::Error| Error::other(format!("refusing to read settings: {e}"));
-        let (dir, name) = split(path)?;
-        let bytes = match fsutil::Dir::open(dir, false).map_err(refuse)? {
-            Some(dir) => dir.read(name, fsutil::Holds::Settings).map_err(refuse)?,
-            None => None,
-        };
-        let Some(bytes) = bytes else { return Ok(ConfigFile::default()) };
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Error::other(format!("{} is not valid: it is not UTF-8", path.display())))?;
-        let config: ConfigFile = toml::from_str(&text).map_err(|e| {
-            Error::other(format!("{} is not valid: {}", path.display(), crate::secret::outside(e.message())))
-                .hint("fix or delete the file; `tok login` writes it again")
-        })?;
+        match read(path)? {
+            Some(bytes) => ConfigFile::parse(path, bytes),
+            None => Ok(ConfigFile::default()),
+        }
+    }
+
+    /// One profile's settings, parsing only its table where `section` can find it (the
+    /// file as `save` writes it), else the whole file as `load` does.
+    pub fn load_one(path: &Path, profile: &str) -> Result<Loaded> {
+        let Some(bytes) = read(path)? else { return Ok(Loaded::All(ConfigFile::default())) };
+        if let Some(table) = section::find(&bytes, profile) {
+            let table = std::str::from_utf8(table).map_err(|_| not_utf8(path))?;
+            return toml::from_str(table).map(Loaded::One).map_err(|e| invalid(path, &e));
+        }
+        ConfigFile::parse(path, bytes).map(Loaded::All)
+    }
+
+    fn parse(path: &Path, bytes: Vec<u8>) -> Result<ConfigFile> {
+        let text = String::from_utf8(bytes).map_err(|_| not_utf8(path))?;
+        let config: ConfigFile = toml::from_str(&text).map_err(|e| invalid(path, &e))?;
         if let Some(bad) = config.profiles.keys().find(|name| crate::naming::validate_name(name).is_err()) {
             return Err(Error::other(format!(
                 "{} names a profile '{}', which is not a valid name",
@@ -92,6 +108,27 @@ impl ConfigFile {
             })
             .map_err(|e| Error::other(format!("cannot save settings: {e}")))
     }
+}
+
+/// The file's bytes, `None` when there is none.
+fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    // The file decides where passwords are sent: only if nobody else could write it.
+    let refuse = |e: std::io::Error| Error::other(format!("refusing to read settings: {e}"));
+    let (dir, name) = split(path)?;
+    let bytes = match fsutil::Dir::open(dir, false).map_err(refuse)? {
+        Some(dir) => dir.read(name, fsutil::Holds::Settings).map_err(refuse)?,
+        None => None,
+    };
+    Ok(bytes)
+}
+
+fn not_utf8(path: &Path) -> Error {
+    Error::other(format!("{} is not valid: it is not UTF-8", path.display()))
+}
+
+fn invalid(path: &Path, e: &toml::de::Error) -> Error {
+    Error::other(format!("{} is not valid: {}", path.display(), crate::secret::outside(e.message())))
+        .hint("fix or delete the file; `tok login` writes it again")
 }
 
 /// A file's directory and name.

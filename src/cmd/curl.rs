@@ -175,7 +175,10 @@ pub fn curl(app: &App, args: &CurlArgs) -> Result<ExitCode> {
             && profile.verified.is_none()
             && last_status(&dumped).is_some_and(|s| (200..300).contains(&s))
         {
-            super::mark_verified(app, &profile)?;
+            // curl has run: its exit code stands, whatever keeps this from being saved.
+            if let Err(e) = super::mark_verified(app, &profile) {
+                crate::term::warn(&format!("cannot mark {} as verified: {e}", profile.name));
+            }
         }
     }
     Ok(exit_code(code))

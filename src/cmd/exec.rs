@@ -6,6 +6,7 @@
 //! (`TOK_*_PASSWORD`, `_CLIENT_SECRET`, `_API_KEY`) never reach the command. On Unix tok
 //! replaces itself with the command, so signals and the exit code are the command's and
 //! no tok process stays behind; elsewhere tok waits and passes the exit code through.
+//! With `--proxy` the command gets proxies instead of tokens (`exec_proxy`).
 
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
@@ -25,13 +26,21 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
             "--var names one profile's variables; with several, each gets TOK_<PROFILE>_TOKEN",
         ));
     }
+    if args.var.is_some() && args.profiles.is_empty() {
+        return Err(Error::usage("--var names a token's variable; a --proxy profile's is TOK_<PROFILE>_URL"));
+    }
     if let Some(var) = &args.var {
         output::render_check_var(var)?;
     }
-    for (i, name) in args.profiles.iter().enumerate() {
-        if let Some(twin) = crate::profile::variable_twin(name, args.profiles[..i].iter().map(String::as_str))
-        {
-            return Err(crate::profile::twin_error(name, twin, "their tokens would overwrite each other"));
+    let every: Vec<&str> = args.profiles.iter().chain(&args.proxy).map(String::as_str).collect();
+    for (i, name) in every.iter().enumerate() {
+        if every[..i].contains(name) && args.proxy.iter().any(|p| p == name) {
+            return Err(Error::usage(format!(
+                "profile '{name}' is named twice: --proxy {name} gives the command a proxy and no token"
+            )));
+        }
+        if let Some(twin) = crate::profile::variable_twin(name, every[..i].iter().copied()) {
+            return Err(crate::profile::twin_error(name, twin, "their variables would overwrite each other"));
         }
     }
     let min_ttl = i64::try_from(args.min_ttl.as_secs()).unwrap_or(i64::MAX);
@@ -73,7 +82,11 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
         }
     }
     command.envs(vars);
-    run(command, program)
+    if args.proxy.is_empty() {
+        run(command, program)
+    } else {
+        super::exec_proxy::run(app, args, command, program)
+    }
 }
 
 /// `TOK_<PROFILE>_<FIELD>` where the field is a secret of any provider. In any case:
@@ -103,7 +116,7 @@ fn run(mut command: std::process::Command, program: &std::ffi::OsStr) -> Result<
     })
 }
 
-fn not_started(program: &std::ffi::OsStr, e: std::io::Error) -> Error {
+pub(super) fn not_started(program: &std::ffi::OsStr, e: std::io::Error) -> Error {
     let error = Error::other(format!("cannot run {}: {e}", program.to_string_lossy()));
     if e.kind() == std::io::ErrorKind::NotFound { Error::usage(error.to_string()) } else { error }
 }

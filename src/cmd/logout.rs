@@ -27,6 +27,10 @@ pub fn logout(app: &App, args: &LogoutArgs) -> Result<()> {
 }
 
 fn forget(app: &App, name: &str) -> Result<()> {
+    // The whole file first, as it is written back below: `existing_profile` reads only
+    // this profile's table, and an error elsewhere must stop the logout before the store
+    // loses anything.
+    ConfigFile::load(&app.paths.config_file)?;
     let profile = super::existing_profile(app, name)?;
     let store = app.store_for(&profile)?;
     let _lock = app.lock(&profile.name)?;

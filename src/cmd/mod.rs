@@ -9,6 +9,7 @@ mod curl_hosts;
 mod curl_options;
 mod curl_tls;
 mod exec;
+mod exec_proxy;
 mod inspect;
 mod login;
 mod login_dpop;
@@ -33,7 +34,7 @@ pub use providers::providers;
 pub use sign::sign;
 pub use status::status;
 
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Loaded};
 use crate::error::Result;
 use crate::flow::App;
 use crate::profile::{self, Profile};
@@ -48,9 +49,16 @@ fn known_profiles(paths: &crate::config::Paths, config: &ConfigFile) -> Vec<Stri
 
 /// A profile for a command that uses an existing login (or the environment alone).
 pub(crate) fn existing_profile(app: &App, name: &str) -> Result<Profile> {
-    let config = ConfigFile::load(&app.paths.config_file)?;
-    let known: Vec<String> = config.profiles.keys().cloned().collect();
-    let profile = profile::resolve_among(name, None, &[], config.profiles.get(name), &known)?;
+    // Only this profile's table where the file allows: the cost of a cached print does
+    // not grow with the other profiles. The names are for "did you mean", when it is absent.
+    let (saved, known) = match ConfigFile::load_one(&app.paths.config_file, name)? {
+        Loaded::One(settings) => (Some(settings), Vec::new()),
+        Loaded::All(mut config) => {
+            let known: Vec<String> = config.profiles.keys().cloned().collect();
+            (config.profiles.remove(name), known)
+        }
+    };
+    let profile = profile::resolve_among(name, None, &[], saved.as_ref(), &known)?;
     profile::warn_misspelt_variables(&profile);
     Ok(profile)
 }

@@ -16,6 +16,7 @@ use crate::store::{Store, StoreKind};
 use crate::term::printable;
 use crate::token::{self, TokenRecord};
 use serde_json::{Map, Value, json};
+use std::rc::Rc;
 
 /// What a profile's token is, as far as the store tells without the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,11 +90,12 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
     names.sort();
     let now = token::now();
     let mut failed = None;
+    let mut stores = Stores::default();
     let records: Vec<Record> = names
         .into_iter()
         .map(|name| {
             let saved = config.profiles.get(&name);
-            match profile::resolve(&name, None, &[], saved).and_then(|p| examine(app, &p, now)) {
+            match profile::resolve(&name, None, &[], saved).and_then(|p| examine(app, &p, now, &mut stores)) {
                 Ok((record, _, e)) => {
                     if let Some(e) = e {
                         failed.get_or_insert(e);
@@ -163,10 +165,33 @@ fn environment_profiles() -> Vec<String> {
 
 /// A resolved profile's record, its store, and the store's error when it could not be read
 /// (then the state is `Unknown`).
-fn examine(app: &App, profile: &Profile, now: i64) -> Result<(Record, Store, Option<Error>)> {
+/// Each store opened once for every profile in it.
+#[derive(Default)]
+struct Stores(Vec<(StoreKind, Rc<Store>)>);
+
+impl Stores {
+    fn open(&mut self, app: &App, kind: StoreKind) -> Result<Rc<Store>> {
+        if let Some((_, store)) = self.0.iter().find(|(k, _)| *k == kind) {
+            return Ok(Rc::clone(store));
+        }
+        let store = Rc::new(match app.open(kind)? {
+            Store::File(files) => Store::File(files.holding()),
+            other => other,
+        });
+        self.0.push((kind, Rc::clone(&store)));
+        Ok(store)
+    }
+}
+
+fn examine(
+    app: &App,
+    profile: &Profile,
+    now: i64,
+    stores: &mut Stores,
+) -> Result<(Record, Rc<Store>, Option<Error>)> {
     let kind = app.store_kind(profile)?;
     let identity = provider::identity(profile)?;
-    let store = app.open(kind)?;
+    let store = stores.open(app, kind)?;
     let mut failure = None;
     let (state, token) = if identity.api_key {
         // An API key is a secret of its own; there is no token record to look at.
@@ -338,7 +363,7 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
     let profile = super::existing_profile(app, name)?;
     let spec = profile.provider.spec();
     let now = token::now();
-    let (record, store, failure) = examine(app, &profile, now)?;
+    let (record, store, failure) = examine(app, &profile, now, &mut Stores::default())?;
     if let Some(e) = &failure {
         crate::term::warn(&format!("the stored token cannot be read: {e}"));
     }

@@ -54,6 +54,86 @@ const MAX_CONNECTIONS: usize = 256;
 const HEAD_WITHIN: Duration = Duration::from_secs(5);
 
 pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
+    let ready = prepare(app, args)?;
+    let runtime = runtime()?;
+    term::stdout(format!("{}\n", ready.gateway.public).as_bytes())?;
+    term::note(&format!("proxy: {}; Ctrl-C stops it", ready.describe()));
+    let served =
+        runtime.block_on(serve(ready.listener, ready.gateway, ready.grace, stop_signal(), stop_signal))?;
+    term::note(&format!("proxy: stopped after {served} connection{}", if served == 1 { "" } else { "s" }));
+    Ok(())
+}
+
+/// A gateway serving on a thread of its own (`tok exec --proxy`), until `stop` or drop.
+pub struct Background {
+    /// The base URL clients use, capability included.
+    pub url: String,
+    pub address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<u64>>>,
+}
+
+/// Binds, gets the first token and serves in the background: when it returns, the
+/// address takes connections. Nothing goes to stdout (it is the caller's).
+pub fn start(app: &App, args: &ProxyArgs) -> Result<Background> {
+    let ready = prepare(app, args)?;
+    let runtime = runtime()?;
+    let (url, address) = (ready.gateway.public.clone(), ready.gateway.listen);
+    term::verbose!("proxy: {}", ready.describe());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("proxy {}", ready.gateway.profile))
+        .spawn(move || {
+            // A dropped sender stops it too.
+            let stop = async move {
+                let _ = stopped.await;
+            };
+            runtime.block_on(serve(ready.listener, ready.gateway, ready.grace, stop, std::future::pending))
+        })
+        .map_err(|e| Error::other(format!("cannot start the proxy's thread: {e}")))?;
+    Ok(Background { url, address, stop: Some(stop), thread: Some(thread) })
+}
+
+impl Background {
+    /// Stops taking connections, lets requests under way finish (for up to `--timeout`)
+    /// and returns how many connections were served.
+    pub fn stop(mut self) -> Result<u64> {
+        self.halt()
+    }
+
+    fn halt(&mut self) -> Result<u64> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(served)) => served,
+            Some(Err(_)) => Err(Error::other("the proxy's thread failed")),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+/// A gateway bound and holding its first token, not serving yet.
+struct Ready {
+    listener: std::net::TcpListener,
+    gateway: Arc<forward::Gateway>,
+    grace: Duration,
+}
+
+impl Ready {
+    fn describe(&self) -> String {
+        let g = &self.gateway;
+        format!("{} -> {} on {}", g.profile, http::redact_url(&g.upstream), g.listen)
+    }
+}
+
+fn prepare(app: &App, args: &ProxyArgs) -> Result<Ready> {
     let profile = crate::cmd::existing_profile(app, &args.profile)?;
     let identity = provider::identity(&profile)?;
     let touches = provider::curl_touches(&profile)?;
@@ -71,6 +151,7 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     let capability = crate::random::capability()?;
     // It grants the credential's use: cut out of every line on stderr, like a secret.
     crate::secret::register(&capability);
+    term::mask_in_ci(&capability);
     let timeout = app.http.timeout();
     // RFC 8705: a certificate-bound token is presented with its certificate, upstream.
     let client_cert = crate::client_cert::of_profile(app, &profile)?;
@@ -91,9 +172,9 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
     let gateway = Arc::new(forward::Gateway {
         keeper: Arc::new(keeper),
         client,
-        upstream: upstream.clone(),
-        capability: capability.clone(),
-        public: public.clone(),
+        upstream,
+        capability,
+        public,
         listen: address,
         profile: profile.name.clone(),
         trace_uuid: touches.trace_uuid,
@@ -105,23 +186,17 @@ pub fn proxy(app: &App, args: &ProxyArgs) -> Result<()> {
             .then(|| crate::dpop::profile_key(app, &profile).map(dpop::Prover::new))
             .transpose()?,
     });
-    // One thread serves everything (token refreshes block on threads of their own): on
-    // the 2-core machine it was measured on, it took a third less CPU per request than two
-    // workers at the same throughput, since nothing crosses threads (BENCHMARKS.md).
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    Ok(Ready { listener, gateway, grace: timeout })
+}
+
+/// One thread serves everything (token refreshes block on threads of their own): on the
+/// 2-core machine it was measured on, it took a third less CPU per request than two
+/// workers at the same throughput, since nothing crosses threads (BENCHMARKS.md).
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::other(format!("cannot start the proxy's runtime: {e}")))?;
-    term::mask_in_ci(&capability);
-    term::stdout(format!("{public}\n").as_bytes())?;
-    term::note(&format!(
-        "proxy: {} -> {} on {address}; Ctrl-C stops it",
-        profile.name,
-        http::redact_url(&upstream)
-    ));
-    let served = runtime.block_on(serve(listener, gateway, timeout))?;
-    term::note(&format!("proxy: stopped after {served} connection{}", if served == 1 { "" } else { "s" }));
-    Ok(())
+        .map_err(|e| Error::other(format!("cannot start the proxy's runtime: {e}")))
 }
 
 /// Where requests go: `--upstream`, else the profile's `upstream` setting or its
@@ -182,12 +257,15 @@ struct Open {
     abort: tokio::task::AbortHandle,
 }
 
-/// Serves until SIGINT or SIGTERM, then lets requests under way finish for up to `grace`
-/// (a second signal stops at once). Returns how many connections were served.
-async fn serve(
+/// Serves until `stop` (SIGINT or SIGTERM for `tok proxy`), then lets requests under way
+/// finish for up to `grace`, or until `again` (a second signal). Returns how many
+/// connections were served.
+async fn serve<Again: Future<Output = ()>>(
     listener: std::net::TcpListener,
     gateway: Arc<forward::Gateway>,
     grace: Duration,
+    stop: impl Future<Output = ()>,
+    again: impl FnOnce() -> Again,
 ) -> Result<u64> {
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| Error::other(format!("cannot listen: {e}")))?;
@@ -198,7 +276,6 @@ async fn serve(
     let mut open: BTreeMap<u64, Open> = BTreeMap::new();
     let mut connections = tokio::task::JoinSet::new();
     let mut served = 0u64;
-    let stop = stop_signal();
     tokio::pin!(stop);
     'serve: loop {
         let stream = tokio::select! {
@@ -255,7 +332,7 @@ async fn serve(
         finished = drained => if finished.is_err() {
             term::warn("proxy: stopped with requests still under way after --timeout");
         },
-        () = stop_signal() => term::warn("proxy: stopped at once"),
+        () = again() => term::warn("proxy: stopped at once"),
     }
     Ok(served)
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 pub struct FileStore {
     dir: PathBuf,
+    /// The directory, opened and checked once for many reads (`holding`).
+    held: Option<fsutil::Dir>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -23,7 +25,15 @@ struct Contents {
 
 impl FileStore {
     pub fn new(dir: PathBuf) -> FileStore {
-        FileStore { dir }
+        FileStore { dir, held: None }
+    }
+
+    /// For reading many profiles at once (`tok status`): the directory is opened and
+    /// checked once, not for every profile (at 2,000 profiles, that walk from `/` was most
+    /// of the time). Where it cannot be, each read opens it and says why, as before.
+    pub fn holding(self) -> FileStore {
+        let held = self.open(false).ok().flatten();
+        FileStore { held, ..self }
     }
 
     pub fn dir(&self) -> &Path {
@@ -55,7 +65,17 @@ impl FileStore {
     fn read(&self, profile: &str) -> Result<Option<Contents>> {
         // A token is printed and secrets are sent as read: only from files nobody else
         // could have planted or read.
-        let Some(dir) = self.open(false)? else { return Ok(None) };
+        let opened;
+        let dir = match &self.held {
+            Some(dir) => dir,
+            None => match self.open(false)? {
+                Some(dir) => {
+                    opened = dir;
+                    &opened
+                }
+                None => return Ok(None),
+            },
+        };
         let bytes = match dir.read(&Self::file(profile), fsutil::Holds::Secrets) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(None),

@@ -143,3 +143,189 @@ fn github_actions_masks_every_token_without_changing_stdout() {
     let out = home.tok().env("GITHUB_ACTIONS", "false").args(["print", "nexterpay"]).output().unwrap();
     assert!(out.stderr.is_empty());
 }
+
+/// `tok exec --proxy ...`: everything after `--` is the command.
+fn exec_proxy(home: &Home, args: &[&str], script: &str) -> std::process::Command {
+    let mut cmd = home.process();
+    cmd.env("PATH", "/usr/bin:/bin")
+        .env("TOK_NEXTERPAY_PASSWORD", "a-secret-tok-has")
+        .arg("exec")
+        .args(args)
+        .args(["--", "sh", "-c", script]);
+    cmd
+}
+
+/// The port of a proxy URL `http://127.0.0.1:PORT/CAPABILITY`.
+fn port_of(url: &str) -> u16 {
+    let rest = url.strip_prefix("http://127.0.0.1:").unwrap_or_else(|| panic!("{url}"));
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn with_proxy_the_command_gets_a_url_and_no_token() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    assert!(home.api_key_login(&sb).status.success());
+    let token = home.print("nexterpay");
+    // A token profile before the option, a proxy after it: both kinds at once.
+    let out = exec_proxy(
+        &home,
+        &["acme-key", "--proxy", "nexterpay"],
+        "curl -sS \"$TOK_NEXTERPAY_URL/echo/child\"; echo; \
+         curl -s -o /dev/null -w '%{http_code} ' \"${TOK_NEXTERPAY_URL%/*}/echo/child\"; \
+         curl -s -o /dev/null -w '%{http_code}\\n' -H 'Origin: http://evil.example' \"$TOK_NEXTERPAY_URL/echo/child\"; \
+         echo ---; env; exit 7",
+    )
+    .output()
+    .unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(7), "the command's exit code: {stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (answers, env) = text.split_once("---\n").unwrap_or_else(|| panic!("{text}"));
+    let (answer, refused) = answers.trim_end().split_once('\n').unwrap_or_else(|| panic!("{answers}"));
+    // tok proxy's guards hold: no capability, 404; another page's request, 403.
+    assert_eq!(refused, "404 403", "{answers}");
+    let seen: serde_json::Value = serde_json::from_str(answer.trim()).unwrap_or_else(|_| panic!("{answer}"));
+    assert_eq!(seen["path"], "/echo/child");
+    assert_eq!(seen["headers"]["authorization"], format!("Bearer {token}"), "the proxy added the credential");
+    let url =
+        env.lines().find_map(|l| l.strip_prefix("TOK_NEXTERPAY_URL=")).unwrap_or_else(|| panic!("{env}"));
+    assert_eq!(url.rsplit('/').next().unwrap().len(), 32, "the capability is in the URL: {url}");
+    for absent in [token.as_str(), "a-secret-tok-has", "TOK_NEXTERPAY_TOKEN", "TOK_NEXTERPAY_HEADER"] {
+        assert!(!env.contains(absent), "{absent} in the command's environment: {env}");
+    }
+    assert!(env.contains(&format!("TOK_ACME_KEY_HEADER=Api-key: {API_KEY}")), "{env}");
+    // One line per request on stderr, as `tok proxy` writes, and no capability.
+    assert!(stderr.contains("proxy: GET /echo/child -> 200 ("), "{stderr}");
+    assert!(!stderr.contains(url.rsplit('/').next().unwrap()), "{stderr}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the cached token was used");
+    // The proxy ended with the command.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port_of(url))).is_err(), "{url} still open");
+}
+
+#[test]
+fn with_several_proxies_each_profile_gets_its_own() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    assert!(home.api_key_login(&sb).status.success());
+    let token = home.print("nexterpay");
+    let out = exec_proxy(
+        &home,
+        &["--proxy", "nexterpay", "--proxy", "acme-key"],
+        "curl -sS \"$TOK_NEXTERPAY_URL/echo/a\"; echo; curl -sS \"$TOK_ACME_KEY_URL/echo/b\"; echo; \
+         env | grep -c '^TOK_.*_URL='",
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let a: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    let b: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(a["headers"]["authorization"], format!("Bearer {token}"));
+    assert_eq!(b["headers"]["api-key"], API_KEY);
+    assert!(b["headers"].get("authorization").is_none(), "{b}");
+    assert_eq!(lines[2], "2");
+}
+
+#[test]
+fn with_proxy_usage_errors_and_failures_run_nothing() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let marker = home.path().join("ran");
+    let touch = format!("touch '{}'", marker.display());
+    // Not logged in: exit 3, before the command.
+    let out = exec_proxy(&home, &["--proxy", "nexterpay"], &touch).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    home.login(&sb);
+    for args in [
+        &["--proxy", "nexterpay", "nexterpay"][..],
+        &["nexterpay", "--proxy", "nexterpay"],
+        &["--proxy", "nexterpay", "--proxy", "nexterpay"],
+        &["--proxy", "nexterpay", "--var", "X"],
+    ] {
+        let out = exec_proxy(&home, args, &touch).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+    }
+    assert!(!marker.exists(), "the command did not run");
+    // No command at all.
+    let out = home.process().args(["exec", "--proxy", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+}
+
+/// tok stays as the command's parent: SIGTERM to it reaches the command, SIGINT (which the
+/// terminal sends to both) is left to the command, and a command a signal ended ends tok
+/// with the same signal, as if tok had replaced itself.
+#[cfg(unix)]
+#[test]
+fn with_proxy_signals_pass_to_the_command_and_back() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let mut child = exec_proxy(&home, &["--proxy", "nexterpay"], "echo ready; exec sleep 30")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = child.id() as i32;
+    let started = std::time::Instant::now();
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the command ended at once");
+    // A command's own signal, too.
+    let status = exec_proxy(&home, &["--proxy", "nexterpay"], "kill -HUP $$").status().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGHUP), "{status:?}");
+}
+
+/// The answer for long-running commands: the proxy refreshes the token the command never
+/// sees, where an environment token would have gone stale.
+#[cfg(target_os = "linux")]
+#[test]
+fn with_proxy_a_long_running_command_gets_fresh_tokens() {
+    let faketime = faketime_library();
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let first = home.print("nexterpay");
+    let clock = home.path().join("clock");
+    std::fs::write(&clock, "+0\n").unwrap();
+    // Nine and a half hours pass in the middle (the sandbox's tokens last ten).
+    let script = "unset LD_PRELOAD; curl -sS \"$TOK_NEXTERPAY_URL/echo/one\"; echo; \
+                  echo +34200 > \"$CLOCK\"; \
+                  curl -sS -o /dev/null -H 'Content-Type: application/json' \
+                    -d '{\"clock_offset\": 34200}' \"$SANDBOX/_sandbox/settings\"; \
+                  curl -sS \"$TOK_NEXTERPAY_URL/echo/two\"; echo";
+    let out = exec_proxy(&home, &["--proxy", "nexterpay", "--min-ttl", "1h"], script)
+        // tok's refresh would log in with it: here the stored password is the right one.
+        .env_remove("TOK_NEXTERPAY_PASSWORD")
+        .env("CLOCK", &clock)
+        .env("SANDBOX", &sb.url)
+        .env("LD_PRELOAD", faketime)
+        .env("FAKETIME_TIMESTAMP_FILE", &clock)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let seen: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(seen.len(), 2, "{text}");
+    assert_eq!(seen[0]["headers"]["authorization"], format!("Bearer {first}"));
+    let second = seen[1]["headers"]["authorization"].as_str().unwrap();
+    assert!(second.starts_with("Bearer ") && second != format!("Bearer {first}"), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 2, "one refresh");
+}

@@ -302,3 +302,42 @@ fn a_store_file_or_config_that_is_a_link_is_refused() {
     }
     home.print("nexterpay");
 }
+
+/// A cached print reads only its profile's table of `config.toml` (issue: cost does not
+/// grow with the work not asked for): a syntax error in another profile's table is that
+/// profile's, reported by its own commands, by `status` and by every command that writes
+/// the file; one in the profile's own table stops it; a file in another shape than tok
+/// writes is parsed whole, with the same settings.
+#[test]
+fn a_broken_table_of_another_profile_stops_only_that_one() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    home.login(&sb);
+    let token = home.print("nexterpay");
+    let config = home.path().join("config.toml");
+    let saved = fs::read_to_string(&config).unwrap();
+    fs::write(&config, format!("{saved}\n[profiles.broken]\nprovider = = \"nexterpay\"\n")).unwrap();
+    assert_eq!(home.print("nexterpay"), token);
+    // A command that writes the file back stops before it changes anything.
+    for args in [&["print", "broken"][..], &["status"], &["logout", "nexterpay"]] {
+        let out = home.tok().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("config.toml is not valid"), "{args:?}: {}", stderr_of(&out));
+    }
+    assert_eq!(home.print("nexterpay"), token, "logout removed nothing");
+    // Its own table broken: it stops.
+    let own = saved.replace("[profiles.nexterpay]\n", "[profiles.nexterpay]\nusername = \n");
+    assert_ne!(own, saved, "{saved}");
+    fs::write(&config, &own).unwrap();
+    let out = home.tok().args(["print", "nexterpay"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("config.toml is not valid"), "{}", stderr_of(&out));
+    // The same settings as dotted keys: the whole file is parsed, and they are the same.
+    let mut dotted = String::new();
+    for line in saved.lines().filter(|l| l.contains(" = ")) {
+        dotted.push_str(&format!("profiles.nexterpay.{line}\n"));
+    }
+    fs::write(&config, dotted).unwrap();
+    assert_eq!(home.print("nexterpay"), token);
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the same settings: the stored token still serves");
+}
