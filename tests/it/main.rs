@@ -68,6 +68,7 @@ mod proxy;
 #[cfg(unix)]
 mod retry;
 mod scrub;
+#[cfg(unix)]
 mod shared_cache;
 mod store;
 mod usage;
