@@ -706,3 +706,45 @@ fn tok_proxy_takes_the_fleets_token() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert_eq!(sb.count(CREATE_TOKEN), 1, "the proxy used the fleet's token");
 }
+
+#[test]
+fn shared_cache_required_may_be_a_toml_boolean_in_config_toml() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    let mut login = machine(&sb, &redis, &home);
+    login.env_remove("TOK_SHARED_CACHE").args([
+        "login",
+        "nexterpay",
+        "--username",
+        USER,
+        "--base-url",
+        &sb.url,
+    ]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let path = home.path().join("config.toml");
+    let saved = std::fs::read_to_string(&path).unwrap();
+    let header = "[profiles.nexterpay]\n";
+    assert!(saved.contains(header), "{saved}");
+    // As cli.md writes it; the same through the one-table fast path and the full parse
+    // (a comment after the header sends it there).
+    for (header_as, value, want) in [
+        (header, "true", Some(6)),
+        ("[profiles.nexterpay] # the fleet's\n", "true", Some(6)),
+        (header, "\"true\"", Some(6)),
+        (header, "false", Some(0)),
+    ] {
+        let text = saved.replace(header, &format!("{header_as}shared_cache_required = {value}\n"));
+        std::fs::write(&path, text).unwrap();
+        let mut cmd = home.process();
+        cmd.env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD).env("TOK_SHARED_CACHE", "redis://127.0.0.1:1/0");
+        let out = run(cmd, &["refresh", "nexterpay"]);
+        assert_eq!(out.status.code(), want, "{header_as} {value}: {}", stderr_of(&out));
+    }
+    // Other settings are strings, as before.
+    std::fs::write(&path, saved.replace(&format!("username = \"{USER}\""), "username = true")).unwrap();
+    let out = run(home.process(), &["print", "nexterpay"]);
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("username must be a string"), "{}", stderr_of(&out));
+}
