@@ -118,6 +118,9 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         profile.provider.name(),
         what_was_checked(&profile, &record, &identity, store.describe())
     ));
+    if !identity.api_key {
+        super::shared_cache::publish(app, &profile, &identity.binding, &store, &record)?;
+    }
     Ok(())
 }
 

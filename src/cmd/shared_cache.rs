@@ -25,6 +25,24 @@ pub fn forget(app: &App, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Hands the token a login got to the fleet, so the first `tok print` of another machine
+/// does not get one more. Written against the version read, as any refresh's (a machine
+/// that wrote meanwhile keeps its token), and counted as a mint. A cache fault is the
+/// usual warning, or exit 6 when the cache is required (the login itself is kept).
+pub fn publish(
+    app: &App,
+    profile: &Profile,
+    binding: &str,
+    store: &crate::store::Store,
+    record: &crate::token::TokenRecord,
+) -> Result<()> {
+    let Some(fleet) = crate::flow::fleet(app, profile, binding, Some(store), false)? else { return Ok(()) };
+    fleet.token()?;
+    fleet.put_token(record)?;
+    crate::term::verbose!("{}: the login's token is the fleet's", profile.name);
+    Ok(())
+}
+
 /// What `tok status P` says of the shared cache; `None` when none is set.
 pub enum Status {
     NotUsed(&'static str),

@@ -599,13 +599,13 @@ fn the_profiles_own_settings_choose_and_require_the_cache() {
         })
         .collect();
     assert_eq!(prints[0], prints[1]);
-    assert_eq!(sb.count(CREATE_TOKEN), 2, "the login's and one for the fleet");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the login's, handed to the fleet");
     // Required by the saved setting: with the cache unreachable, exit 6.
     let mut cmd = home.process();
     cmd.env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD).env("TOK_SHARED_CACHE", "redis://127.0.0.1:1/0");
     let out = run(cmd, &["refresh", "nexterpay"]);
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
-    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "required: nothing minted");
 }
 
 #[test]
@@ -747,4 +747,24 @@ fn shared_cache_required_may_be_a_toml_boolean_in_config_toml() {
     let out = run(home.process(), &["print", "nexterpay"]);
     assert!(!out.status.success());
     assert!(stderr_of(&out).contains("username must be a string"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_login_hands_its_token_to_the_fleet() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let a = Home::new();
+    let mut login = machine(&sb, &redis, &a);
+    login.args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+    let (on_a, _) = print_ok(&sb, &redis, &a);
+    let (on_b, err) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(on_b, on_a, "machine B prints the token machine A's login got");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "no token request for machine B");
+    let status = run(machine(&sb, &redis, &a), &["status", "nexterpay"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status_value(&text, "mints today"), "1 (the fleet, UTC)", "{text}");
 }
