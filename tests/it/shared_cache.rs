@@ -768,3 +768,73 @@ fn a_login_hands_its_token_to_the_fleet() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert_eq!(status_value(&text, "mints today"), "1 (the fleet, UTC)", "{text}");
 }
+
+/// Waits (polling, within 20 s) until the sandbox has had `n` token requests.
+fn await_requests(sb: &Sandbox, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.count(CREATE_TOKEN) < n {
+        assert!(Instant::now() < deadline, "{} of {n} token requests arrived", sb.count(CREATE_TOKEN));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn redis_stopped_and_restarted_while_a_fleet_of_toks_runs() {
+    const MACHINES: usize = 4;
+    const TOKS: usize = 3;
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let mut redis = Redis::start();
+    print_ok(&sb, &redis, &Home::new());
+    sb.settings(json!({ "nexterpay_lifetime": 36_000 }));
+    // The fleet's holder is at the token endpoint, held there, while the others wait.
+    sb.fault(json!({ "path": "/security/createToken", "pass": true, "hold": true, "times": 1 }));
+    let homes: Vec<Home> = (0..MACHINES).map(|_| Home::new()).collect();
+    let started = Instant::now();
+    let children: Vec<(usize, Child)> = (0..MACHINES)
+        .flat_map(|m| (0..TOKS).map(move |_| m))
+        .map(|m| {
+            let mut cmd = machine(&sb, &redis, &homes[m]);
+            cmd.env("TOK_TIMEOUT", "10s")
+                .args(["print", "nexterpay"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (m, spawn_patiently(&mut cmd))
+        })
+        .collect();
+    await_requests(&sb, 2);
+    redis.stop();
+    // Redis is gone under them: each other machine warns and falls back to its own
+    // store, one request per machine (its toks wait for its local lock).
+    await_requests(&sb, 1 + MACHINES as u64);
+    redis.run();
+    sb.call("POST", "/_sandbox/release", "{}");
+    let outputs: Vec<(usize, std::process::Output)> =
+        children.into_iter().map(|(m, c)| (m, c.wait_with_output().unwrap())).collect();
+    // Within a command's longest network time (3 x --timeout), with time to spare.
+    assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+    let mut printed: Vec<Option<Vec<u8>>> = vec![None; MACHINES];
+    for (m, out) in &outputs {
+        let err = stderr_of(out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.matches("shared cache").count() <= 1, "warned at most once: {err}");
+        let first = printed[*m].get_or_insert_with(|| out.stdout.clone());
+        assert_eq!(*first, out.stdout, "a machine's toks print one token: they waited for each other");
+    }
+    assert_eq!(
+        sb.count(CREATE_TOKEN),
+        1 + MACHINES as u64,
+        "the seed's, then one per machine while Redis was away: none minted twice on a machine"
+    );
+    // No token lost: every machine still has the one it printed, with no request.
+    for (m, home) in homes.iter().enumerate() {
+        let (again, _) = print_ok(&sb, &redis, home);
+        assert_eq!(Some(again.into_bytes()), printed[m], "machine {m} kept its token");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1 + MACHINES as u64);
+    // Back up: new machines share one token again.
+    let (t1, err) = print_ok(&sb, &redis, &Home::new());
+    assert!(err.is_empty(), "{err}");
+    let (t2, _) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(t1, t2);
+    assert_eq!(sb.count(CREATE_TOKEN), 2 + MACHINES as u64, "one more, shared again");
+}
