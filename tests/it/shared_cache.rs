@@ -13,6 +13,8 @@ struct Redis {
     dir: tempfile::TempDir,
     port: u16,
     tls: bool,
+    /// More lines of redis.conf.
+    extra: String,
     child: Option<Child>,
 }
 
@@ -32,13 +34,26 @@ impl Redis {
         Redis::new(false)
     }
 
+    /// A read-only replica of `primary` (Redis's default for replicas).
+    fn replica_of(primary: &Redis) -> Redis {
+        Redis::with(
+            false,
+            format!("replicaof 127.0.0.1 {}\nmasteruser tok\nmasterauth {REDIS_PASSWORD}\n", primary.port),
+        )
+    }
+
     fn new(tls: bool) -> Redis {
+        Redis::with(tls, String::new())
+    }
+
+    fn with(tls: bool, extra: String) -> Redis {
         let status = std::process::Command::new("redis-server").arg("--version").output();
         assert!(
             status.is_ok_and(|o| o.status.success()),
             "these tests need redis-server on PATH (apt-get install redis-server; .ci/run installs it)"
         );
-        let mut redis = Redis { dir: tempfile::tempdir().unwrap(), port: free_port(), tls, child: None };
+        let mut redis =
+            Redis { dir: tempfile::tempdir().unwrap(), port: free_port(), tls, extra, child: None };
         if tls {
             redis.make_certificates();
         }
@@ -68,6 +83,7 @@ impl Redis {
         } else {
             text += &format!("port {}\n", self.port);
         }
+        text += &self.extra;
         std::fs::write(&conf, text).unwrap();
         let child = std::process::Command::new("redis-server")
             .arg(&conf)
@@ -837,4 +853,27 @@ fn redis_stopped_and_restarted_while_a_fleet_of_toks_runs() {
     let (t2, _) = print_ok(&sb, &redis, &Home::new());
     assert_eq!(t1, t2);
     assert_eq!(sb.count(CREATE_TOKEN), 2 + MACHINES as u64, "one more, shared again");
+}
+
+#[test]
+fn a_read_only_replica_is_one_warning_then_the_local_path_or_exit_6_when_required() {
+    let sb = Sandbox::start();
+    let primary = Redis::start();
+    let replica = Redis::replica_of(&primary);
+    let at_replica = |home: &Home| {
+        let mut cmd = machine(&sb, &primary, home);
+        cmd.env("TOK_SHARED_CACHE", format!("redis://tok@127.0.0.1:{}/0", replica.port));
+        cmd
+    };
+    assert!(replica.cli(&["ROLE"]).starts_with("slave"), "{}", replica.cli(&["ROLE"]));
+    let out = run(at_replica(&Home::new()), &["print", "nexterpay"]);
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("read-only replica; point tok at the primary"), "{err}");
+    assert_eq!(err.matches("shared cache").count(), 1, "warned once: {err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the local path's");
+    let out = run(at_replica(&Home::new()), &["--shared-cache-required", "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "required: nothing minted");
 }
