@@ -877,3 +877,72 @@ fn a_read_only_replica_is_one_warning_then_the_local_path_or_exit_6_when_require
     assert!(out.stdout.is_empty());
     assert_eq!(sb.count(CREATE_TOKEN), 1, "required: nothing minted");
 }
+
+const AS_TOKEN: &str = "POST /as/token";
+
+/// A machine with a generic oauth2 profile `api` in the environment, at the sandbox's
+/// authorization server (whose refresh tokens rotate and can be spent once).
+fn oauth2_machine(sb: &Sandbox, redis: &Redis, home: &Home) -> std::process::Command {
+    let mut cmd = home.process();
+    cmd.env("TOK_API_PROVIDER", "oauth2")
+        .env("TOK_API_TOKEN_URL", format!("{}/as/token", sb.url))
+        .env("TOK_API_CLIENT_ID", "demo-client")
+        .env("TOK_API_CLIENT_SECRET", "demo-secret")
+        .env("TOK_SHARED_CACHE", redis.url())
+        .env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD)
+        .env("TOK_TIMEOUT", "20s")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The last token request's grant and refresh token.
+fn last_grant(sb: &Sandbox) -> (String, Option<String>) {
+    let body = sb.last(AS_TOKEN)["body"].as_str().unwrap_or_default().to_string();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    (get("grant_type").unwrap_or_default(), get("refresh_token"))
+}
+
+#[test]
+fn an_oauth2_fleet_refreshes_once_and_never_redeems_a_refresh_token_twice() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    // Due at once (20 s is within --min-ttl): every later print wants a refresh.
+    sb.settings(json!({ "oauth2_lifetime": 20 }));
+    let out = oauth2_machine(&sb, &redis, &Home::new()).args(["print", "api"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(last_grant(&sb).0, "client_credentials");
+    // 5 machines x 3 toks: one refresh for all, with the fleet's refresh token.
+    sb.settings(json!({ "oauth2_lifetime": 3600 }));
+    let homes: Vec<Home> = (0..5).map(|_| Home::new()).collect();
+    let children: Vec<Child> = homes
+        .iter()
+        .flat_map(|home| (0..3).map(move |_| home))
+        .map(|home| {
+            let mut cmd = oauth2_machine(&sb, &redis, home);
+            cmd.args(["print", "api"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            spawn_patiently(&mut cmd)
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert_eq!(out.stdout, outputs[0].stdout, "one token for the fleet");
+    }
+    assert_eq!(sb.count(AS_TOKEN), 2, "one refresh for 15 toks");
+    let (grant, first) = last_grant(&sb);
+    assert_eq!(grant, "refresh_token");
+    // Each next refresh, on yet another machine, spends the token the one before got.
+    // A spent one would be refused and cost a client_credentials request more.
+    let mut spent = vec![first.unwrap()];
+    for n in 0..3 {
+        let out = oauth2_machine(&sb, &redis, &Home::new()).args(["refresh", "api"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(sb.count(AS_TOKEN), 3 + n);
+        let (grant, token) = last_grant(&sb);
+        assert_eq!(grant, "refresh_token");
+        let token = token.unwrap();
+        assert!(!spent.contains(&token), "{token} redeemed twice");
+        spent.push(token);
+    }
+}
