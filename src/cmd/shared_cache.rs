@@ -46,13 +46,26 @@ pub fn publish(
 /// What `tok status P` says of the shared cache; `None` when none is set.
 pub enum Status {
     NotUsed(&'static str),
-    NoSecret { place: String },
-    Report { place: String, report: shared::Report },
-    Unreachable { place: String },
+    /// Set, with a secret to seal with: all the list says, as it connects to nothing.
+    Configured {
+        place: String,
+    },
+    NoSecret {
+        place: String,
+    },
+    Report {
+        place: String,
+        report: shared::Report,
+    },
+    Unreachable {
+        place: String,
+    },
     Error(String),
 }
 
-pub fn status(app: &App, profile: &Profile) -> Option<Status> {
+/// `connect`: ask the cache how the fleet is (`tok status P`); else say what the
+/// settings and the store say (the list of all profiles: no network).
+pub fn status(app: &App, profile: &Profile, connect: bool) -> Option<Status> {
     let get = |field: &str| profile.get(field).map(str::to_string);
     let config = match shared::Config::of(&profile.name, &get) {
         Ok(Some(config)) => config,
@@ -70,6 +83,13 @@ pub fn status(app: &App, profile: &Profile) -> Option<Status> {
     let fleet = app
         .store_for(profile)
         .and_then(|store| crate::flow::fleet(app, profile, &identity.binding, Some(&store), false));
+    if !connect {
+        return Some(match fleet {
+            Ok(None) => Status::NoSecret { place },
+            Ok(Some(_)) => Status::Configured { place },
+            Err(e) => Status::Error(e.to_string()),
+        });
+    }
     Some(match fleet.and_then(|f| f.map(|f| f.report()).transpose()) {
         Ok(None) => Status::NoSecret { place },
         Ok(Some(Some(report))) => Status::Report { place, report },
@@ -82,6 +102,7 @@ pub fn status(app: &App, profile: &Profile) -> Option<Status> {
 pub fn status_lines(status: &Status) -> Vec<(&'static str, String)> {
     match status {
         Status::NotUsed(why) => vec![("shared cache", format!("not used: {why}"))],
+        Status::Configured { place } => vec![("shared cache", format!("{place}: configured"))],
         Status::NoSecret { place } => {
             vec![(
                 "shared cache",
@@ -113,11 +134,22 @@ pub fn status_lines(status: &Status) -> Vec<(&'static str, String)> {
     }
 }
 
-/// `tok status P --json`'s `shared_cache`.
+/// The list's SHARED column.
+pub fn status_word(status: &Status) -> &'static str {
+    match status {
+        Status::Configured { .. } | Status::Report { .. } | Status::Unreachable { .. } => "configured",
+        Status::NoSecret { .. } => "no secret",
+        Status::NotUsed(_) => "not used",
+        Status::Error(_) => "error",
+    }
+}
+
+/// `tok status P --json`'s `shared_cache`, and the list's.
 pub fn status_json(status: &Status) -> serde_json::Value {
     use serde_json::json;
     match status {
         Status::NotUsed(why) => json!({ "used": false, "reason": why }),
+        Status::Configured { place } => json!({ "used": true, "url": place }),
         Status::NoSecret { place } => {
             json!({ "used": false, "url": place, "reason": "no secret at hand to seal with" })
         }

@@ -946,3 +946,57 @@ fn an_oauth2_fleet_refreshes_once_and_never_redeems_a_refresh_token_twice() {
         spent.push(token);
     }
 }
+
+#[test]
+fn the_list_of_profiles_says_which_use_the_shared_cache_without_connecting() {
+    let sb = Sandbox::start();
+    let mut redis = Redis::start();
+    let home = Home::new();
+    // nexterpay shares through its own setting; the oauth2 profile `api` has none.
+    let url = redis.url();
+    let on = |home: &Home| {
+        let mut cmd = home.process();
+        cmd.env("TOK_API_PROVIDER", "oauth2")
+            .env("TOK_API_TOKEN_URL", format!("{}/as/token", sb.url))
+            .env("TOK_API_CLIENT_ID", "demo-client")
+            .env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD);
+        cmd.env_remove("TOK_SHARED_CACHE")
+            .env("TOK_NEXTERPAY_USERNAME", USER)
+            .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+            .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
+            .env("TOK_NEXTERPAY_SHARED_CACHE", &url);
+        cmd
+    };
+    let out = run(on(&home), &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let detail: serde_json::Value =
+        serde_json::from_slice(&run(on(&home), &["status", "nexterpay", "--json"]).stdout).unwrap();
+    assert_eq!(detail["shared_cache"]["reachable"], true, "{detail:#}");
+    // The list connects to nothing: with Redis gone it says the same, without a warning.
+    redis.stop();
+    let out = run(on(&home), &["status", "--json"]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", stderr_of(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(&schema("status.json"), &list).unwrap_or_else(|e| panic!("{e}\n{list:#}"));
+    let of = |name: &str| list["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == name).unwrap();
+    assert_eq!(of("api")["shared_cache"], serde_json::Value::Null, "{list:#}");
+    let shared = &of("nexterpay")["shared_cache"];
+    assert_eq!(shared["used"], true, "{list:#}");
+    assert_eq!(
+        (&shared["used"], &shared["url"]),
+        (&detail["shared_cache"]["used"], &detail["shared_cache"]["url"])
+    );
+    assert!(shared.get("reachable").is_none(), "{list:#}");
+    // The text list: a SHARED column.
+    let out = run(on(&home), &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().next().unwrap();
+    let column = header.find(" SHARED ").unwrap_or_else(|| panic!("{text}")) + 1;
+    let shared_of = |name: &str| {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+        line[column..].split_whitespace().next().unwrap().to_string()
+    };
+    assert_eq!(shared_of("nexterpay"), "configured", "{text}");
+    assert_eq!(shared_of("api"), "-", "{text}");
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+}
