@@ -25,6 +25,23 @@ pub fn forget(app: &App, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The cache's password a login keeps in the profile's store, when the profile has a
+/// cache: TOK_SHARED_CACHE_PASSWORD, else the one kept before (a store's login replaces
+/// all of the profile's secrets). So later commands need no password in the environment.
+pub fn password_to_keep(
+    profile: &Profile,
+    previous: Option<&crate::store::Store>,
+) -> Option<(&'static str, crate::secret::Secret)> {
+    let get = |field: &str| profile.get(field).map(str::to_string);
+    shared::Config::of(&profile.name, &get).ok().flatten()?;
+    let value = std::env::var("TOK_SHARED_CACHE_PASSWORD")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(crate::secret::Secret::new)
+        .or_else(|| previous.and_then(|s| s.secret(&profile.name, shared::PASSWORD_FIELD).ok().flatten()))?;
+    Some((shared::PASSWORD_FIELD, value))
+}
+
 /// Hands the token a login got to the fleet, so the first `tok print` of another machine
 /// does not get one more. Written against the version read, as any refresh's (a machine
 /// that wrote meanwhile keeps its token), and counted as a mint. A cache fault is the

@@ -1000,3 +1000,56 @@ fn the_list_of_profiles_says_which_use_the_shared_cache_without_connecting() {
     assert_eq!(shared_of("api"), "-", "{text}");
     assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
 }
+
+#[test]
+fn a_login_keeps_the_caches_password_in_the_store_and_logout_forgets_it() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    let mut login = machine(&sb, &redis, &home);
+    login.env_remove("TOK_SHARED_CACHE").env("TOK_NEXTERPAY_SHARED_CACHE", redis.url()).args([
+        "login",
+        "nexterpay",
+        "--username",
+        USER,
+        "--base-url",
+        &sb.url,
+    ]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // No password in the environment now: the store's is used.
+    let bare = || {
+        let mut cmd = home.process();
+        cmd.env("TOK_NEXTERPAY_PASSWORD", PASSWORD);
+        cmd
+    };
+    let out = run(bare(), &["status", "nexterpay", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["shared_cache"]["reachable"], true, "{value:#}\n{}", stderr_of(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    // A second login without it keeps the one stored.
+    let mut again = bare();
+    again.args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]);
+    let out = again.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run(bare(), &["status", "nexterpay", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["shared_cache"]["reachable"], true, "{value:#}");
+    // Never handed to a command tok runs.
+    let out = run(machine(&sb, &redis, &home), &["exec", "nexterpay", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(REDIS_PASSWORD), "the child saw the password");
+    let mut cmd = machine(&sb, &redis, &home);
+    cmd.env("TOK_SHARED_CACHE", format!("redis://tok:{REDIS_PASSWORD}@127.0.0.1:{}/0", redis.port));
+    let out = run(cmd, &["exec", "nexterpay", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(REDIS_PASSWORD),
+        "the child saw the URL's password"
+    );
+    // Logout forgets it with the profile's other secrets.
+    assert!(run(home.process(), &["logout", "nexterpay"]).status.success());
+    let store = home.store_file("nexterpay");
+    let kept = std::fs::read_to_string(&store).unwrap_or_default();
+    assert!(!kept.contains(REDIS_PASSWORD), "{kept}");
+}
