@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod section;
+mod values;
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -52,7 +53,7 @@ pub type Settings = BTreeMap<String, String>;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ConfigFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values::profiles")]
     pub profiles: BTreeMap<String, Settings>,
 }
 
@@ -78,7 +79,9 @@ impl ConfigFile {
         let Some(bytes) = read(path)? else { return Ok(Loaded::All(ConfigFile::default())) };
         if let Some(table) = section::find(&bytes, profile) {
             let table = std::str::from_utf8(table).map_err(|_| not_utf8(path))?;
-            return toml::from_str(table).map(Loaded::One).map_err(|e| invalid(path, &e));
+            return toml::from_str(table)
+                .map(|values::Table(s)| Loaded::One(s))
+                .map_err(|e| invalid(path, &e));
         }
         ConfigFile::parse(path, bytes).map(Loaded::All)
     }

@@ -225,7 +225,7 @@ pub fn fleet(
         return Ok(None);
     }
     let stored_password =
-        || store.and_then(|s| s.secret(&profile.name, "shared_cache_password").ok().flatten());
+        || store.and_then(|s| s.secret(&profile.name, shared::PASSWORD_FIELD).ok().flatten());
     shared::Fleet::new(&profile.name, config, binding, &secrets, stored_password, &app.http).map(Some)
 }
 

@@ -76,8 +76,8 @@ pub fn exec(app: &App, args: &ExecArgs) -> Result<ExitCode> {
     }
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(is_secret_variable) {
+    for (name, value) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_secret_variable) || cache_url_with_password(&name, &value) {
             command.env_remove(&name);
         }
     }
@@ -121,6 +121,15 @@ pub(super) fn not_started(program: &std::ffi::OsStr, e: std::io::Error) -> Error
     if e.kind() == std::io::ErrorKind::NotFound { Error::usage(error.to_string()) } else { error }
 }
 
+/// `TOK_SHARED_CACHE` (or a profile's `TOK_<P>_SHARED_CACHE`) with a password in its URL.
+fn cache_url_with_password(name: &std::ffi::OsStr, value: &std::ffi::OsStr) -> bool {
+    let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else { return false };
+    let name = name.to_ascii_uppercase();
+    name.starts_with("TOK_")
+        && name.ends_with("SHARED_CACHE")
+        && url::Url::parse(value).is_ok_and(|url| url.password().is_some())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -129,8 +138,25 @@ mod tests {
             assert!(super::is_secret_variable(secret), "{secret}");
         }
         assert!(super::is_secret_variable("tok_nexterpay_password"));
+        assert!(super::is_secret_variable("TOK_SHARED_CACHE_PASSWORD"));
+        assert!(super::is_secret_variable("TOK_ACME_SHARED_CACHE_PASSWORD"));
         for kept in ["TOK_HOME", "TOK_STORE", "TOK_NEXTERPAY_USERNAME", "TOK_N3XT_CLIENT_ID", "PASSWORD"] {
             assert!(!super::is_secret_variable(kept), "{kept}");
+        }
+    }
+
+    #[test]
+    fn cache_urls_with_a_password() {
+        let table = [
+            ("TOK_SHARED_CACHE", "redis://tok:pw@cache:6379/0", true),
+            ("tok_acme_shared_cache", "rediss://:pw@cache/0", true),
+            ("TOK_SHARED_CACHE", "redis://tok@cache:6379/0", false),
+            ("TOK_SHARED_CACHE", "unix:///run/redis.sock?user=tok", false),
+            ("TOK_SHARED_CACHE_CA", "redis://tok:pw@cache", false),
+            ("OTHER_SHARED_CACHE", "redis://tok:pw@cache", false),
+        ];
+        for (name, value, want) in table {
+            assert_eq!(super::cache_url_with_password(name.as_ref(), value.as_ref()), want, "{name}={value}");
         }
     }
 }

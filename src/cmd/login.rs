@@ -101,9 +101,11 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         check(&profile, &app.http, &record)?;
         profile.verified = Some(token::now());
     }
+    let mut collected = secrets.collected();
+    collected.extend(super::shared_cache::password_to_keep(&profile, previous.as_ref()));
     store.put_login(
         &profile.name,
-        &secrets.collected(),
+        &collected,
         (!identity.api_key).then_some(&record),
         &crate::provider::Provider::every_secret_field(),
     )?;
@@ -118,6 +120,9 @@ pub fn login(app: &App, args: &LoginArgs) -> Result<()> {
         profile.provider.name(),
         what_was_checked(&profile, &record, &identity, store.describe())
     ));
+    if !identity.api_key {
+        super::shared_cache::publish(app, &profile, &identity.binding, &store, &record)?;
+    }
     Ok(())
 }
 

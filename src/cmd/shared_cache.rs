@@ -25,16 +25,64 @@ pub fn forget(app: &App, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The cache's password a login keeps in the profile's store, when the profile has a
+/// cache: TOK_SHARED_CACHE_PASSWORD, else the one kept before (a store's login replaces
+/// all of the profile's secrets). So later commands need no password in the environment.
+pub fn password_to_keep(
+    profile: &Profile,
+    previous: Option<&crate::store::Store>,
+) -> Option<(&'static str, crate::secret::Secret)> {
+    let get = |field: &str| profile.get(field).map(str::to_string);
+    shared::Config::of(&profile.name, &get).ok().flatten()?;
+    let value = std::env::var("TOK_SHARED_CACHE_PASSWORD")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(crate::secret::Secret::new)
+        .or_else(|| previous.and_then(|s| s.secret(&profile.name, shared::PASSWORD_FIELD).ok().flatten()))?;
+    Some((shared::PASSWORD_FIELD, value))
+}
+
+/// Hands the token a login got to the fleet, so the first `tok print` of another machine
+/// does not get one more. Written against the version read, as any refresh's (a machine
+/// that wrote meanwhile keeps its token), and counted as a mint. A cache fault is the
+/// usual warning, or exit 6 when the cache is required (the login itself is kept).
+pub fn publish(
+    app: &App,
+    profile: &Profile,
+    binding: &str,
+    store: &crate::store::Store,
+    record: &crate::token::TokenRecord,
+) -> Result<()> {
+    let Some(fleet) = crate::flow::fleet(app, profile, binding, Some(store), false)? else { return Ok(()) };
+    fleet.token()?;
+    fleet.put_token(record)?;
+    crate::term::verbose!("{}: the login's token is the fleet's", profile.name);
+    Ok(())
+}
+
 /// What `tok status P` says of the shared cache; `None` when none is set.
 pub enum Status {
     NotUsed(&'static str),
-    NoSecret { place: String },
-    Report { place: String, report: shared::Report },
-    Unreachable { place: String },
+    /// Set, with a secret to seal with: all the list says, as it connects to nothing.
+    Configured {
+        place: String,
+    },
+    NoSecret {
+        place: String,
+    },
+    Report {
+        place: String,
+        report: shared::Report,
+    },
+    Unreachable {
+        place: String,
+    },
     Error(String),
 }
 
-pub fn status(app: &App, profile: &Profile) -> Option<Status> {
+/// `connect`: ask the cache how the fleet is (`tok status P`); else say what the
+/// settings and the store say (the list of all profiles: no network).
+pub fn status(app: &App, profile: &Profile, connect: bool) -> Option<Status> {
     let get = |field: &str| profile.get(field).map(str::to_string);
     let config = match shared::Config::of(&profile.name, &get) {
         Ok(Some(config)) => config,
@@ -52,6 +100,13 @@ pub fn status(app: &App, profile: &Profile) -> Option<Status> {
     let fleet = app
         .store_for(profile)
         .and_then(|store| crate::flow::fleet(app, profile, &identity.binding, Some(&store), false));
+    if !connect {
+        return Some(match fleet {
+            Ok(None) => Status::NoSecret { place },
+            Ok(Some(_)) => Status::Configured { place },
+            Err(e) => Status::Error(e.to_string()),
+        });
+    }
     Some(match fleet.and_then(|f| f.map(|f| f.report()).transpose()) {
         Ok(None) => Status::NoSecret { place },
         Ok(Some(Some(report))) => Status::Report { place, report },
@@ -64,6 +119,7 @@ pub fn status(app: &App, profile: &Profile) -> Option<Status> {
 pub fn status_lines(status: &Status) -> Vec<(&'static str, String)> {
     match status {
         Status::NotUsed(why) => vec![("shared cache", format!("not used: {why}"))],
+        Status::Configured { place } => vec![("shared cache", format!("{place}: configured"))],
         Status::NoSecret { place } => {
             vec![(
                 "shared cache",
@@ -95,11 +151,22 @@ pub fn status_lines(status: &Status) -> Vec<(&'static str, String)> {
     }
 }
 
-/// `tok status P --json`'s `shared_cache`.
+/// The list's SHARED column.
+pub fn status_word(status: &Status) -> &'static str {
+    match status {
+        Status::Configured { .. } | Status::Report { .. } | Status::Unreachable { .. } => "configured",
+        Status::NoSecret { .. } => "no secret",
+        Status::NotUsed(_) => "not used",
+        Status::Error(_) => "error",
+    }
+}
+
+/// `tok status P --json`'s `shared_cache`, and the list's.
 pub fn status_json(status: &Status) -> serde_json::Value {
     use serde_json::json;
     match status {
         Status::NotUsed(why) => json!({ "used": false, "reason": why }),
+        Status::Configured { place } => json!({ "used": true, "url": place }),
         Status::NoSecret { place } => {
             json!({ "used": false, "url": place, "reason": "no secret at hand to seal with" })
         }

@@ -70,6 +70,8 @@ struct Record {
     api_key: bool,
     token: Option<TokenRecord>,
     error: Option<String>,
+    /// What the settings say of the shared cache (`None`: none is set).
+    shared: Option<super::shared_cache::Status>,
 }
 
 pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
@@ -113,6 +115,7 @@ pub fn status(app: &App, args: &StatusArgs) -> Result<()> {
                         api_key: false,
                         token: None,
                         error: Some(e.to_string()),
+                        shared: None,
                     };
                     failed.get_or_insert(e);
                     record
@@ -226,6 +229,7 @@ fn examine(
         api_key: identity.api_key,
         token,
         error: failure.as_ref().map(|e| e.to_string()),
+        shared: super::shared_cache::status(app, profile, false),
     };
     Ok((record, store, failure))
 }
@@ -246,6 +250,7 @@ fn fields(r: &Record, now: i64) -> Map<String, Value> {
         "obtained_at": t.and_then(|x| rfc3339(x.obtained_at)),
         "refresh_expires_at": t.and_then(|x| x.refresh_expires_at).and_then(rfc3339),
         "error": r.error,
+        "shared_cache": r.shared.as_ref().map(super::shared_cache::status_json),
     });
     match value {
         Value::Object(map) => map,
@@ -276,7 +281,9 @@ fn table(records: &[Record], now: i64) -> String {
     if records.is_empty() {
         return String::new();
     }
-    let cells: Vec<[String; 5]> = records
+    // Only where some profile has a shared cache: other lists keep their columns.
+    let shared = records.iter().any(|r| r.shared.is_some());
+    let cells: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
             let detail = match (r.state, &r.token, &r.error) {
@@ -292,17 +299,26 @@ fn table(records: &[Record], now: i64) -> String {
                 (None, _) => "?".into(),
             };
             // config.toml is text anybody may have edited: nothing from it moves the cursor.
-            [
+            let mut row = vec![
                 r.profile.clone(),
                 printable(r.provider.as_deref().unwrap_or("?")),
                 store,
                 r.state.text(r.verified).to_string(),
-                printable(&detail),
-            ]
+            ];
+            if shared {
+                row.push(r.shared.as_ref().map_or("-", super::shared_cache::status_word).to_string());
+            }
+            row.push(printable(&detail));
+            row
         })
         .collect();
-    let header = ["PROFILE", "PROVIDER", "STORE", "TOKEN", "EXPIRES"].map(String::from);
-    let widths: Vec<usize> = (0..4)
+    let mut header: Vec<String> = ["PROFILE", "PROVIDER", "STORE", "TOKEN"].map(String::from).into();
+    if shared {
+        header.push("SHARED".into());
+    }
+    header.push("EXPIRES".into());
+    let last = header.len() - 1;
+    let widths: Vec<usize> = (0..last)
         .map(|i| cells.iter().chain([&header]).map(|c| c[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut text = String::new();
@@ -310,7 +326,7 @@ fn table(records: &[Record], now: i64) -> String {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             line.push_str(cell);
-            if i < 4 {
+            if i < last {
                 line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
             }
         }
@@ -408,7 +424,7 @@ fn detail(app: &App, name: &str, as_json: bool) -> Result<()> {
         .into_iter()
         .map(|s| (s, secret_place(&profile, s.field, &store)))
         .collect();
-    let fleet = super::shared_cache::status(app, &profile);
+    let fleet = super::shared_cache::status(app, &profile, true);
     if as_json {
         let mut value = fields(&record, now);
         value.insert("shared_cache".into(), json!(fleet.as_ref().map(super::shared_cache::status_json)));

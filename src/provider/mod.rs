@@ -98,8 +98,12 @@ impl Provider {
 
     /// Every secret field any provider keeps: what a logout or a change of mode or
     /// provider must remove, whatever the profile was before.
+    /// With the shared cache's password, which a login may keep in the profile's store.
     pub fn every_secret_field() -> Vec<&'static str> {
-        let mut fields: Vec<&'static str> = Provider::all().flat_map(Provider::secrets).collect();
+        let mut fields: Vec<&'static str> = Provider::all()
+            .flat_map(Provider::secrets)
+            .chain([crate::store::shared::PASSWORD_FIELD])
+            .collect();
         fields.sort_unstable();
         fields.dedup();
         fields

@@ -13,6 +13,8 @@ struct Redis {
     dir: tempfile::TempDir,
     port: u16,
     tls: bool,
+    /// More lines of redis.conf.
+    extra: String,
     child: Option<Child>,
 }
 
@@ -32,13 +34,26 @@ impl Redis {
         Redis::new(false)
     }
 
+    /// A read-only replica of `primary` (Redis's default for replicas).
+    fn replica_of(primary: &Redis) -> Redis {
+        Redis::with(
+            false,
+            format!("replicaof 127.0.0.1 {}\nmasteruser tok\nmasterauth {REDIS_PASSWORD}\n", primary.port),
+        )
+    }
+
     fn new(tls: bool) -> Redis {
+        Redis::with(tls, String::new())
+    }
+
+    fn with(tls: bool, extra: String) -> Redis {
         let status = std::process::Command::new("redis-server").arg("--version").output();
         assert!(
             status.is_ok_and(|o| o.status.success()),
             "these tests need redis-server on PATH (apt-get install redis-server; .ci/run installs it)"
         );
-        let mut redis = Redis { dir: tempfile::tempdir().unwrap(), port: free_port(), tls, child: None };
+        let mut redis =
+            Redis { dir: tempfile::tempdir().unwrap(), port: free_port(), tls, extra, child: None };
         if tls {
             redis.make_certificates();
         }
@@ -68,6 +83,7 @@ impl Redis {
         } else {
             text += &format!("port {}\n", self.port);
         }
+        text += &self.extra;
         std::fs::write(&conf, text).unwrap();
         let child = std::process::Command::new("redis-server")
             .arg(&conf)
@@ -599,13 +615,13 @@ fn the_profiles_own_settings_choose_and_require_the_cache() {
         })
         .collect();
     assert_eq!(prints[0], prints[1]);
-    assert_eq!(sb.count(CREATE_TOKEN), 2, "the login's and one for the fleet");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the login's, handed to the fleet");
     // Required by the saved setting: with the cache unreachable, exit 6.
     let mut cmd = home.process();
     cmd.env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD).env("TOK_SHARED_CACHE", "redis://127.0.0.1:1/0");
     let out = run(cmd, &["refresh", "nexterpay"]);
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
-    assert_eq!(sb.count(CREATE_TOKEN), 2);
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "required: nothing minted");
 }
 
 #[test]
@@ -705,4 +721,335 @@ fn tok_proxy_takes_the_fleets_token() {
     let _ = proxy.wait();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert_eq!(sb.count(CREATE_TOKEN), 1, "the proxy used the fleet's token");
+}
+
+#[test]
+fn shared_cache_required_may_be_a_toml_boolean_in_config_toml() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    let mut login = machine(&sb, &redis, &home);
+    login.env_remove("TOK_SHARED_CACHE").args([
+        "login",
+        "nexterpay",
+        "--username",
+        USER,
+        "--base-url",
+        &sb.url,
+    ]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let path = home.path().join("config.toml");
+    let saved = std::fs::read_to_string(&path).unwrap();
+    let header = "[profiles.nexterpay]\n";
+    assert!(saved.contains(header), "{saved}");
+    // As cli.md writes it; the same through the one-table fast path and the full parse
+    // (a comment after the header sends it there).
+    for (header_as, value, want) in [
+        (header, "true", Some(6)),
+        ("[profiles.nexterpay] # the fleet's\n", "true", Some(6)),
+        (header, "\"true\"", Some(6)),
+        (header, "false", Some(0)),
+    ] {
+        let text = saved.replace(header, &format!("{header_as}shared_cache_required = {value}\n"));
+        std::fs::write(&path, text).unwrap();
+        let mut cmd = home.process();
+        cmd.env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD).env("TOK_SHARED_CACHE", "redis://127.0.0.1:1/0");
+        let out = run(cmd, &["refresh", "nexterpay"]);
+        assert_eq!(out.status.code(), want, "{header_as} {value}: {}", stderr_of(&out));
+    }
+    // Other settings are strings, as before.
+    std::fs::write(&path, saved.replace(&format!("username = \"{USER}\""), "username = true")).unwrap();
+    let out = run(home.process(), &["print", "nexterpay"]);
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("username must be a string"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_login_hands_its_token_to_the_fleet() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let a = Home::new();
+    let mut login = machine(&sb, &redis, &a);
+    login.args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(sb.count(CREATE_TOKEN), 1);
+    let (on_a, _) = print_ok(&sb, &redis, &a);
+    let (on_b, err) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(on_b, on_a, "machine B prints the token machine A's login got");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "no token request for machine B");
+    let status = run(machine(&sb, &redis, &a), &["status", "nexterpay"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status_value(&text, "mints today"), "1 (the fleet, UTC)", "{text}");
+}
+
+/// Waits (polling, within 20 s) until the sandbox has had `n` token requests.
+fn await_requests(sb: &Sandbox, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.count(CREATE_TOKEN) < n {
+        assert!(Instant::now() < deadline, "{} of {n} token requests arrived", sb.count(CREATE_TOKEN));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn redis_stopped_and_restarted_while_a_fleet_of_toks_runs() {
+    const MACHINES: usize = 4;
+    const TOKS: usize = 3;
+    let sb = Sandbox::with_args(&["--nexterpay-lifetime", "20"]);
+    let mut redis = Redis::start();
+    print_ok(&sb, &redis, &Home::new());
+    sb.settings(json!({ "nexterpay_lifetime": 36_000 }));
+    // The fleet's holder is at the token endpoint, held there, while the others wait.
+    sb.fault(json!({ "path": "/security/createToken", "pass": true, "hold": true, "times": 1 }));
+    let homes: Vec<Home> = (0..MACHINES).map(|_| Home::new()).collect();
+    let started = Instant::now();
+    let children: Vec<(usize, Child)> = (0..MACHINES)
+        .flat_map(|m| (0..TOKS).map(move |_| m))
+        .map(|m| {
+            let mut cmd = machine(&sb, &redis, &homes[m]);
+            cmd.env("TOK_TIMEOUT", "10s")
+                .args(["print", "nexterpay"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (m, spawn_patiently(&mut cmd))
+        })
+        .collect();
+    await_requests(&sb, 2);
+    redis.stop();
+    // Redis is gone under them: each other machine warns and falls back to its own
+    // store, one request per machine (its toks wait for its local lock).
+    await_requests(&sb, 1 + MACHINES as u64);
+    redis.run();
+    sb.call("POST", "/_sandbox/release", "{}");
+    let outputs: Vec<(usize, std::process::Output)> =
+        children.into_iter().map(|(m, c)| (m, c.wait_with_output().unwrap())).collect();
+    // Within a command's longest network time (3 x --timeout), with time to spare.
+    assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+    let mut printed: Vec<Option<Vec<u8>>> = vec![None; MACHINES];
+    for (m, out) in &outputs {
+        let err = stderr_of(out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.matches("shared cache").count() <= 1, "warned at most once: {err}");
+        let first = printed[*m].get_or_insert_with(|| out.stdout.clone());
+        assert_eq!(*first, out.stdout, "a machine's toks print one token: they waited for each other");
+    }
+    assert_eq!(
+        sb.count(CREATE_TOKEN),
+        1 + MACHINES as u64,
+        "the seed's, then one per machine while Redis was away: none minted twice on a machine"
+    );
+    // No token lost: every machine still has the one it printed, with no request.
+    for (m, home) in homes.iter().enumerate() {
+        let (again, _) = print_ok(&sb, &redis, home);
+        assert_eq!(Some(again.into_bytes()), printed[m], "machine {m} kept its token");
+    }
+    assert_eq!(sb.count(CREATE_TOKEN), 1 + MACHINES as u64);
+    // Back up: new machines share one token again.
+    let (t1, err) = print_ok(&sb, &redis, &Home::new());
+    assert!(err.is_empty(), "{err}");
+    let (t2, _) = print_ok(&sb, &redis, &Home::new());
+    assert_eq!(t1, t2);
+    assert_eq!(sb.count(CREATE_TOKEN), 2 + MACHINES as u64, "one more, shared again");
+}
+
+#[test]
+fn a_read_only_replica_is_one_warning_then_the_local_path_or_exit_6_when_required() {
+    let sb = Sandbox::start();
+    let primary = Redis::start();
+    let replica = Redis::replica_of(&primary);
+    let at_replica = |home: &Home| {
+        let mut cmd = machine(&sb, &primary, home);
+        cmd.env("TOK_SHARED_CACHE", format!("redis://tok@127.0.0.1:{}/0", replica.port));
+        cmd
+    };
+    assert!(replica.cli(&["ROLE"]).starts_with("slave"), "{}", replica.cli(&["ROLE"]));
+    let out = run(at_replica(&Home::new()), &["print", "nexterpay"]);
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("read-only replica; point tok at the primary"), "{err}");
+    assert_eq!(err.matches("shared cache").count(), 1, "warned once: {err}");
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "the local path's");
+    let out = run(at_replica(&Home::new()), &["--shared-cache-required", "print", "nexterpay"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(sb.count(CREATE_TOKEN), 1, "required: nothing minted");
+}
+
+const AS_TOKEN: &str = "POST /as/token";
+
+/// A machine with a generic oauth2 profile `api` in the environment, at the sandbox's
+/// authorization server (whose refresh tokens rotate and can be spent once).
+fn oauth2_machine(sb: &Sandbox, redis: &Redis, home: &Home) -> std::process::Command {
+    let mut cmd = home.process();
+    cmd.env("TOK_API_PROVIDER", "oauth2")
+        .env("TOK_API_TOKEN_URL", format!("{}/as/token", sb.url))
+        .env("TOK_API_CLIENT_ID", "demo-client")
+        .env("TOK_API_CLIENT_SECRET", "demo-secret")
+        .env("TOK_SHARED_CACHE", redis.url())
+        .env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD)
+        .env("TOK_TIMEOUT", "20s")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The last token request's grant and refresh token.
+fn last_grant(sb: &Sandbox) -> (String, Option<String>) {
+    let body = sb.last(AS_TOKEN)["body"].as_str().unwrap_or_default().to_string();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    (get("grant_type").unwrap_or_default(), get("refresh_token"))
+}
+
+#[test]
+fn an_oauth2_fleet_refreshes_once_and_never_redeems_a_refresh_token_twice() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    // Due at once (20 s is within --min-ttl): every later print wants a refresh.
+    sb.settings(json!({ "oauth2_lifetime": 20 }));
+    let out = oauth2_machine(&sb, &redis, &Home::new()).args(["print", "api"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(last_grant(&sb).0, "client_credentials");
+    // 5 machines x 3 toks: one refresh for all, with the fleet's refresh token.
+    sb.settings(json!({ "oauth2_lifetime": 3600 }));
+    let homes: Vec<Home> = (0..5).map(|_| Home::new()).collect();
+    let children: Vec<Child> = homes
+        .iter()
+        .flat_map(|home| (0..3).map(move |_| home))
+        .map(|home| {
+            let mut cmd = oauth2_machine(&sb, &redis, home);
+            cmd.args(["print", "api"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            spawn_patiently(&mut cmd)
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert_eq!(out.stdout, outputs[0].stdout, "one token for the fleet");
+    }
+    assert_eq!(sb.count(AS_TOKEN), 2, "one refresh for 15 toks");
+    let (grant, first) = last_grant(&sb);
+    assert_eq!(grant, "refresh_token");
+    // Each next refresh, on yet another machine, spends the token the one before got.
+    // A spent one would be refused and cost a client_credentials request more.
+    let mut spent = vec![first.unwrap()];
+    for n in 0..3 {
+        let out = oauth2_machine(&sb, &redis, &Home::new()).args(["refresh", "api"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(sb.count(AS_TOKEN), 3 + n);
+        let (grant, token) = last_grant(&sb);
+        assert_eq!(grant, "refresh_token");
+        let token = token.unwrap();
+        assert!(!spent.contains(&token), "{token} redeemed twice");
+        spent.push(token);
+    }
+}
+
+#[test]
+fn the_list_of_profiles_says_which_use_the_shared_cache_without_connecting() {
+    let sb = Sandbox::start();
+    let mut redis = Redis::start();
+    let home = Home::new();
+    // nexterpay shares through its own setting; the oauth2 profile `api` has none.
+    let url = redis.url();
+    let on = |home: &Home| {
+        let mut cmd = home.process();
+        cmd.env("TOK_API_PROVIDER", "oauth2")
+            .env("TOK_API_TOKEN_URL", format!("{}/as/token", sb.url))
+            .env("TOK_API_CLIENT_ID", "demo-client")
+            .env("TOK_SHARED_CACHE_PASSWORD", REDIS_PASSWORD);
+        cmd.env_remove("TOK_SHARED_CACHE")
+            .env("TOK_NEXTERPAY_USERNAME", USER)
+            .env("TOK_NEXTERPAY_PASSWORD", PASSWORD)
+            .env("TOK_NEXTERPAY_BASE_URL", &sb.url)
+            .env("TOK_NEXTERPAY_SHARED_CACHE", &url);
+        cmd
+    };
+    let out = run(on(&home), &["print", "nexterpay"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let detail: serde_json::Value =
+        serde_json::from_slice(&run(on(&home), &["status", "nexterpay", "--json"]).stdout).unwrap();
+    assert_eq!(detail["shared_cache"]["reachable"], true, "{detail:#}");
+    // The list connects to nothing: with Redis gone it says the same, without a warning.
+    redis.stop();
+    let out = run(on(&home), &["status", "--json"]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", stderr_of(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(&schema("status.json"), &list).unwrap_or_else(|e| panic!("{e}\n{list:#}"));
+    let of = |name: &str| list["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == name).unwrap();
+    assert_eq!(of("api")["shared_cache"], serde_json::Value::Null, "{list:#}");
+    let shared = &of("nexterpay")["shared_cache"];
+    assert_eq!(shared["used"], true, "{list:#}");
+    assert_eq!(
+        (&shared["used"], &shared["url"]),
+        (&detail["shared_cache"]["used"], &detail["shared_cache"]["url"])
+    );
+    assert!(shared.get("reachable").is_none(), "{list:#}");
+    // The text list: a SHARED column.
+    let out = run(on(&home), &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().next().unwrap();
+    let column = header.find(" SHARED ").unwrap_or_else(|| panic!("{text}")) + 1;
+    let shared_of = |name: &str| {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+        line[column..].split_whitespace().next().unwrap().to_string()
+    };
+    assert_eq!(shared_of("nexterpay"), "configured", "{text}");
+    assert_eq!(shared_of("api"), "-", "{text}");
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_login_keeps_the_caches_password_in_the_store_and_logout_forgets_it() {
+    let sb = Sandbox::start();
+    let redis = Redis::start();
+    let home = Home::new();
+    let mut login = machine(&sb, &redis, &home);
+    login.env_remove("TOK_SHARED_CACHE").env("TOK_NEXTERPAY_SHARED_CACHE", redis.url()).args([
+        "login",
+        "nexterpay",
+        "--username",
+        USER,
+        "--base-url",
+        &sb.url,
+    ]);
+    let out = login.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // No password in the environment now: the store's is used.
+    let bare = || {
+        let mut cmd = home.process();
+        cmd.env("TOK_NEXTERPAY_PASSWORD", PASSWORD);
+        cmd
+    };
+    let out = run(bare(), &["status", "nexterpay", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["shared_cache"]["reachable"], true, "{value:#}\n{}", stderr_of(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    // A second login without it keeps the one stored.
+    let mut again = bare();
+    again.args(["login", "nexterpay", "--username", USER, "--base-url", &sb.url]);
+    let out = again.stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run(bare(), &["status", "nexterpay", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["shared_cache"]["reachable"], true, "{value:#}");
+    // Never handed to a command tok runs.
+    let out = run(machine(&sb, &redis, &home), &["exec", "nexterpay", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(REDIS_PASSWORD), "the child saw the password");
+    let mut cmd = machine(&sb, &redis, &home);
+    cmd.env("TOK_SHARED_CACHE", format!("redis://tok:{REDIS_PASSWORD}@127.0.0.1:{}/0", redis.port));
+    let out = run(cmd, &["exec", "nexterpay", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(REDIS_PASSWORD),
+        "the child saw the URL's password"
+    );
+    // Logout forgets it with the profile's other secrets.
+    assert!(run(home.process(), &["logout", "nexterpay"]).status.success());
+    let store = home.store_file("nexterpay");
+    let kept = std::fs::read_to_string(&store).unwrap_or_default();
+    assert!(!kept.contains(REDIS_PASSWORD), "{kept}");
 }

@@ -50,6 +50,10 @@ fn truthy(text: &str) -> bool {
     matches!(text.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
 }
 
+/// The store's field for the cache's password (`tok login` keeps TOK_SHARED_CACHE_PASSWORD
+/// there for a profile with a cache).
+pub const PASSWORD_FIELD: &str = "shared_cache_password";
+
 /// Profile settings the shared tier reads (beside the provider's own), and their
 /// `TOK_<P>_*` variables.
 pub const SETTINGS: [&str; 3] = ["shared_cache", "shared_cache_required", "max_mints_per_day"];
