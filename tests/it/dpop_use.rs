@@ -290,3 +290,42 @@ fn a_revoked_dpop_token_is_refreshed_with_a_proof_and_the_request_sent_again() {
     assert_eq!(sb.count(crate::dpop::TOKEN), 3);
     assert_eq!(sb.count("GET /dpop/api/two"), 2);
 }
+
+/// Issue 20's end-to-end promise for `tok exec --proxy`: the command's requests pass the
+/// resource server's proof checks (a fresh proof each), and the command holds no token,
+/// key or proof of its own.
+#[test]
+fn tok_exec_proxy_gives_the_command_proofs_it_never_sees() {
+    let (sb, home) = logged_in();
+    let out = home
+        .process()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["exec", "--proxy", "pay", "--", "sh", "-c"])
+        .arg(
+            "curl -sS --fail \"$TOK_PAY_URL/api/one\"; echo; \
+             curl -sS --fail -X POST -d '{}' \"$TOK_PAY_URL/api/two\"; echo; echo ---; env",
+        )
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (answers, env) = text.split_once("---\n").unwrap_or_else(|| panic!("{text}"));
+    let seen: Vec<Value> =
+        answers.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{l}"))).collect();
+    assert_eq!(seen.len(), 2, "{answers}");
+    assert_eq!((seen[0]["method"].as_str(), seen[0]["path"].as_str()), (Some("GET"), Some("/dpop/api/one")));
+    assert_eq!((seen[1]["method"].as_str(), seen[1]["path"].as_str()), (Some("POST"), Some("/dpop/api/two")));
+    assert_ne!(seen[0]["jti"], seen[1]["jti"], "two requests, two proofs");
+    assert_eq!(sb.count("GET /dpop/api/one") + sb.count("POST /dpop/api/two"), 2, "no proof was refused");
+    let store = crate::dpop::stored(&home, "pay");
+    let token = store["token"]["token"].as_str().unwrap();
+    let key = store["secrets"]["dpop_key"].as_str().unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(env.contains("TOK_PAY_URL=http://127.0.0.1:"), "{env}");
+    for absent in [token, key_body, "PRIVATE KEY", "eyJ", "TOK_PAY_TOKEN", "TOK_PAY_HEADER", "DPoP"] {
+        assert!(!env.contains(absent), "{absent} in the command's environment: {env}");
+        assert!(!stderr.contains(absent) || absent == "DPoP", "{absent} on stderr: {stderr}");
+    }
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "the stored token was used");
+}
