@@ -10,22 +10,23 @@ use serde_json::Value;
 /// `id_token`, `data.accessToken`, ...). `token_type`-like keys name a kind, not a token.
 pub fn register(body: &[u8]) {
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        walk(&value, true);
+        walk(&value, !value.is_object());
     }
 }
 
+/// `tokenish`: under a key naming a token, where every string is one, however nested.
 fn walk(value: &Value, tokenish: bool) {
     match value {
         Value::String(text) if tokenish => crate::secret::register(text),
         Value::Array(items) => items.iter().for_each(|item| walk(item, tokenish)),
-        Value::Object(object) => object.iter().for_each(|(key, item)| walk(item, names_a_token(key))),
+        Value::Object(object) => object.iter().for_each(|(key, item)| walk(item, inherits(tokenish, key))),
         _ => {}
     }
 }
 
-fn names_a_token(key: &str) -> bool {
+fn inherits(tokenish: bool, key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key.contains("token") && !key.ends_with("type")
+    !key.ends_with("type") && (tokenish || key.contains("token"))
 }
 
 #[cfg(test)]
