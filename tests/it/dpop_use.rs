@@ -134,8 +134,16 @@ struct Proxy(std::process::Child, String);
 
 impl Proxy {
     fn start(home: &Home) -> Proxy {
+        Proxy::with(home, &[])
+    }
+
+    fn with(home: &Home, args: &[&str]) -> Proxy {
         let mut cmd = home.process();
-        cmd.args(["proxy", "pay"]).stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
+        cmd.args(["proxy", "pay"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
         let mut child = spawn_patiently(&mut cmd);
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -269,6 +277,35 @@ fn tok_proxy_answers_a_second_nonce_challenge_with_the_401_and_no_new_token() {
     let proof = sb.last("GET /dpop/api/z")["headers"]["dpop"].as_str().unwrap().to_string();
     let claims = crate::support::claims(&proof);
     assert_eq!(claims["nonce"], "n-7");
+}
+
+/// A nonce challenge the proxy does not answer (`--no-retry`; a body too long to hold) is
+/// about the proof, not the token: the 401 goes to the client, the nonce to the next
+/// request, and no new token is fetched.
+#[test]
+fn an_unanswered_nonce_challenge_passes_through_and_keeps_the_token() {
+    let (sb, home) = logged_in();
+    let proxy = Proxy::with(&home, &["--no-retry"]);
+    let answer = client().get(format!("{}/nonce-api/a", proxy.1)).send().unwrap();
+    assert_eq!(answer.status(), 401);
+    assert!(answer.headers()["www-authenticate"].to_str().unwrap().contains("use_dpop_nonce"));
+    for path in ["b", "c"] {
+        let answer = client().get(format!("{}/nonce-api/{path}", proxy.1)).send().unwrap();
+        assert_eq!(answer.status(), 200, "the nonce learnt went with /nonce-api/{path}");
+    }
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "no new token for a nonce challenge");
+    drop(proxy);
+
+    // Without --no-retry, a body over the held-body limit streams and is sent once.
+    let (sb, home) = logged_in();
+    let proxy = Proxy::start(&home);
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let answer = client().post(format!("{}/nonce-api/big", proxy.1)).body(big).send().unwrap();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(sb.count("POST /dpop/nonce-api/big"), 1);
+    let answer = client().get(format!("{}/nonce-api/small", proxy.1)).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "no new token for a nonce challenge");
 }
 
 #[test]
