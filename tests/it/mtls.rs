@@ -553,6 +553,6 @@ fn tok_exec_proxy_presents_the_certificate_and_gives_the_command_no_secret() {
         assert!(!env.contains(absent), "{absent} in the command's environment: {env}");
     }
     assert!(!stderr.contains(&token), "{stderr}");
-    assert_no_key(&tls, &env);
+    assert_no_key(&tls, env);
     assert_no_key(&tls, &stderr);
 }
