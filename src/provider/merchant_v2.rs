@@ -234,6 +234,7 @@ fn exchange(base: &Url, merchant_id: &str, path: &str, body: &Value, retry: Retr
 
 /// `{"data": {"accessToken", "expiresIn", "refreshToken"}}`, the same for login and refresh.
 fn record_from(p: &Params, reply: &http::Reply) -> Result<TokenRecord> {
+    super::reply_tokens::register(&reply.body);
     let data = parse_data(&reply.body).map_err(|why| {
         Error::network(format!(
             "merchant-v2's reply cannot be used: {why}; the body starts: {}",

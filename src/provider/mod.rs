@@ -8,6 +8,7 @@ mod nelnet;
 mod netdirector_v1;
 mod nexterpay;
 mod oauth2;
+mod reply_tokens;
 mod spec;
 
 pub use spec::{COMMON_SETTINGS, CurlTouches, Environment, Identity, Need, SecretField, Setting, Spec};

@@ -161,6 +161,8 @@ fn obtain(p: &Params, http: &Http, current: Option<&TokenRecord>) -> Result<Toke
             http::status_text(reply.status)
         )));
     };
+    // The token rule of `reply_tokens`, for a token carried in a header.
+    crate::secret::register(value.trim());
     plausible(value.trim(), token::now_f64())
         .map_err(|why| Error::network(format!("netdirector-v1 sent an unusable token: {why}")))?;
     Ok(record(p, value.trim(), reply.sent_at))

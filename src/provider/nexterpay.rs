@@ -167,6 +167,7 @@ fn obtain(p: &Params, http: &Http, secrets: &mut Secrets) -> Result<TokenRecord>
         }
         _ => return Err(reply.unexpected()),
     }
+    super::reply_tokens::register(&reply.body);
     let token = parse_reply(&reply.body).map_err(|why| {
         Error::network(format!(
             "NexterPay's reply is not a token: {why}; the body starts: {}",

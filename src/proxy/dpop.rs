@@ -56,4 +56,38 @@ impl Prover {
             .insert(origin(url), nonce.to_string());
         dpop::nonce_asked(status, text("www-authenticate"), b"", Some(nonce)).is_some()
     }
+
+    /// A 401 challenging with `use_dpop_nonce`, answerable or not: it is about the proof,
+    /// never the token, so it neither marks the token refused nor fetches a new one.
+    pub fn about_the_proof(status: u16, headers: &HeaderMap) -> bool {
+        status == 401
+            && headers.get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok()).any(|h| {
+                let h = h.to_ascii_lowercase();
+                h.trim_start().starts_with("dpop") && h.contains("use_dpop_nonce")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_401_nonce_challenge_is_about_the_proof() {
+        let table: [(u16, &[&str], bool); 6] = [
+            (401, &["DPoP error=\"use_dpop_nonce\""], true),
+            (401, &["dpop algs=\"ES256\", error=\"USE_DPOP_NONCE\""], true),
+            (401, &["Bearer realm=\"x\"", "DPoP error=\"use_dpop_nonce\""], true),
+            (401, &["DPoP error=\"invalid_token\""], false),
+            (401, &[], false),
+            (403, &["DPoP error=\"use_dpop_nonce\""], false),
+        ];
+        for (status, challenges, want) in table {
+            let mut headers = HeaderMap::new();
+            for c in challenges {
+                headers.append("www-authenticate", HeaderValue::from_str(c).unwrap());
+            }
+            assert_eq!(Prover::about_the_proof(status, &headers), want, "{status} {challenges:?}");
+        }
+    }
 }

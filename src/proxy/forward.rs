@@ -174,13 +174,20 @@ impl Gateway {
         let mut note = None;
         // A nonce challenge (RFC 9449 §9): once more with the nonce `send` just learnt. A
         // second challenge passes through: a new token would not answer it.
-        let mut challenged = false;
         if let (Some(dpop), Ok(first), Some(bytes), true) = (&self.dpop, &answer, &replay, self.retry)
             && dpop.learn(&url, first.status().as_u16(), first.headers())
         {
             note = Some("401 asking for a DPoP nonce; sent again with it".to_string());
             answer = self.send(&parts.method, &url, &headers, &credential, bytes.clone().into()).await;
-            challenged = answer.as_ref().is_ok_and(|a| dpop.learn(&url, a.status().as_u16(), a.headers()));
+        }
+        // Unanswered (--no-retry, a streamed body, a second challenge): the 401 goes to the
+        // client, the nonce `send` learnt goes with the next request, and the token stays.
+        let challenged = self.dpop.is_some()
+            && answer
+                .as_ref()
+                .is_ok_and(|a| super::dpop::Prover::about_the_proof(a.status().as_u16(), a.headers()));
+        if challenged && note.is_none() {
+            note = Some("401 asking for a DPoP nonce: passed through, the next request carries it".into());
         }
         let mut used = credential;
         let method = parts.method.as_str();
@@ -226,7 +233,7 @@ impl Gateway {
         }
         match answer {
             Ok(answer) => {
-                if answer.status() == StatusCode::UNAUTHORIZED {
+                if answer.status() == StatusCode::UNAUTHORIZED && !challenged {
                     self.keeper.refused(&used);
                 } else {
                     used.worked();

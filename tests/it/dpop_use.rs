@@ -134,8 +134,16 @@ struct Proxy(std::process::Child, String);
 
 impl Proxy {
     fn start(home: &Home) -> Proxy {
+        Proxy::with(home, &[])
+    }
+
+    fn with(home: &Home, args: &[&str]) -> Proxy {
         let mut cmd = home.process();
-        cmd.args(["proxy", "pay"]).stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
+        cmd.args(["proxy", "pay"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
         let mut child = spawn_patiently(&mut cmd);
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -271,6 +279,35 @@ fn tok_proxy_answers_a_second_nonce_challenge_with_the_401_and_no_new_token() {
     assert_eq!(claims["nonce"], "n-7");
 }
 
+/// A nonce challenge the proxy does not answer (`--no-retry`; a body too long to hold) is
+/// about the proof, not the token: the 401 goes to the client, the nonce to the next
+/// request, and no new token is fetched.
+#[test]
+fn an_unanswered_nonce_challenge_passes_through_and_keeps_the_token() {
+    let (sb, home) = logged_in();
+    let proxy = Proxy::with(&home, &["--no-retry"]);
+    let answer = client().get(format!("{}/nonce-api/a", proxy.1)).send().unwrap();
+    assert_eq!(answer.status(), 401);
+    assert!(answer.headers()["www-authenticate"].to_str().unwrap().contains("use_dpop_nonce"));
+    for path in ["b", "c"] {
+        let answer = client().get(format!("{}/nonce-api/{path}", proxy.1)).send().unwrap();
+        assert_eq!(answer.status(), 200, "the nonce learnt went with /nonce-api/{path}");
+    }
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "no new token for a nonce challenge");
+    drop(proxy);
+
+    // Without --no-retry, a body over the held-body limit streams and is sent once.
+    let (sb, home) = logged_in();
+    let proxy = Proxy::start(&home);
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let answer = client().post(format!("{}/nonce-api/big", proxy.1)).body(big).send().unwrap();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(sb.count("POST /dpop/nonce-api/big"), 1);
+    let answer = client().get(format!("{}/nonce-api/small", proxy.1)).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "no new token for a nonce challenge");
+}
+
 #[test]
 fn a_revoked_dpop_token_is_refreshed_with_a_proof_and_the_request_sent_again() {
     let (sb, home) = logged_in();
@@ -289,4 +326,43 @@ fn a_revoked_dpop_token_is_refreshed_with_a_proof_and_the_request_sent_again() {
     assert_eq!(client().get(format!("{}/api/two", proxy.1)).send().unwrap().status(), 200);
     assert_eq!(sb.count(crate::dpop::TOKEN), 3);
     assert_eq!(sb.count("GET /dpop/api/two"), 2);
+}
+
+/// Issue 20's end-to-end promise for `tok exec --proxy`: the command's requests pass the
+/// resource server's proof checks (a fresh proof each), and the command holds no token,
+/// key or proof of its own.
+#[test]
+fn tok_exec_proxy_gives_the_command_proofs_it_never_sees() {
+    let (sb, home) = logged_in();
+    let out = home
+        .process()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["exec", "--proxy", "pay", "--", "sh", "-c"])
+        .arg(
+            "curl -sS --fail \"$TOK_PAY_URL/api/one\"; echo; \
+             curl -sS --fail -X POST -d '{}' \"$TOK_PAY_URL/api/two\"; echo; echo ---; env",
+        )
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (answers, env) = text.split_once("---\n").unwrap_or_else(|| panic!("{text}"));
+    let seen: Vec<Value> =
+        answers.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{l}"))).collect();
+    assert_eq!(seen.len(), 2, "{answers}");
+    assert_eq!((seen[0]["method"].as_str(), seen[0]["path"].as_str()), (Some("GET"), Some("/dpop/api/one")));
+    assert_eq!((seen[1]["method"].as_str(), seen[1]["path"].as_str()), (Some("POST"), Some("/dpop/api/two")));
+    assert_ne!(seen[0]["jti"], seen[1]["jti"], "two requests, two proofs");
+    assert_eq!(sb.count("GET /dpop/api/one") + sb.count("POST /dpop/api/two"), 2, "no proof was refused");
+    let store = crate::dpop::stored(&home, "pay");
+    let token = store["token"]["token"].as_str().unwrap();
+    let key = store["secrets"]["dpop_key"].as_str().unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(env.contains("TOK_PAY_URL=http://127.0.0.1:"), "{env}");
+    for absent in [token, key_body, "PRIVATE KEY", "eyJ", "TOK_PAY_TOKEN", "TOK_PAY_HEADER", "DPoP"] {
+        assert!(!env.contains(absent), "{absent} in the command's environment: {env}");
+        assert!(!stderr.contains(absent) || absent == "DPoP", "{absent} on stderr: {stderr}");
+    }
+    assert_eq!(sb.count(crate::dpop::TOKEN), 1, "the stored token was used");
 }

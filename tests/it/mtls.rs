@@ -518,3 +518,41 @@ fn ssl_cert_file_is_the_trust_of_the_token_client_and_the_proxy() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// Issue 20's end-to-end promise for `tok exec --proxy`: the proxy presents the certificate
+/// for every request of the command, which gets neither the token nor the key.
+#[test]
+fn tok_exec_proxy_presents_the_certificate_and_gives_the_command_no_secret() {
+    require_curl();
+    let tls = Tls::start();
+    let home = bound_profile(&tls);
+    let token = home.print("pay");
+    let out = home
+        .process()
+        .env("PATH", "/usr/bin:/bin")
+        .env("SSL_CERT_FILE", tls.file("ca.pem"))
+        .args(["exec", "--proxy", "pay", "--", "sh", "-c"])
+        .arg(
+            "curl -sS --fail \"$TOK_PAY_URL/mtls/resource\"; echo; \
+             curl -sS --fail \"$TOK_PAY_URL/mtls/resource/2\"; echo; echo ---; env",
+        )
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (answers, env) = text.split_once("---\n").unwrap_or_else(|| panic!("{text}"));
+    for answer in answers.lines() {
+        let body: serde_json::Value = serde_json::from_str(answer).unwrap_or_else(|_| panic!("{answer}"));
+        assert_eq!(body["x5t#S256"], tls.pki.client.thumbprint(), "{answer}");
+    }
+    assert_eq!(answers.lines().count(), 2, "{answers}");
+    assert_eq!(tls.sb.count(RESOURCE), 1);
+    assert!(env.contains("TOK_PAY_URL=http://127.0.0.1:"), "{env}");
+    for absent in [token.as_str(), "TOK_PAY_TOKEN", "TOK_PAY_HEADER", "CLIENT_KEY", "client.key"] {
+        assert!(!env.contains(absent), "{absent} in the command's environment: {env}");
+    }
+    assert!(!stderr.contains(&token), "{stderr}");
+    assert_no_key(&tls, env);
+    assert_no_key(&tls, &stderr);
+}

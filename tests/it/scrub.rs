@@ -189,6 +189,59 @@ fn merchant_v2_password_and_refresh_token_never_show() {
     assert_clean(&err, &[&refresh, &access, "demo-password"], "merchant-v2 refresh");
 }
 
+/// A 200 token reply that a check refuses (a bad lifetime, the wrong shape) is quoted in
+/// the error; every token it holds was registered first, for every provider.
+#[test]
+fn a_refused_successful_token_reply_shows_none_of_its_tokens() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let (access, refresh, second) =
+        ("quoted-access-7f3a9c", "quoted-refresh-5d1e8b", "quoted-session-2c6f4a");
+    let merchant = json!({ "data": { "accessToken": access, "expiresIn": "soon", "refreshToken": refresh } });
+    let nexterpay = json!({ "token": access, "refreshToken": refresh, "sessionToken": second });
+    let oauth2 = json!({ "access_token": access, "token_type": "Bearer", "expires_in": "soon",
+        "refresh_token": refresh, "session_token": second });
+    let merchant_login = [
+        "login",
+        "acme",
+        "--provider",
+        "merchant-v2",
+        "--base-url",
+        &sb.url,
+        "--email",
+        "owner@acme.example",
+        "--merchant-id",
+        "b34555b7-dca4-5ec1-ade3-64a3ad545310",
+        "--secret-stdin",
+    ];
+    let nexterpay_login = ["login", "nexterpay", "--username", USER, "--base-url", &sb.url, "--secret-stdin"];
+    let token_url = format!("{}/oauth2/generic/token", sb.url);
+    let oauth2_login = [
+        "login",
+        "api",
+        "--provider",
+        "oauth2",
+        "--token-url",
+        &token_url,
+        "--client-id",
+        "demo-client",
+        "--secret-stdin",
+    ];
+    let cases: [(&str, &str, serde_json::Value, &[&str], &str); 3] = [
+        ("merchant-v2", "/v2/auth/login", merchant, &merchant_login, "demo-password"),
+        ("nexterpay", "/security/createToken", nexterpay, &nexterpay_login, crate::support::PASSWORD),
+        ("oauth2", "/oauth2/generic/token", oauth2, &oauth2_login, "demo-secret"),
+    ];
+    for (what, path, body, args, secret) in cases {
+        sb.fault(json!({ "path": path, "status": 200, "times": 1, "body": body.to_string(),
+            "headers": { "Content-Type": "application/json" } }));
+        let (code, err) = stderr_after(home.tok().arg("-v").args(args).write_stdin(format!("{secret}\n")));
+        assert_eq!(code, Some(5), "{what}: {err}");
+        assert!(err.contains("the body starts"), "{what}: the body is quoted: {err}");
+        assert_clean(&err, &[access, refresh, second], what);
+    }
+}
+
 #[test]
 fn netdirector_v1_session_token_never_shows() {
     let sb = Sandbox::start();

@@ -152,7 +152,7 @@ pub fn exchange_checked(
     }
     // Registered before any check can refuse the reply and show an excerpt of it: a
     // refused reply's refresh token is as secret as the one of a reply tok keeps.
-    register_tokens(&reply.body);
+    super::super::reply_tokens::register(&reply.body);
     let grant = checked(&reply.body, check).and_then(|body| parse_reply(&body, p.dpop)).map_err(|why| {
         Error::network(format!(
             "{}'s token reply cannot be used: {why}; the body starts: {}",
@@ -175,17 +175,6 @@ pub fn exchange_checked(
     record.refresh_token = grant.refresh_token;
     record.id_token = grant.id_token;
     Ok(record)
-}
-
-/// Every token a token reply holds, as a secret the scrubber knows.
-fn register_tokens(body: &[u8]) {
-    if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) {
-        for field in ["access_token", "refresh_token", "id_token"] {
-            if let Some(Value::String(token)) = object.get(field) {
-                crate::secret::register(token);
-            }
-        }
-    }
 }
 
 /// The body after `check`; one that is no JSON object is left to `parse_grant` to refuse.
