@@ -56,6 +56,17 @@ impl ClientCert {
             })
     }
 
+    /// The chain and key as rustls takes them (`tok proxy`'s own upstream client).
+    pub fn rustls_parts(&self) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+        let unusable =
+            || Error::usage(format!("the stored {KEY_LABEL} and certificate cannot be used for TLS"));
+        let chain = CertificateDer::pem_slice_iter(self.chain.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| unusable())?;
+        let key = PrivateKeyDer::from_pem_slice(self.key.expose().as_bytes()).map_err(|_| unusable())?;
+        Ok((chain, key))
+    }
+
     /// RFC 8705 §3.1's `x5t#S256`: the base64url SHA-256 of the first certificate's DER,
     /// which a bound token's `cnf` carries. It also names the certificate in a token's
     /// binding and in tok's messages (a thumbprint is public).

@@ -413,30 +413,10 @@ impl Http {
     }
 }
 
-/// The client `tok proxy` forwards requests with: the same rules as every other request
-/// (no redirects followed, the environment's proxy for HTTPS only), asynchronous so that
-/// bodies stream both ways. `timeout` bounds connecting, the wait for the answer and
-/// every pause in its body, not the whole exchange: a large download may take longer.
-/// A profile with a TLS client certificate presents it on every connection (RFC 8705:
-/// its tokens are refused without it). CAs are trusted as for every request of tok's:
-/// the system's, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set.
-pub fn upstream_client(
-    timeout: Duration,
-    identity: Option<&crate::client_cert::ClientCert>,
-) -> Result<reqwest::Client> {
-    install_crypto();
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .read_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy();
-    if let Some(proxy) = EnvProxy::from_env()? {
-        builder = builder.proxy(proxy.to_reqwest());
-    }
-    if let Some(identity) = identity {
-        builder = builder.identity(identity.identity()?);
-    }
-    builder.build().map_err(|e| Error::other(format!("cannot set up HTTPS: {}", error_chain(&e))))
+/// The proxy a request to `url` goes through, from the environment as every request of
+/// tok's reads it (HTTPS only, never loopback, never `NO_PROXY`): `tok proxy`'s own client.
+pub fn proxy_for(url: &Url) -> Result<Option<Url>> {
+    Ok(EnvProxy::from_env()?.and_then(|proxy| proxy.for_url(url)))
 }
 
 /// ring, not aws-lc: a third of the build time and a smaller binary.

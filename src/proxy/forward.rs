@@ -9,6 +9,7 @@
 use super::gate::{self, Route, Unwelcome};
 use super::headers;
 use super::keeper::{Credential, Keeper};
+use super::upstream::{Failure, Outgoing, Paced, Upstream};
 use crate::http;
 use crate::term;
 use bytes::Bytes;
@@ -28,11 +29,11 @@ use std::time::{Duration, Instant};
 /// 401; longer ones stream and are sent once.
 pub const REPLAY_LIMIT: usize = 1024 * 1024;
 
-pub type Body = Either<Full<Bytes>, reqwest::Body>;
+pub type Body = Either<Full<Bytes>, Paced>;
 
 pub struct Gateway {
     pub keeper: Arc<Keeper>,
-    pub client: reqwest::Client,
+    pub client: Upstream,
     pub upstream: Url,
     pub capability: String,
     /// The base URL clients use, for `Location` rewriting.
@@ -160,15 +161,15 @@ impl Gateway {
                 }
             }
         } else {
-            Held::Streaming(reqwest::Body::wrap(Streamed::new(Vec::new(), body, Arc::clone(&broke))))
+            Held::Streaming(Streamed::new(Vec::new(), body, Arc::clone(&broke)))
         };
         let mut headers = headers::to_upstream(&parts.headers, &credential.name);
         if let Some(cookies) = self.cookies.pass(&parts.headers) {
             headers.insert(header::COOKIE, cookies);
         }
         let (body, replay) = match held {
-            Held::Whole(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
-            Held::Streaming(body) => (body, None),
+            Held::Whole(bytes) => (Either::Left(Full::new(bytes.clone())), Some(bytes)),
+            Held::Streaming(body) => (Either::Right(body), None),
         };
         let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
         let mut note = None;
@@ -178,7 +179,9 @@ impl Gateway {
             && dpop.learn(&url, first.status().as_u16(), first.headers())
         {
             note = Some("401 asking for a DPoP nonce; sent again with it".to_string());
-            answer = self.send(&parts.method, &url, &headers, &credential, bytes.clone().into()).await;
+            answer = self
+                .send(&parts.method, &url, &headers, &credential, Either::Left(Full::new(bytes.clone())))
+                .await;
         }
         // Unanswered (--no-retry, a streamed body, a second challenge): the 401 goes to the
         // client, the nonce `send` learnt goes with the next request, and the token stays.
@@ -203,7 +206,9 @@ impl Gateway {
                 (Some(bytes), true) => match self.keeper.replace(&used).await {
                     Ok(Some(fresh)) => {
                         note = Some("401; new token, sent again".to_string());
-                        answer = self.send(&parts.method, &url, &headers, &fresh, bytes.into()).await;
+                        answer = self
+                            .send(&parts.method, &url, &headers, &fresh, Either::Left(Full::new(bytes)))
+                            .await;
                         if answer.as_ref().is_ok_and(|a| a.status() == StatusCode::UNAUTHORIZED)
                             && fresh.untried_replacement()
                         {
@@ -255,8 +260,8 @@ impl Gateway {
         url: &Url,
         headers: &HeaderMap,
         credential: &Credential,
-        body: reqwest::Body,
-    ) -> Result<reqwest::Response, reqwest::Error> {
+        body: Outgoing,
+    ) -> Result<Response<Paced>, Failure> {
         let mut headers = headers.clone();
         headers.insert(credential.name.clone(), credential.value.clone());
         if let Some(dpop) = &self.dpop {
@@ -269,18 +274,23 @@ impl Gateway {
         {
             headers.insert("nps-trace-uuid", value);
         }
-        // The request whole, not through a builder that merges the headers one by one.
-        let mut request = reqwest::Request::new(method.clone(), url.clone());
+        // Origin form: the connection is the upstream's, and `Host` is set by `Upstream`.
+        let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        let mut request = Request::new(body);
+        *request.method_mut() = method.clone();
+        match path.parse() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => return Err(Failure::Connect("the path is not one HTTP can send".into())),
+        }
         *request.headers_mut() = headers;
-        *request.body_mut() = Some(body);
-        let answer = self.client.execute(request).await;
+        let answer = self.client.send(request).await;
         if let (Some(dpop), Ok(answer)) = (&self.dpop, &answer) {
             dpop.learn(url, answer.status().as_u16(), answer.headers());
         }
         answer
     }
 
-    async fn respond(&self, answer: reqwest::Response) -> Response<Body> {
+    async fn respond(&self, answer: Response<Paced>) -> Response<Body> {
         if let Some(name) = self.watch_header
             && let Some(value) = answer.headers().get(name)
         {
@@ -289,25 +299,26 @@ impl Gateway {
         if answer.status().is_success() {
             self.keeper.proven();
         }
-        let answer: Response<reqwest::Body> = answer.into();
         let (mut parts, body) = answer.into_parts();
         self.cookies.learn(&parts.headers);
         parts.headers = headers::to_client(&parts.headers, self.watch_header, &self.upstream, &self.public);
         Response::from_parts(parts, Either::Right(body))
     }
 
-    fn failure(&self, e: reqwest::Error) -> (Response<Body>, Outcome) {
+    fn failure(&self, e: Failure) -> (Response<Body>, Outcome) {
         let host = self.upstream.host_str().unwrap_or("the upstream");
-        if e.is_timeout() {
-            let limit = crate::duration::show(self.timeout);
-            return problem(
-                StatusCode::GATEWAY_TIMEOUT,
-                &format!("tok proxy: no answer from {host} within {limit} (--timeout)"),
-            );
-        }
-        // Without the URL, whose query may carry identifiers.
-        let chain = http::error_chain(&e.without_url());
-        problem(StatusCode::BAD_GATEWAY, &format!("tok proxy: cannot reach {host}: {chain}"))
+        let why = match e {
+            Failure::Timeout => {
+                let limit = crate::duration::show(self.timeout);
+                return problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("tok proxy: no answer from {host} within {limit} (--timeout)"),
+                );
+            }
+            Failure::Connect(why) => why,
+            Failure::Broken(e) => http::error_chain(&e),
+        };
+        problem(StatusCode::BAD_GATEWAY, &format!("tok proxy: cannot reach {host}: {why}"))
     }
 }
 
@@ -376,7 +387,7 @@ fn problem(status: StatusCode, detail: &str) -> (Response<Body>, Outcome) {
 enum Held {
     /// All of it, small enough to send twice.
     Whole(Bytes),
-    Streaming(reqwest::Body),
+    Streaming(Streamed),
 }
 
 /// Reads the request body up to `REPLAY_LIMIT`; beyond that, what was read and the rest
@@ -402,22 +413,20 @@ async fn hold(mut body: Incoming, broke: Arc<AtomicBool>) -> Result<Held, ()> {
             return Ok(Held::Whole(whole.freeze()));
         }
     }
-    Ok(Held::Streaming(reqwest::Body::wrap(Streamed::new(chunks, body, broke))))
+    Ok(Held::Streaming(Streamed::new(chunks, body, broke)))
 }
 
 /// A request body on its way: what was read already, then the rest from the client.
-/// `reqwest::Body::wrap` wants `Sync`; the mutex gives it at no cost, since polling
-/// takes `&mut self` and never locks.
-struct Streamed {
+pub struct Streamed {
     read: std::collections::VecDeque<Bytes>,
-    rest: std::sync::Mutex<Incoming>,
+    rest: Incoming,
     /// Set when the client's side fails, so the error is told apart from the upstream's.
     broke: Arc<AtomicBool>,
 }
 
 impl Streamed {
     fn new(read: Vec<Bytes>, rest: Incoming, broke: Arc<AtomicBool>) -> Streamed {
-        Streamed { read: read.into(), rest: std::sync::Mutex::new(rest), broke }
+        Streamed { read: read.into(), rest, broke }
     }
 }
 
@@ -433,23 +442,20 @@ impl hyper::body::Body for Streamed {
         if let Some(chunk) = this.read.pop_front() {
             return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
-        let rest = match this.rest.get_mut() {
-            Ok(rest) => rest,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let polled = Pin::new(rest).poll_frame(cx);
+        let polled = Pin::new(&mut this.rest).poll_frame(cx);
         if let Poll::Ready(Some(Err(_))) = &polled {
             this.broke.store(true, Ordering::Relaxed);
         }
         polled
     }
 
+    fn is_end_stream(&self) -> bool {
+        self.read.is_empty() && self.rest.is_end_stream()
+    }
+
     fn size_hint(&self) -> hyper::body::SizeHint {
         let read: u64 = self.read.iter().map(|c| c.len() as u64).sum();
-        let rest = match self.rest.lock() {
-            Ok(rest) => rest.size_hint(),
-            Err(_) => return hyper::body::SizeHint::default(),
-        };
+        let rest = self.rest.size_hint();
         let mut hint = hyper::body::SizeHint::new();
         hint.set_lower(rest.lower() + read);
         if let Some(upper) = rest.upper() {

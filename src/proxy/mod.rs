@@ -24,6 +24,7 @@ mod forward;
 mod gate;
 mod headers;
 mod keeper;
+mod upstream;
 
 use crate::cli::ProxyArgs;
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ pub use address::listen_address;
 
 /// Connections served at once. Each may hold a request body of up to
 /// `forward::REPLAY_LIMIT`, so this also bounds the memory bodies take.
-const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// The time a request's line and headers have to arrive, from the connection's start or
 /// the end of the answer before: whatever `--timeout` is, a client that says nothing
 /// holds a slot this long at most.
@@ -155,7 +156,7 @@ fn prepare(app: &App, args: &ProxyArgs) -> Result<Ready> {
     let timeout = app.http.timeout();
     // RFC 8705: a certificate-bound token is presented with its certificate, upstream.
     let client_cert = crate::client_cert::of_profile(app, &profile)?;
-    let client = http::upstream_client(timeout, client_cert.as_deref())?;
+    let client = upstream::Upstream::new(&upstream, timeout, client_cert.as_deref())?;
     let public = format!("http://{address}/{capability}");
     let keeper = keeper::Keeper::new(
         keeper::Setup {

@@ -118,6 +118,63 @@ fn https_goes_through_the_environment_proxy_as_a_tunnel_and_v_names_it() {
     assert_eq!(proxy.seen().len(), before, "NO_PROXY hosts are reached directly");
 }
 
+#[test]
+fn tok_proxy_reaches_an_https_upstream_through_the_environment_proxy_as_a_tunnel() {
+    let sb = Sandbox::start();
+    let home = Home::new();
+    let token_url = format!("{}/oauth2/generic/token", sb.url);
+    let out = home
+        .tok()
+        .args(["login", "api", "--provider", "oauth2", "--token-url", &token_url])
+        .args(["--client-id", "demo-client", "--secret-stdin"])
+        .write_stdin("demo-secret\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let proxy = FakeProxy::start();
+    let with_credentials = proxy.url.replace("http://", "http://proxy%40user:proxy-pass-9f@");
+    let mut cmd = home.process();
+    cmd.env("HTTPS_PROXY", &with_credentials)
+        .args(["proxy", "api", "--upstream", "https://api.example.test/v1"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = spawn_patiently(&mut cmd);
+    let mut base = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut base).unwrap();
+    let base = base.trim_end();
+    assert!(base.starts_with("http://127.0.0.1:"), "tok proxy did not start");
+    let (host_port, path) = base.trim_start_matches("http://").split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host_port).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET /{path}/orders HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+    let _ = child.kill();
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+    assert!(answer.contains("the proxy refused the tunnel (403"), "{answer}");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let head = &seen[0];
+    assert!(
+        head.starts_with("CONNECT api.example.test:443 HTTP/1.1\r\n"),
+        "a tunnel, TLS end to end: {head}"
+    );
+    // base64("proxy@user:proxy-pass-9f"): the user part decoded, as curl sends it.
+    assert!(head.contains("Proxy-Authorization: Basic cHJveHlAdXNlcjpwcm94eS1wYXNzLTlm\r\n"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("authorization: bearer"), "no token to the proxy: {head}");
+    assert!(!head.contains("/orders"), "the proxy learns the host, not the path: {head}");
+    for text in [&answer, &err] {
+        assert!(
+            !text.contains("proxy-pass-9f") && !text.contains("cHJveHlAdXNlcjpwcm94eS1wYXNzLTlm"),
+            "{text}"
+        );
+    }
+}
+
 /// Headers at once, then a byte every 200 ms: a per-read limit would wait for ever.
 fn trickle(sb: &Sandbox) {
     sb.fault(json!({ "path": "/security/createToken", "status": 200, "body": "\"eyJhbGciOiJub25lIn0.e30.\"", "size": 400, "trickle_ms": 200 }));

@@ -473,6 +473,14 @@ fn upstream_down_is_502_slow_is_504_and_the_gateway_stays_up() {
     assert_eq!(response.status(), 504);
     assert!(json_of(response)["detail"].as_str().unwrap().contains("within 300ms (--timeout)"));
     assert_eq!(client().get(slow.url("/echo/fine")).send().unwrap().status(), 200, "still serving");
+    // An answer whose body pauses longer than --timeout is cut off, not waited on for ever.
+    sb.fault(json!({ "path": "/echo/trickle", "status": 200, "body": "{}", "size": 400, "trickle_ms": 600 }));
+    let response = client().get(slow.url("/echo/trickle")).send().unwrap();
+    assert_eq!(response.status(), 200, "the head came in time");
+    // Cut off by the gateway (a broken body), not by this client's own 30 s limit.
+    let cut = response.bytes().expect_err("the stalled body ends in an error, not a short success");
+    assert!(!cut.is_timeout(), "{cut:?}");
+    assert_eq!(client().get(slow.url("/echo/fine")).send().unwrap().status(), 200, "still serving");
     // A body that never comes in full: 408 after --timeout, not a connection held for ever.
     let stalled = raw(
         slow.port(),
