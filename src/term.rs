@@ -46,22 +46,37 @@ fn paint(code: &str, text: &str) -> String {
 /// not, since a password that is one of tok's words would be cut from tok's sentence and
 /// so shown. The net (`secret::scrub_tokens`) takes only values no sentence holds.
 pub fn line(label: &str, message: &str) {
-    let message = printable(&crate::secret::scrub_tokens(message));
+    let message = crate::secret::scrub_tokens(message);
     // One write per line: stderr is unbuffered, and `writeln!` would make a system call
     // per piece (four per `tok proxy` request) and let lines of two threads interleave.
-    let line = format!("tok: {label}{message}\n");
+    let mut line = String::with_capacity(label.len() + message.len() + 8);
+    line.push_str("tok: ");
+    line.push_str(label);
+    push_printable(&mut line, &message);
+    line.push('\n');
     // A closed stderr must not turn into a panic or a different exit code.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// `text` with control characters (escape sequences, line breaks, NUL...) escaped.
 pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_printable(&mut out, text);
+    out
+}
+
+fn push_printable(out: &mut String, text: &str) {
     if !text.chars().any(char::is_control) {
-        return text.to_string();
+        out.push_str(text);
+        return;
     }
-    text.chars()
-        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
-        .collect()
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// Writes the data asked for to stdout, all of it or an error. A reader that stopped

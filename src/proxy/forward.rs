@@ -119,9 +119,13 @@ impl Gateway {
         let (mut response, outcome) = response;
         headers::add_own(response.headers_mut());
         let ms = started.elapsed().as_millis();
-        let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
-        let (method, shown) = (crate::secret::outside(&method), crate::secret::outside(&shown));
-        term::line("proxy: ", &format!("{method} {shown} -> {} ({ms} ms){note}", outcome.status.as_u16()));
+        // The client's method and path are scrubbed as one text: one pass, not two.
+        let asked = crate::secret::scrub(&format!("{method} {shown}"));
+        let status = outcome.status.as_u16();
+        match outcome.note {
+            Some(note) => term::line("proxy: ", &format!("{asked} -> {status} ({ms} ms): {note}")),
+            None => term::line("proxy: ", &format!("{asked} -> {status} ({ms} ms)")),
+        }
         response
     }
 
@@ -132,7 +136,7 @@ impl Gateway {
                 "tok proxy: the path does not make a URL on the upstream",
             );
         };
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let credential = match self.keeper.credential().await {
             Ok(c) => c,
             Err(why) => {
@@ -163,8 +167,9 @@ impl Gateway {
         } else {
             Held::Streaming(Streamed::new(Vec::new(), body, Arc::clone(&broke)))
         };
-        let mut headers = headers::to_upstream(&parts.headers, &credential.name);
-        if let Some(cookies) = self.cookies.pass(&parts.headers) {
+        let cookies = self.cookies.pass(&parts.headers);
+        let mut headers = headers::to_upstream(std::mem::take(&mut parts.headers), &credential.name);
+        if let Some(cookies) = cookies {
             headers.insert(header::COOKIE, cookies);
         }
         let (body, replay) = match held {
@@ -301,7 +306,8 @@ impl Gateway {
         }
         let (mut parts, body) = answer.into_parts();
         self.cookies.learn(&parts.headers);
-        parts.headers = headers::to_client(&parts.headers, self.watch_header, &self.upstream, &self.public);
+        let kept = std::mem::take(&mut parts.headers);
+        parts.headers = headers::to_client(kept, self.watch_header, &self.upstream, &self.public);
         Response::from_parts(parts, Either::Right(body))
     }
 
@@ -353,6 +359,10 @@ fn parsed_target(upstream: &Url, rest: &str, query: Option<&str>) -> Option<Url>
 
 /// The path as the log shows it: no query, printable, not too long.
 fn shown_path(rest: &str) -> String {
+    // Bytes bound characters: a short path is shown whole without counting them.
+    if rest.len() <= 200 {
+        return rest.to_string();
+    }
     let mut shown: String = rest.chars().take(200).collect();
     if shown.len() < rest.len() {
         shown.push('…');

@@ -66,12 +66,29 @@ fn copy(from: &HeaderMap, drop: impl Fn(&HeaderName) -> bool) -> HeaderMap {
     out
 }
 
+/// `headers` without the hop-by-hop ones and those `drop` names, changed in place: each
+/// header a copy inserts is hashed again, and a request's copies were a twentieth of the
+/// gateway's instructions (BENCHMARKS.notes.md).
+fn strip(headers: &mut HeaderMap, drop: impl Fn(&HeaderName) -> bool) {
+    let named = named_by_connection(headers);
+    let gone: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            HOP_BY_HOP.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str()) || drop(name)
+        })
+        .cloned()
+        .collect();
+    for name in gone {
+        headers.remove(&name);
+    }
+}
+
 /// The client's headers as the API gets them, before tok adds the credential `credential`.
 /// `Expect` goes too: the gateway answers `100-continue` itself. So does `Content-Length`:
 /// the body's own length decides it, so that a request framed two ways (a length and
 /// chunks) reaches the API framed one way, the way the gateway read it.
-pub fn to_upstream(from: &HeaderMap, credential: &HeaderName) -> HeaderMap {
-    copy(from, |name| {
+pub fn to_upstream(mut from: HeaderMap, credential: &HeaderName) -> HeaderMap {
+    strip(&mut from, |name| {
         name == header::HOST
             || name == header::EXPECT
             || name == header::CONTENT_LENGTH
@@ -80,7 +97,8 @@ pub fn to_upstream(from: &HeaderMap, credential: &HeaderName) -> HeaderMap {
             || name == header::ORIGIN
             || name == header::COOKIE
             || name == credential
-    })
+    });
+    from
 }
 
 /// The names of the cookies the API set through this gateway: the only ones a client's
@@ -133,14 +151,24 @@ fn cookie_name(pair: &str) -> Option<&str> {
 }
 
 /// The API's headers as the client gets them.
-pub fn to_client(from: &HeaderMap, kept_back: Option<&str>, upstream: &Url, public: &str) -> HeaderMap {
-    let mut out = copy(from, |name| {
+pub fn to_client(from: HeaderMap, kept_back: Option<&str>, upstream: &Url, public: &str) -> HeaderMap {
+    let held = |name: &HeaderName| {
         kept_back.is_some_and(|k| name.as_str().eq_ignore_ascii_case(k))
             || name.as_str().starts_with("access-control-")
             || name == header::REFERRER_POLICY
-            || name == header::SET_COOKIE
             || name.as_str() == "set-cookie2"
-    });
+    };
+    // Most answers need nothing dropped or rewritten: they go on as they came.
+    let untouched = |name: &HeaderName| {
+        !(HOP_BY_HOP.contains(&name.as_str())
+            || held(name)
+            || name == header::SET_COOKIE
+            || name == header::LOCATION)
+    };
+    if from.keys().all(untouched) {
+        return from;
+    }
+    let mut out = copy(&from, |name| held(name) || name == header::SET_COOKIE);
     let capability_path = public_path(public).unwrap_or("/");
     for cookie in from.get_all(header::SET_COOKIE) {
         if let Ok(text) = cookie.to_str()
@@ -265,10 +293,10 @@ mod tests {
             ("accept", "b"),
             ("nps-trace-uuid", "mine"),
         ]);
-        let bearer = to_upstream(&from, &HeaderName::from_static("authorization"));
+        let bearer = to_upstream(from.clone(), &HeaderName::from_static("authorization"));
         assert_eq!(names(&bearer), ["accept", "api-key", "content-type", "nps-trace-uuid"]);
         assert_eq!(bearer.get_all("accept").iter().count(), 2, "repeated headers stay");
-        let key = to_upstream(&from, &HeaderName::from_static("api-key"));
+        let key = to_upstream(from.clone(), &HeaderName::from_static("api-key"));
         assert!(!key.contains_key("api-key") && !key.contains_key("authorization"));
     }
 
@@ -291,7 +319,7 @@ mod tests {
             ("access-control-allow-headers", "authorization"),
             ("referrer-policy", "unsafe-url"),
         ]);
-        let out = to_client(&from, Some("authentication-token"), &upstream, public);
+        let out = to_client(from, Some("authentication-token"), &upstream, public);
         assert_eq!(names(&out), ["content-length", "content-type", "location", "set-cookie"]);
         assert_eq!(out["location"], "http://127.0.0.1:8700/CAP/orders/7");
         let cookies: Vec<_> = out.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
@@ -299,9 +327,39 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_alone_is_what_the_copy_makes() {
+        // The untouched fast path and the copy agree, header by header.
+        let upstream = Url::parse("https://api.example.com/v1").unwrap();
+        let public = "http://127.0.0.1:8700/CAP";
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-request-id", "7"),
+            ("transfer-encoding", "chunked"),
+            ("keep-alive", "timeout=5"),
+            ("authentication-token", "eyJ.newer.token"),
+            ("Authentication-Token", "eyJ.newer.token"),
+            ("set-cookie2", "c=3"),
+            ("access-control-allow-origin", "*"),
+            ("referrer-policy", "unsafe-url"),
+            ("upgrade", "h2c"),
+        ];
+        for (name, value) in headers {
+            let one = map(&[("date", "x"), (name, value)]);
+            let copied = copy(&one, |n| {
+                n.as_str() == "authentication-token"
+                    || n.as_str() == "set-cookie2"
+                    || n.as_str().starts_with("access-control-")
+                    || n == header::REFERRER_POLICY
+            });
+            let out = to_client(one, Some("authentication-token"), &upstream, public);
+            assert_eq!(names(&out), names(&copied), "{name}");
+        }
+    }
+
+    #[test]
     fn referer_and_origin_stay_behind() {
         let from = map(&[("referer", "http://127.0.0.1:8700/CAP/page"), ("origin", "http://127.0.0.1:8700")]);
-        assert!(to_upstream(&from, &HeaderName::from_static("authorization")).is_empty());
+        assert!(to_upstream(from.clone(), &HeaderName::from_static("authorization")).is_empty());
         let mut own = HeaderMap::new();
         add_own(&mut own);
         assert_eq!(own["referrer-policy"], "no-referrer");
@@ -312,7 +370,9 @@ mod tests {
         let cookies = Cookies::default();
         let request = map(&[("cookie", "sid=1; dev_session=secret; theme=dark"), ("cookie", "other=2")]);
         assert_eq!(cookies.pass(&request), None, "the API set none yet");
-        assert!(!to_upstream(&request, &HeaderName::from_static("authorization")).contains_key("cookie"));
+        assert!(
+            !to_upstream(request.clone(), &HeaderName::from_static("authorization")).contains_key("cookie")
+        );
         cookies.learn(&map(&[
             ("set-cookie", "sid=abc; Path=/; HttpOnly"),
             ("set-cookie", " other = x"),
