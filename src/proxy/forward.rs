@@ -147,7 +147,10 @@ impl Gateway {
             }
         };
         let broke = Arc::new(AtomicBool::new(false));
-        let held = if self.retry && !self.keeper.api_key {
+        let held = if body.is_end_stream() {
+            // No body (most GETs): nothing to wait for, so no timer to arm.
+            Held::Whole(Bytes::new())
+        } else if self.retry && !self.keeper.api_key {
             // A client that sends its body slower than --timeout holds a connection no longer.
             match tokio::time::timeout(self.timeout, hold(body, Arc::clone(&broke))).await {
                 Ok(Ok(held)) => held,
