@@ -147,7 +147,8 @@ impl Gateway {
             }
         };
         let broke = Arc::new(AtomicBool::new(false));
-        let held = if body.is_end_stream() {
+        // Held only where a 401 or a DPoP nonce may send it again (retry on, not an API key).
+        let held = if self.retry && !self.keeper.api_key && body.is_end_stream() {
             // No body (most GETs): nothing to wait for, so no timer to arm.
             Held::Whole(Bytes::new())
         } else if self.retry && !self.keeper.api_key {

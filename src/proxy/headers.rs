@@ -342,9 +342,10 @@ mod tests {
             ("access-control-allow-origin", "*"),
             ("referrer-policy", "unsafe-url"),
             ("upgrade", "h2c"),
+            ("connection", "x-request-id"),
         ];
         for (name, value) in headers {
-            let one = map(&[("date", "x"), (name, value)]);
+            let one = map(&[("date", "x"), ("x-request-id", "7"), (name, value)]);
             let copied = copy(&one, |n| {
                 n.as_str() == "authentication-token"
                     || n.as_str() == "set-cookie2"
