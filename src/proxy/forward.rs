@@ -119,13 +119,10 @@ impl Gateway {
         let (mut response, outcome) = response;
         headers::add_own(response.headers_mut());
         let ms = started.elapsed().as_millis();
-        // The client's method and path are scrubbed as one text: one pass, not two.
-        let asked = crate::secret::scrub(&format!("{method} {shown}"));
-        let status = outcome.status.as_u16();
-        match outcome.note {
-            Some(note) => term::line("proxy: ", &format!("{asked} -> {status} ({ms} ms): {note}")),
-            None => term::line("proxy: ", &format!("{asked} -> {status} ({ms} ms)")),
-        }
+        let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
+        // The client's method and path are outside text, scrubbed as one: one pass, not two.
+        let asked = crate::secret::outside(format!("{method} {shown}"));
+        term::line("proxy: ", &format!("{asked} -> {} ({ms} ms){note}", outcome.status.as_u16()));
         response
     }
 
@@ -147,11 +144,12 @@ impl Gateway {
             }
         };
         let broke = Arc::new(AtomicBool::new(false));
-        // Held only where a 401 or a DPoP nonce may send it again (retry on, not an API key).
-        let held = if self.retry && !self.keeper.api_key && body.is_end_stream() {
+        // Held only where a 401 or a DPoP nonce may send it again.
+        let resendable = self.retry && !self.keeper.api_key;
+        let held = if resendable && body.is_end_stream() {
             // No body (most GETs): nothing to wait for, so no timer to arm.
             Held::Whole(Bytes::new())
-        } else if self.retry && !self.keeper.api_key {
+        } else if resendable {
             // A client that sends its body slower than --timeout holds a connection no longer.
             match tokio::time::timeout(self.timeout, hold(body, Arc::clone(&broke))).await {
                 Ok(Ok(held)) => held,
