@@ -27,26 +27,38 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
+    #[command(flatten)]
+    pub globals: Globals,
+}
+
+// The options every command takes, before or after the subcommand's name (`tok -v print
+// p` and `tok print p -v`). Declared at the top and again in each subcommand's arguments,
+// not with clap's `global = true`: that copies each of them into all fourteen
+// subcommands on every run, even the thirteen that do not run (135,000 of the 848,000
+// instructions of a cached `tok print`, BENCHMARKS.md); a subcommand's own copy is built only when it
+// runs (`defer`). `Cli::from_matches` merges the two levels.
+#[derive(Debug, Default, Args)]
+pub struct Globals {
     /// Say what tok does, on stderr (secrets are never shown)
-    #[arg(short, long, global = true, help_heading = "Global options")]
+    #[arg(short, long, help_heading = "Global options")]
     pub verbose: bool,
 
     /// Where secrets and tokens are kept: keyring or file [default: the profile's, or keyring]
-    #[arg(long, global = true, env = "TOK_STORE", hide_env_values = true, value_name = "STORE", value_parser = store_names(), help_heading = "Global options")]
+    #[arg(long, env = "TOK_STORE", hide_env_values = true, value_name = "STORE", value_parser = store_names(), help_heading = "Global options")]
     pub store: Option<String>,
 
     /// Deadline for one HTTP exchange, e.g. 30s or 1m; a command's network time is at most 3 × it
-    #[arg(long, global = true, env = "TOK_TIMEOUT", hide_env_values = true, value_name = "DUR", value_parser = duration::parse_timeout, help_heading = "Global options")]
+    #[arg(long, env = "TOK_TIMEOUT", hide_env_values = true, value_name = "DUR", value_parser = duration::parse_timeout, help_heading = "Global options")]
     pub timeout: Option<Duration>,
 
     /// A Redis the fleet shares tokens through: redis://, rediss:// or unix:// (also TOK_SHARED_CACHE
     /// or the profile's shared_cache). Never a password here: TOK_SHARED_CACHE_PASSWORD
-    #[arg(long, global = true, value_name = "URL", help_heading = "Global options")]
+    #[arg(long, value_name = "URL", help_heading = "Global options")]
     pub shared_cache: Option<String>,
 
     /// Exit 6 when the shared cache fails, instead of going on without it (also
     /// TOK_SHARED_CACHE_REQUIRED=1 or the profile's shared_cache_required = "true")
-    #[arg(long, global = true, help_heading = "Global options")]
+    #[arg(long, help_heading = "Global options")]
     pub shared_cache_required: bool,
 }
 
@@ -91,7 +103,7 @@ pub enum Command {
     /// Print a shell completion script, or write all of them with --dir
     Completions(CompletionsArgs),
     /// Print the man page (man -l <(tok man), or save it as ~/.local/share/man/man1/tok.1)
-    Man,
+    Man(ManArgs),
 }
 
 /// Lists the stores in `--help` and completions, but takes any text: a bad `TOK_STORE`
@@ -342,6 +354,9 @@ pub struct LoginArgs {
     /// creates a session that is left unused)
     #[arg(long)]
     pub check: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 impl LoginArgs {
@@ -465,6 +480,9 @@ pub struct PrintArgs {
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]
     pub secret_stdin: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -476,6 +494,9 @@ pub struct RefreshArgs {
     /// Read the secret as one line from stdin, if one is needed
     #[arg(long)]
     pub secret_stdin: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -491,6 +512,9 @@ pub struct LogoutArgs {
     /// Also delete the fleet's entry in the shared cache (by default only this machine's copy goes)
     #[arg(long)]
     pub shared: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -555,6 +579,9 @@ pub struct SignArgs {
     /// With a nelnet profile: read the API key as one line from stdin, if one is needed
     #[arg(long)]
     pub secret_stdin: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -590,6 +617,9 @@ pub struct InspectArgs {
     /// Accept only this algorithm (any case); HMAC tokens verify only with --alg HS*
     #[arg(long, value_name = "ALG", requires = "verify", ignore_case = true, value_parser = crate::keys::alg_parser())]
     pub alg: Option<String>,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -610,6 +640,9 @@ pub struct CurlArgs {
     /// is joined to the profile's API base
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CURL ARGS")]
     pub curl_args: Vec<String>,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 /// Options tok itself takes before `curl`'s profile, and whether each takes a value.
@@ -703,6 +736,9 @@ pub struct ExecArgs {
     /// PROFILE)
     #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -734,6 +770,9 @@ pub struct ProxyArgs {
     /// once more
     #[arg(long)]
     pub no_retry: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -745,6 +784,9 @@ pub struct CompletionsArgs {
     /// Write every shell's script and the man page into this directory
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -756,6 +798,9 @@ pub struct ProvidersArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
 }
 
 #[derive(Debug, Args)]
@@ -767,6 +812,80 @@ pub struct StatusArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub globals: Globals,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    #[command(flatten)]
+    pub globals: Globals,
+}
+
+/// One of `Globals`' options, as each subcommand repeats them.
+pub fn is_global(arg: &clap::Arg) -> bool {
+    arg.get_help_heading() == Some("Global options")
+}
+
+impl Globals {
+    /// The options given after the subcommand's name win over those before it; of those
+    /// that can also come from the environment (`--store`, `--timeout`) only what was
+    /// typed after the name counts, or `TOK_STORE=keyring tok --store file print p` would
+    /// read the keyring.
+    fn merge(&mut self, after: Globals, typed_after: impl Fn(&str) -> bool) {
+        self.verbose |= after.verbose;
+        self.shared_cache_required |= after.shared_cache_required;
+        if after.shared_cache.is_some() {
+            self.shared_cache = after.shared_cache;
+        }
+        if typed_after("store") {
+            self.store = after.store;
+        }
+        if typed_after("timeout") {
+            self.timeout = after.timeout;
+        }
+    }
+}
+
+impl Cli {
+    /// The command line from clap's matches, with the global options merged from both
+    /// places they can be given (see `Globals`).
+    pub fn from_matches(matches: &mut clap::ArgMatches) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        use clap::parser::ValueSource;
+        let typed: Vec<&str> = match matches.subcommand() {
+            Some((_, sub)) => ["store", "timeout"]
+                .into_iter()
+                .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut cli = Cli::from_arg_matches_mut(matches)?;
+        let after = std::mem::take(cli.command.globals_mut());
+        cli.globals.merge(after, |id| typed.contains(&id));
+        Ok(cli)
+    }
+}
+
+impl Command {
+    fn globals_mut(&mut self) -> &mut Globals {
+        match self {
+            Command::Login(a) => &mut a.globals,
+            Command::Print(a) => &mut a.globals,
+            Command::Refresh(a) => &mut a.globals,
+            Command::Logout(a) => &mut a.globals,
+            Command::Status(a) => &mut a.globals,
+            Command::Sign(a) => &mut a.globals,
+            Command::Inspect(a) => &mut a.globals,
+            Command::Curl(a) => &mut a.globals,
+            Command::Exec(a) => &mut a.globals,
+            Command::Proxy(a) => &mut a.globals,
+            Command::Providers(a) => &mut a.globals,
+            Command::Completions(a) => &mut a.globals,
+            Command::Man(a) => &mut a.globals,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -797,6 +916,39 @@ mod tests {
         );
         assert_eq!(split("tok print p -v"), ("tok print p -v".into(), None));
         assert_eq!(split("tok curl --bogus p"), ("tok curl --bogus p".into(), None));
+    }
+
+    #[test]
+    fn global_options_count_before_and_after_the_command() {
+        let parse = |line: &str| {
+            let mut matches = Cli::command().try_get_matches_from(line.split(' ')).unwrap();
+            let g = Cli::from_matches(&mut matches).unwrap().globals;
+            (g.verbose, g.store, g.timeout.map(|t| t.as_secs()), g.shared_cache, g.shared_cache_required)
+        };
+        let s = |v: &str| Some(v.to_string());
+        let table = [
+            ("tok print p", (false, None, None, None, false)),
+            ("tok -v print p", (true, None, None, None, false)),
+            ("tok print p -v", (true, None, None, None, false)),
+            ("tok man --verbose", (true, None, None, None, false)),
+            ("tok --store file print p", (false, s("file"), None, None, false)),
+            ("tok print p --store file", (false, s("file"), None, None, false)),
+            ("tok --store keyring print p --store file", (false, s("file"), None, None, false)),
+            ("tok --timeout 5s status --timeout 7s", (false, None, Some(7), None, false)),
+            ("tok --timeout 5s status", (false, None, Some(5), None, false)),
+            ("tok curl --timeout 5s p", (false, None, Some(5), None, false)),
+            (
+                "tok --shared-cache redis://a status --shared-cache-required",
+                (false, None, None, s("redis://a"), true),
+            ),
+            (
+                "tok --shared-cache redis://a refresh p --shared-cache redis://b",
+                (false, None, None, s("redis://b"), false),
+            ),
+        ];
+        for (line, want) in table {
+            assert_eq!(parse(line), want, "{line}");
+        }
     }
 
     #[test]

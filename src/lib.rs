@@ -57,15 +57,15 @@ pub fn harden() {
 
 /// Runs one parsed command line. `Ok` carries the exit code (0, or curl's for `tok curl`).
 pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
-    term::set_verbose(cli.verbose);
+    term::set_verbose(cli.globals.verbose);
     store::shared::set_flags(store::shared::Flags {
-        url: cli.shared_cache.clone(),
-        required: cli.shared_cache_required,
+        url: cli.globals.shared_cache.clone(),
+        required: cli.globals.shared_cache_required,
     });
     let app = flow::App {
         paths: config::Paths::discover()?,
-        explicit_store: cli.store.clone(),
-        http: http::Http::new(cli.timeout.unwrap_or(Duration::from_secs(30))),
+        explicit_store: cli.globals.store.clone(),
+        http: http::Http::new(cli.globals.timeout.unwrap_or(Duration::from_secs(30))),
     };
     match &cli.command {
         cli::Command::Login(args) => cmd::login(&app, args),
@@ -77,7 +77,7 @@ pub fn run(cli: cli::Cli) -> error::Result<ExitCode> {
         cli::Command::Inspect(args) => cmd::inspect(&app, args),
         cli::Command::Completions(args) => cmd::completions(args),
         cli::Command::Providers(args) => cmd::providers(args),
-        cli::Command::Man => cmd::man(),
+        cli::Command::Man(_) => cmd::man(),
         // curl's own exit code passes through.
         cli::Command::Curl(args) => return cmd::curl(&app, args),
         // So is the command's, where tok cannot replace itself with it.

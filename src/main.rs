@@ -7,7 +7,7 @@
 // reads the arguments before `main` itself (elsewhere only the runtime hands them over).
 #![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 use std::process::ExitCode;
 
 #[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
@@ -48,7 +48,7 @@ fn parse() -> tok::cli::Cli {
     let mut command = tok::cli::Cli::command().bin_name("tok");
     let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let mut matches = command.try_get_matches_from_mut(args).unwrap_or_else(|e| exit(e, &command, &words));
-    let mut cli = tok::cli::Cli::from_arg_matches_mut(&mut matches)
+    let mut cli = tok::cli::Cli::from_matches(&mut matches)
         .unwrap_or_else(|e| exit(e.format(&mut command), &command, &words));
     if let (tok::cli::Command::Curl(args), Some(rest)) = (&mut cli.command, curl_args) {
         args.curl_args = rest;

@@ -37,6 +37,8 @@ pub fn run(app: &App, args: &ExecArgs, mut command: Command, program: &std::ffi:
                 upstream: None,
                 min_ttl: args.min_ttl,
                 no_retry: false,
+                // Already in `app`: the command line's are merged there.
+                globals: Default::default(),
             },
         )?;
         let var = env_name(name, "url");

@@ -32,7 +32,7 @@ pub fn page() -> Vec<u8> {
         text.push_str(&format!("{}\n.PP\n", escape(&about)));
         let usage = sub.clone().bin_name(format!("tok {}", sub.get_name())).render_usage().to_string();
         text.push_str(&format!("\\fB{}\\fR\n", escape(usage.trim_start_matches("Usage: "))));
-        for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && !a.is_global_set()) {
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && !crate::cli::is_global(a)) {
             text.push_str(&option(arg));
         }
     }

@@ -49,6 +49,16 @@ fn a_profile_remembers_its_store() {
     // An explicit store still wins.
     let out = plain_tok(&home).env("TOK_STORE", "keyring").args(["print", "nexterpay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    // Typed beats the environment, before the command's name or after it; after beats before.
+    for args in [&["--store", "file", "print", "nexterpay"][..], &["print", "nexterpay", "--store", "file"]] {
+        let out = plain_tok(&home).env("TOK_STORE", "keyring").args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    }
+    let out = plain_tok(&home)
+        .args(["--store", "file", "print", "nexterpay", "--store", "keyring"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     // A bad store name breaks only the commands that use a store.
     plain_tok(&home).env("TOK_STORE", "bogus").args(["completions", "bash"]).assert().success();
     plain_tok(&home)
