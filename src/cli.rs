@@ -35,8 +35,8 @@ pub struct Cli {
 // p` and `tok print p -v`). Declared at the top and again in each subcommand's arguments,
 // not with clap's `global = true`: that copies each of them into all fourteen
 // subcommands on every run, even the thirteen that do not run (135,000 of the 848,000
-// instructions of a cached `tok print`, BENCHMARKS.md); a subcommand's own copy is built only when it
-// runs (`defer`). `Cli::from_matches` merges the two levels.
+// instructions of a cached `tok print`, BENCHMARKS.md); a subcommand's own copy is built
+// only when it runs (`defer`). `Cli::from_matches` merges the two levels.
 #[derive(Debug, Default, Args)]
 pub struct Globals {
     /// Say what tok does, on stderr (secrets are never shown)
