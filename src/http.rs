@@ -575,7 +575,15 @@ pub fn base_url(text: &str) -> Result<Url> {
     let url = Url::parse(text.trim())
         // Never the text itself: a URL may carry a key in its query or user part, or be a
         // secret typed in the wrong place.
-        .map_err(|e| Error::usage(format!("not a valid URL ({e})")))?;
+        .map_err(|e| match e {
+            // tok links no Unicode tables for IDNA (Cargo.lock pins idna_adapter's stub: 124
+            // KB of binary), as `tok curl` takes no such host either.
+            url::ParseError::IdnaError => Error::usage(
+                "not a valid URL: a host name with letters outside ASCII is given in its \
+                 punycode form (xn--...)",
+            ),
+            e => Error::usage(format!("not a valid URL ({e})")),
+        })?;
     check_url(&url).map_err(Error::usage)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::usage(
@@ -736,6 +744,13 @@ mod tests {
         }
         assert!(base_url("https://x.example/?a=1").is_err());
         assert!(base_url("not a url").is_err());
+        // Not mapped to punycode: named in it, or refused with the way to write it.
+        assert_eq!(
+            base_url("https://xn--bcher-kva.example").unwrap().host_str(),
+            Some("xn--bcher-kva.example")
+        );
+        assert!(base_url("https://bücher.example").unwrap_err().to_string().contains("xn--"));
+        assert!(base_url("https://API.Example.COM").unwrap().host_str() == Some("api.example.com"));
     }
 
     #[test]
