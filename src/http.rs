@@ -455,13 +455,18 @@ impl EnvProxy {
         };
         // A bare host:port means an HTTP proxy, as curl takes it.
         let text = if value.contains("://") { value.clone() } else { format!("http://{value}") };
-        let url = Url::parse(text.trim())
+        let parsed = Url::parse(text.trim());
+        let url = parsed
+            .clone()
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
                 Error::usage(format!(
                     "{name} is not an http:// or https:// proxy URL tok can use: {}",
-                    Url::parse(&text).map(|u| redact_url(&u)).unwrap_or_else(|_| "(unparsable)".into())
+                    match parsed {
+                        Ok(u) => redact_url(&u),
+                        Err(e) => format!("(unparsable{})", url_hint(e)),
+                    }
                 ))
             })?;
         let no_proxy = var("NO_PROXY")
@@ -570,20 +575,22 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// What to add to "not a URL" for the one parse error whose fix is not plain from url's
+/// words: a host outside ASCII. tok links no Unicode tables for IDNA (Cargo.toml pins
+/// `idna_adapter`'s stub), so such a host is taken only in punycode, as `tok curl` takes it.
+pub fn url_hint(e: url::ParseError) -> &'static str {
+    match e {
+        url::ParseError::IdnaError => ": its host has letters outside ASCII; write it in punycode (xn--...)",
+        _ => "",
+    }
+}
+
 /// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
 pub fn base_url(text: &str) -> Result<Url> {
     let url = Url::parse(text.trim())
         // Never the text itself: a URL may carry a key in its query or user part, or be a
         // secret typed in the wrong place.
-        .map_err(|e| match e {
-            // tok links no Unicode tables for IDNA (Cargo.lock pins idna_adapter's stub: 124
-            // KB of binary), as `tok curl` takes no such host either.
-            url::ParseError::IdnaError => Error::usage(
-                "not a valid URL: a host name with letters outside ASCII is given in its \
-                 punycode form (xn--...)",
-            ),
-            e => Error::usage(format!("not a valid URL ({e})")),
-        })?;
+        .map_err(|e| Error::usage(format!("not a valid URL ({e}){}", url_hint(e))))?;
     check_url(&url).map_err(Error::usage)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::usage(

@@ -42,8 +42,9 @@ pub fn prepare(app: &App, profile: &Profile, scan: &Scan, urls: &[&str]) -> Resu
             profile.name
         )));
     }
-    let url =
-        Url::parse(urls[0]).map_err(|e| Error::usage(format!("tok curl: the URL does not parse: {e}")))?;
+    let url = Url::parse(urls[0]).map_err(|e| {
+        Error::usage(format!("tok curl: the URL does not parse: {e}{}", crate::http::url_hint(e)))
+    })?;
     plain_path(urls[0], &url).map_err(|plain| {
         Error::usage(format!(
             "tok curl: the URL's path is not in the form a DPoP proof names it ({plain}): curl would send \

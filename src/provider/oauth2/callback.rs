@@ -39,7 +39,8 @@ impl Redirect {
             Error::usage(format!("--redirect-uri {why}"))
                 .hint("use a loopback redirect such as http://127.0.0.1:8765/callback (RFC 8252 §7.3)")
         };
-        let url = reqwest::Url::parse(text).map_err(|_| refuse("is not a URL"))?;
+        let url = reqwest::Url::parse(text)
+            .map_err(|e| refuse(&format!("is not a URL{}", crate::http::url_hint(e))))?;
         if url.scheme() != "http" {
             return Err(refuse("is not http: the callback is served on this machine, without TLS"));
         }

@@ -88,8 +88,12 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
         match object.get(*name) {
             None | Some(Value::Null) => {}
             Some(Value::String(text)) => {
-                let url = Url::parse(text).map_err(|_| {
-                    format!("its {name} is not a URL: '{}'", crate::secret::outside(http::clean(text, 200)))
+                let url = Url::parse(text).map_err(|e| {
+                    format!(
+                        "its {name} is not a URL: '{}'{}",
+                        crate::secret::outside(http::clean(text, 200)),
+                        http::url_hint(e)
+                    )
                 })?;
                 http::check_url(&url)
                     .map_err(|why| format!("its {name}: {}", crate::secret::outside(why)))?;
@@ -108,10 +112,11 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
                 let text = value
                     .as_str()
                     .ok_or_else(|| format!("its mtls_endpoint_aliases.{name} is not a string"))?;
-                let url = Url::parse(text).map_err(|_| {
+                let url = Url::parse(text).map_err(|e| {
                     format!(
-                        "its mtls_endpoint_aliases.{name} is not a URL: '{}'",
-                        crate::secret::outside(http::clean(text, 200))
+                        "its mtls_endpoint_aliases.{name} is not a URL: '{}'{}",
+                        crate::secret::outside(http::clean(text, 200)),
+                        http::url_hint(e)
                     )
                 })?;
                 http::check_url(&url).map_err(|why| {
@@ -237,6 +242,16 @@ mod tests {
             ),
             (r#"{"issuer":"https://auth.example.com","token_endpoint":"not a url"}"#, "not a URL"),
             (r#"{"issuer":"https://auth.example.com","token_endpoint":5}"#, "not a string"),
+            // Hosts outside ASCII are not mapped (no IDNA tables): fullwidth letters are
+            // not "localhost", and the error says how to write such a host.
+            (
+                r#"{"issuer":"https://auth.example.com","token_endpoint":"http://ｌｏｃａｌｈｏｓｔ:1/t"}"#,
+                "punycode",
+            ),
+            (
+                r#"{"issuer":"https://auth.example.com","token_endpoint":"https://bücher.example/t"}"#,
+                "outside ASCII",
+            ),
             (
                 r#"{"issuer":"https://auth.example.com","token_endpoint":"https://a/t","mtls_endpoint_aliases":{"token_endpoint":"http://evil.example/t"}}"#,
                 "plain HTTP",

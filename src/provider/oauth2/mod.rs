@@ -636,10 +636,19 @@ impl Params {
         }
         for resource in &p.resources {
             // RFC 8707 §2: an absolute URI without a fragment.
-            if Url::parse(resource).map_or(true, |u| u.fragment().is_some()) {
-                return Err(Error::usage(
-                    "--resource takes an absolute URI without a fragment (one given is not)",
-                ));
+            match Url::parse(resource) {
+                Ok(u) if u.fragment().is_none() => {}
+                Ok(_) => {
+                    return Err(Error::usage(
+                        "--resource takes an absolute URI without a fragment (one given has one)",
+                    ));
+                }
+                Err(e) => {
+                    return Err(Error::usage(format!(
+                        "--resource takes an absolute URI without a fragment (one given is not a URI{})",
+                        http::url_hint(e)
+                    )));
+                }
             }
         }
         if p.grant == GrantKind::AuthorizationCode {
