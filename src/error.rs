@@ -72,6 +72,12 @@ impl Error {
         self
     }
 
+    /// The same error, said of `what` (a profile's setting, a file): `what: message`.
+    pub fn within(mut self, what: impl fmt::Display) -> Error {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     pub fn kind(&self) -> Kind {
         self.kind
     }

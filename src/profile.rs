@@ -179,6 +179,21 @@ impl Profile {
         self.settings.get(field).map(String::as_str)
     }
 
+    /// A URL setting, checked as `http::base_url` checks one. Its error names the profile
+    /// and the setting, since the value itself is never repeated (it may hold a key).
+    pub fn url(&self, field: &str) -> Result<Option<reqwest::Url>> {
+        self.get(field).map(|text| self.url_of(field, text)).transpose()
+    }
+
+    /// A required URL setting: [`Profile::require`], then [`Profile::url`]'s checks.
+    pub fn require_url(&self, field: &str) -> Result<reqwest::Url> {
+        self.url_of(field, self.require(field)?)
+    }
+
+    fn url_of(&self, field: &str, text: &str) -> Result<reqwest::Url> {
+        crate::http::base_url(text).map_err(|e| e.within(format!("profile '{}': {field}", self.name)))
+    }
+
     /// A required setting, or exit 3 with a complete login command and the variables
     /// that would do instead.
     pub fn require(&self, field: &str) -> Result<&str> {

@@ -104,8 +104,8 @@ enum Params {
 
 impl Params {
     pub fn from_profile(profile: &Profile) -> Result<Params> {
-        let base = match profile.get("base_url") {
-            Some(url) => http::base_url(url)?,
+        let base = match profile.url("base_url")? {
+            Some(url) => url,
             None => {
                 return Err(Error::usage("merchant-v2 has no documented host: --base-url is required").hint(
                     format!(

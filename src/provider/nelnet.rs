@@ -133,7 +133,10 @@ impl Params {
                 )));
             }
         };
-        let base = http::base_url(profile.get("base_url").unwrap_or(host))?;
+        let base = match profile.url("base_url")? {
+            Some(url) => url,
+            None => http::base_url(host)?,
+        };
         let ttl = match profile.get("ttl") {
             None => DEFAULT_TTL,
             Some(text) => duration::parse(text).map_err(|e| Error::usage(format!("ttl: {e}")))?.as_secs(),

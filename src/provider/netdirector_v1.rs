@@ -110,7 +110,10 @@ impl Params {
                 "--transaction is not a NetDirector transaction id (like 5d081471-0c12-5183-a611-a1ed1d9bbacb-EU01)",
             ));
         }
-        let base = http::base_url(profile.get("base_url").unwrap_or(DEFAULT_BASE))?;
+        let base = match profile.url("base_url")? {
+            Some(url) => url,
+            None => http::base_url(DEFAULT_BASE)?,
+        };
         Ok(Params { base, transaction: transaction.to_string() })
     }
 

@@ -113,8 +113,8 @@ impl Params {
                 )));
             }
         };
-        let base = match (profile.get("base_url"), env) {
-            (Some(url), _) => http::base_url(url)?,
+        let base = match (profile.url("base_url")?, env) {
+            (Some(url), _) => url,
             (None, Env::Sandbox) => http::base_url(SANDBOX_URL)?,
             (None, Env::Production) => {
                 return Err(Error::usage("NexterPay does not publish its production host").hint(

@@ -147,6 +147,44 @@ fn planted_or_loose_files_are_refused() {
     }
 }
 
+/// A URL setting tok cannot use is named with its profile, never repeated (it may hold a
+/// key), and says how to write a host outside ASCII.
+#[test]
+fn a_bad_url_setting_names_its_profile_and_setting() {
+    let home = Home::new();
+    let config = home.path().join("config.toml");
+    let table = [
+        ("[profiles.shop]\nprovider = \"merchant-v2\"\nbase_url = \"Hunter2-key\"\n", "shop", "base_url"),
+        (
+            "[profiles.np]\nprovider = \"nexterpay\"\nbase_url = \"https://bücher.example\"\n",
+            "np",
+            "base_url",
+        ),
+        (
+            "[profiles.o]\nprovider = \"oauth2\"\nclient_id = \"c\"\ntoken_url = \"https://a.example/t\"\nupstream = \"https://Hunter2.example/?k=Hunter2\"\n",
+            "o",
+            "upstream",
+        ),
+        (
+            "[profiles.o2]\nprovider = \"oauth2\"\nclient_id = \"c\"\ntoken_url = \"Hunter2\"\n",
+            "o2",
+            "token_url",
+        ),
+    ];
+    for (text, profile, setting) in table {
+        fs::write(&config, text).unwrap();
+        chmod(&config, 0o600);
+        let out = home.tok().env("TOK_STORE", "file").args(["print", profile]).output().unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{profile}: {err}");
+        assert!(err.contains(&format!("profile '{profile}': {setting}: ")), "{profile}: {err}");
+        assert!(!err.contains("Hunter2"), "{profile}: the value is repeated: {err}");
+        if text.contains('ü') {
+            assert!(err.contains("punycode"), "{err}");
+        }
+    }
+}
+
 #[test]
 fn config_names_and_text_are_checked_before_they_reach_the_terminal() {
     let home = Home::new();

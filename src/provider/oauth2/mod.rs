@@ -465,9 +465,7 @@ fn params(profile: &Profile) -> Result<Params> {
 fn identity(profile: &Profile) -> Result<Identity> {
     let params = params(profile)?;
     // Checked at login too, though no token depends on it.
-    if let Some(upstream) = profile.get("upstream") {
-        http::base_url(upstream)?;
-    }
+    profile.url("upstream")?;
     Ok(Identity::checked(params.binding()))
 }
 
@@ -483,8 +481,8 @@ fn obtain_for(
 /// N3XT and NetDirector V2 document token endpoints only, not their API hosts.
 fn curl(profile: &Profile) -> Result<CurlTouches> {
     params(profile)?;
-    match profile.get("upstream") {
-        Some(url) => Ok(CurlTouches::base(&http::base_url(url)?)),
+    match profile.url("upstream")? {
+        Some(url) => Ok(CurlTouches::base(&url)),
         None => Ok(CurlTouches::none()),
     }
 }
@@ -573,9 +571,13 @@ impl Params {
     }
 
     pub fn generic(profile: &Profile) -> Result<Params> {
-        let token_url = match profile.get("mtls_token_url").filter(|_| profile.get("client_cert").is_some()) {
-            Some(alias) => http::base_url(alias)?,
-            None => http::base_url(profile.require("token_url")?)?,
+        let alias = match profile.get("client_cert") {
+            Some(_) => profile.url("mtls_token_url")?,
+            None => None,
+        };
+        let token_url = match alias {
+            Some(alias) => alias,
+            None => profile.require_url("token_url")?,
         };
         let auth = Auth::from_name(profile.get("auth").unwrap_or("basic"))?;
         let encoding = match profile.get("body").unwrap_or("form") {
@@ -591,8 +593,11 @@ impl Params {
         let client_cert = profile.get(crate::client_cert::SETTING).map(str::to_string);
         // RFC 8705 §5: a client with a certificate uses the metadata's mTLS aliases.
         let url = |field: &str| {
-            let alias = client_cert.as_ref().and_then(|_| profile.get(&format!("mtls_{field}")));
-            alias.or(profile.get(field)).map(http::base_url).transpose()
+            let alias = format!("mtls_{field}");
+            match client_cert.as_ref().and_then(|_| profile.get(&alias)) {
+                Some(_) => profile.url(&alias),
+                None => profile.url(field),
+            }
         };
         let flag = |field: &str| profile.get(field).is_some_and(|v| v == "true");
         let words = |field: &str| -> Vec<String> {
@@ -824,7 +829,10 @@ fn request_params(text: &str) -> Result<Vec<(String, String)>> {
 
 /// For the presets, `--base-url` replaces scheme and host; the documented path stays.
 fn override_host(profile: &Profile, documented: &str) -> Result<Url> {
-    http::base_url(profile.get("base_url").unwrap_or(documented))
+    match profile.url("base_url")? {
+        Some(url) => Ok(url),
+        None => http::base_url(documented),
+    }
 }
 
 #[cfg(test)]
