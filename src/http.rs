@@ -455,20 +455,14 @@ impl EnvProxy {
         };
         // A bare host:port means an HTTP proxy, as curl takes it.
         let text = if value.contains("://") { value.clone() } else { format!("http://{value}") };
-        let parsed = Url::parse(text.trim());
-        let url = parsed
-            .clone()
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "{name} is not an http:// or https:// proxy URL tok can use: {}",
-                    match parsed {
-                        Ok(u) => redact_url(&u),
-                        Err(e) => format!("(unparsable{})", url_hint(e)),
-                    }
-                ))
-            })?;
+        let shown = match Url::parse(text.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+            Ok(u) => Err(redact_url(&u)),
+            Err(e) => Err(format!("(unparsable{})", url_hint(e))),
+        };
+        let url = shown.map_err(|shown| {
+            Error::usage(format!("{name} is not an http:// or https:// proxy URL tok can use: {shown}"))
+        })?;
         let no_proxy = var("NO_PROXY")
             .or_else(|| var("no_proxy"))
             .map(|list| {

@@ -183,6 +183,27 @@ fn a_bad_url_setting_names_its_profile_and_setting() {
             assert!(err.contains("punycode"), "{err}");
         }
     }
+    // The issuer, read at login for discovery, is a URL setting like the others.
+    let out = home
+        .tok()
+        .env("TOK_STORE", "file")
+        .args([
+            "login",
+            "x",
+            "--provider",
+            "oauth2",
+            "--issuer",
+            "Hunter2",
+            "--client-id",
+            "c",
+            "--secret-stdin",
+        ])
+        .write_stdin("s\n")
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("profile 'x': issuer: ") && !err.contains("Hunter2"), "{err}");
 }
 
 #[test]

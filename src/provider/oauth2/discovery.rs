@@ -37,12 +37,12 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
     vec![oidc, rfc8414]
 }
 
-/// Reads the issuer's metadata: the settings it gives, or exit 5.
-pub fn discover(issuer: &str, http: &Http) -> Result<Found> {
+/// Reads the metadata of `issuer` (as given, for the comparison with the metadata's own;
+/// `url` is it parsed and checked): the settings it gives, or exit 5.
+pub fn discover(issuer: &str, url: &Url, http: &Http) -> Result<Found> {
     let issuer = issuer.trim();
-    let url = http::base_url(issuer)?;
     let mut tried = Vec::new();
-    for candidate in metadata_urls(&url) {
+    for candidate in metadata_urls(url) {
         let request =
             Request::new("oauth2", Method::GET, candidate.clone()).header("accept", "application/json");
         let reply = http.send(&request)?;

@@ -417,7 +417,9 @@ const OAUTH2_VARIANTS: &[Variant] = &[
 /// one. Exit 5 on metadata that fails its checks, before any other request.
 pub fn discover(profile: &Profile, http: &Http) -> Result<discovery::Found> {
     match profile.get("issuer") {
-        Some(issuer) if profile.provider.name() == "oauth2" => discovery::discover(issuer, http),
+        Some(issuer) if profile.provider.name() == "oauth2" => {
+            discovery::discover(issuer, &profile.require_url("issuer")?, http)
+        }
         _ => Ok(Vec::new()),
     }
 }
@@ -571,12 +573,14 @@ impl Params {
     }
 
     pub fn generic(profile: &Profile) -> Result<Params> {
-        let alias = match profile.get("client_cert") {
-            Some(_) => profile.url("mtls_token_url")?,
-            None => None,
+        // RFC 8705 §5: a client with a certificate uses the metadata's mTLS aliases.
+        let with_cert = profile.get(crate::client_cert::SETTING).is_some();
+        let url = |field: &str| {
+            let alias = format!("mtls_{field}");
+            if with_cert && profile.get(&alias).is_some() { profile.url(&alias) } else { profile.url(field) }
         };
-        let token_url = match alias {
-            Some(alias) => alias,
+        let token_url = match url("token_url")? {
+            Some(url) => url,
             None => profile.require_url("token_url")?,
         };
         let auth = Auth::from_name(profile.get("auth").unwrap_or("basic"))?;
@@ -591,14 +595,6 @@ impl Params {
             }
         };
         let client_cert = profile.get(crate::client_cert::SETTING).map(str::to_string);
-        // RFC 8705 §5: a client with a certificate uses the metadata's mTLS aliases.
-        let url = |field: &str| {
-            let alias = format!("mtls_{field}");
-            match client_cert.as_ref().and_then(|_| profile.get(&alias)) {
-                Some(_) => profile.url(&alias),
-                None => profile.url(field),
-            }
-        };
         let flag = |field: &str| profile.get(field).is_some_and(|v| v == "true");
         let words = |field: &str| -> Vec<String> {
             profile.get(field).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
