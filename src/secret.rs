@@ -15,6 +15,7 @@ mod registry;
 
 use registry::Registry;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -76,13 +77,13 @@ pub fn retire(value: &str) {
 /// `text` with every known secret value (in each of its forms) replaced by `(redacted)`.
 /// For text from outside tok (see [`outside`]); tok's own words are never passed here.
 pub fn scrub(text: &str) -> String {
-    registry().scrub(text, false)
+    registry().scrub(text, false).into_owned()
 }
 
 /// The net under every line tok writes: only token-like secrets (see `token_like`), which
 /// cannot collide with tok's wording, so a forgotten [`outside`] cannot leak a token or a
 /// key, and a password that is an ordinary word is never cut from tok's own sentence.
-pub fn scrub_tokens(text: &str) -> String {
+pub fn scrub_tokens(text: &str) -> Cow<'_, str> {
     registry().scrub(text, true)
 }
 

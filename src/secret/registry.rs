@@ -1,6 +1,7 @@
 //! What the scrubber remembers and how it finds it.
 
 use super::canon;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Shorter values would cut ordinary words out of messages; a secret that short is no
@@ -107,9 +108,9 @@ impl Registry {
 
     /// `text` with every known secret (or, for the net, every token-like one) cut out,
     /// found in the text as it is and in the text decoded.
-    pub(super) fn scrub(&mut self, text: &str, net: bool) -> String {
+    pub(super) fn scrub<'t>(&mut self, text: &'t str, net: bool) -> Cow<'t, str> {
         if self.lasting.is_empty() && self.retired.is_empty() {
-            return text.to_string();
+            return Cow::Borrowed(text);
         }
         let index = self.index.get_or_insert_with(|| {
             let mut index = Index::default();
@@ -155,6 +156,10 @@ struct NeedleSet {
     by_start: std::collections::HashMap<[u8; 2], Vec<usize>>,
     /// One bit per two-byte start: most positions of a text are passed over here.
     starts: Vec<u64>,
+    /// The shortest needle, and the shortest token-like one: no needle starts closer to
+    /// a text's end, and a text shorter (most log lines of `tok proxy`) is not searched.
+    shortest: usize,
+    shortest_token: usize,
 }
 
 impl NeedleSet {
@@ -165,6 +170,11 @@ impl NeedleSet {
         let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
         if self.starts.is_empty() {
             self.starts = vec![0; 65536 / 64];
+            (self.shortest, self.shortest_token) = (usize::MAX, usize::MAX);
+        }
+        self.shortest = self.shortest.min(needle.len());
+        if token_like {
+            self.shortest_token = self.shortest_token.min(needle.len());
         }
         let key = usize::from(a) << 8 | usize::from(b);
         self.starts[key / 64] |= 1 << (key % 64);
@@ -174,11 +184,13 @@ impl NeedleSet {
 
     /// Calls `found` with the range of every occurrence of a needle in `hay`.
     fn find(&self, hay: &[u8], net: bool, mut found: impl FnMut(usize, usize)) {
-        if self.needles.is_empty() {
+        let shortest = if net { self.shortest_token } else { self.shortest };
+        if self.needles.is_empty() || hay.len() < shortest {
             return;
         }
-        for (at, pair) in hay.windows(2).enumerate() {
-            let (a, b) = (pair[0].to_ascii_lowercase(), pair[1].to_ascii_lowercase());
+        // Every needle is two bytes long at least (MIN_SCRUBBED).
+        for at in 0..=hay.len() - shortest {
+            let (a, b) = (hay[at].to_ascii_lowercase(), hay[at + 1].to_ascii_lowercase());
             let key = usize::from(a) << 8 | usize::from(b);
             if self.starts[key / 64] & (1 << (key % 64)) == 0 {
                 continue;
@@ -196,9 +208,9 @@ impl NeedleSet {
 }
 
 /// `text` with each range (merged where they overlap) replaced by `(redacted)`.
-fn cut(text: &str, mut cuts: Vec<(usize, usize)>) -> String {
+fn cut(text: &str, mut cuts: Vec<(usize, usize)>) -> Cow<'_, str> {
     if cuts.is_empty() {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     cuts.sort_unstable();
     let mut out = String::with_capacity(text.len());
@@ -219,7 +231,7 @@ fn cut(text: &str, mut cuts: Vec<(usize, usize)>) -> String {
         at = at.max(end);
     }
     out.push_str(&text[at..]);
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
