@@ -18,6 +18,7 @@ use hyper::body::{Body as _, Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use reqwest::Url;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct Gateway {
     pub public: String,
     /// Where it listens: the `Host` and `Origin` it answers (`address`).
     pub listen: SocketAddr,
+    /// `listen` as text, as a `Host` header names it.
+    pub listen_text: String,
     pub profile: String,
     pub trace_uuid: bool,
     /// The response header that carries newer tokens (NetDirector V1).
@@ -78,7 +81,7 @@ impl Gateway {
                 ),
                 "(a URL)".to_string(),
             ),
-            route => match gate::admit(request.headers(), self.listen) {
+            route => match gate::admit(request.headers(), self.listen, &self.listen_text) {
                 Err(Unwelcome::Host) => (
                     problem(
                         StatusCode::MISDIRECTED_REQUEST,
@@ -119,15 +122,19 @@ impl Gateway {
         let (mut response, outcome) = response;
         headers::add_own(response.headers_mut());
         let ms = started.elapsed().as_millis();
-        let note = outcome.note.map(|n| format!(": {n}")).unwrap_or_default();
         // The client's method and path are outside text, scrubbed as one: one pass, not two.
-        let asked = crate::secret::outside(format!("{method} {shown}"));
-        term::line("proxy: ", &format!("{asked} -> {} ({ms} ms){note}", outcome.status.as_u16()));
+        let mut line = crate::secret::scrub(&format!("{method} {shown}"));
+        let _ = write!(line, " -> {} ({ms} ms)", outcome.status.as_u16());
+        if let Some(note) = outcome.note {
+            line.push_str(": ");
+            line.push_str(&note);
+        }
+        term::line("proxy: ", &line);
         response
     }
 
     async fn forward(&self, request: Request<Incoming>, rest: String) -> (Response<Body>, Outcome) {
-        let Some(url) = target(&self.upstream, &rest, request.uri().query()) else {
+        let Some(to) = self.destination(&rest, request.uri().query()) else {
             return problem(
                 StatusCode::BAD_REQUEST,
                 "tok proxy: the path does not make a URL on the upstream",
@@ -178,16 +185,17 @@ impl Gateway {
             Held::Whole(bytes) => (Either::Left(Full::new(bytes.clone())), Some(bytes)),
             Held::Streaming(body) => (Either::Right(body), None),
         };
-        let mut answer = self.send(&parts.method, &url, &headers, &credential, body).await;
+        let mut answer = self.send(&parts.method, &to, &headers, &credential, body).await;
         let mut note = None;
         // A nonce challenge (RFC 9449 §9): once more with the nonce `send` just learnt. A
         // second challenge passes through: a new token would not answer it.
-        if let (Some(dpop), Ok(first), Some(bytes), true) = (&self.dpop, &answer, &replay, self.retry)
-            && dpop.learn(&url, first.status().as_u16(), first.headers())
+        if let (Some(dpop), Some(url), Ok(first), Some(bytes), true) =
+            (&self.dpop, &to.url, &answer, &replay, self.retry)
+            && dpop.learn(url, first.status().as_u16(), first.headers())
         {
             note = Some("401 asking for a DPoP nonce; sent again with it".to_string());
             answer = self
-                .send(&parts.method, &url, &headers, &credential, Either::Left(Full::new(bytes.clone())))
+                .send(&parts.method, &to, &headers, &credential, Either::Left(Full::new(bytes.clone())))
                 .await;
         }
         // Unanswered (--no-retry, a streamed body, a second challenge): the 401 goes to the
@@ -214,7 +222,7 @@ impl Gateway {
                     Ok(Some(fresh)) => {
                         note = Some("401; new token, sent again".to_string());
                         answer = self
-                            .send(&parts.method, &url, &headers, &fresh, Either::Left(Full::new(bytes)))
+                            .send(&parts.method, &to, &headers, &fresh, Either::Left(Full::new(bytes)))
                             .await;
                         if answer.as_ref().is_ok_and(|a| a.status() == StatusCode::UNAUTHORIZED)
                             && fresh.untried_replacement()
@@ -264,14 +272,14 @@ impl Gateway {
     async fn send(
         &self,
         method: &Method,
-        url: &Url,
+        to: &Destination,
         headers: &HeaderMap,
         credential: &Credential,
         body: Outgoing,
     ) -> Result<Response<Paced>, Failure> {
         let mut headers = headers.clone();
         headers.insert(credential.name.clone(), credential.value.clone());
-        if let Some(dpop) = &self.dpop {
+        if let (Some(dpop), Some(url)) = (&self.dpop, &to.url) {
             dpop.add(&mut headers, method.as_str(), url, credential.token());
         }
         if self.trace_uuid
@@ -281,20 +289,32 @@ impl Gateway {
         {
             headers.insert("nps-trace-uuid", value);
         }
-        // Origin form: the connection is the upstream's, and `Host` is set by `Upstream`.
-        let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
         let mut request = Request::new(body);
         *request.method_mut() = method.clone();
-        match path.parse() {
-            Ok(uri) => *request.uri_mut() = uri,
-            Err(_) => return Err(Failure::Connect("the path is not one HTTP can send".into())),
-        }
+        *request.uri_mut() = to.uri.clone();
         *request.headers_mut() = headers;
         let answer = self.client.send(request).await;
-        if let (Some(dpop), Ok(answer)) = (&self.dpop, &answer) {
+        if let (Some(dpop), Some(url), Ok(answer)) = (&self.dpop, &to.url, &answer) {
             dpop.learn(url, answer.status().as_u16(), answer.headers());
         }
         answer
+    }
+
+    /// Where a request for `rest` goes: `target`'s URL, built as text when `origin_form`
+    /// can tell it is the same (parsing and re-serialising the URL was a twentieth of the
+    /// gateway's instructions per request), and whole only when a DPoP proof must name it.
+    fn destination(&self, rest: &str, query: Option<&str>) -> Option<Destination> {
+        if self.dpop.is_none()
+            && let Some(path) = origin_form(&self.upstream, rest, query)
+        {
+            // The text's own buffer becomes the URI's: no copy.
+            let uri = hyper::Uri::from_maybe_shared(Bytes::from(path)).ok()?;
+            return Some(Destination { uri, url: None });
+        }
+        let url = target(&self.upstream, rest, query)?;
+        // Origin form: the connection is the upstream's, and `Host` is set by `Upstream`.
+        let uri = url[url::Position::BeforePath..url::Position::AfterQuery].parse().ok()?;
+        Some(Destination { uri, url: self.dpop.is_some().then_some(url) })
     }
 
     async fn respond(&self, answer: Response<Paced>) -> Response<Body> {
@@ -346,6 +366,71 @@ pub fn target(upstream: &Url, rest: &str, query: Option<&str>) -> Option<Url> {
     url.set_path(&format!("{base}{rest}"));
     url.set_query(query);
     http::same_origin(&url, upstream).then_some(url)
+}
+
+/// A request's target upstream, in origin form (path and query), and for a DPoP profile
+/// the whole URL its proofs name.
+struct Destination {
+    uri: hyper::Uri,
+    url: Option<Url>,
+}
+
+const IN_PATH: u8 = 1;
+const IN_QUERY: u8 = 2;
+
+/// The bytes `Url` leaves as they are: those RFC 3986 allows in a path segment (pchar) and
+/// `/` in a path; in a query `?` as well, and no `'` (special schemes escape it there).
+const PLAIN: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = IN_PATH | IN_QUERY;
+        }
+        b += 1;
+    }
+    let marks = b"-._~!$&'()*+,;=:@%/";
+    let mut i = 0;
+    while i < marks.len() {
+        table[marks[i] as usize] = IN_PATH | IN_QUERY;
+        i += 1;
+    }
+    table[b'\'' as usize] = IN_PATH;
+    table[b'?' as usize] = IN_QUERY;
+    table
+};
+
+/// `target`'s path and query, joined as text when nothing in them is one `Url` would
+/// change (escape, normalise as a dot segment, read as a separator): `None` sends the
+/// request the long way, never a different one (`origin_form_is_the_target`).
+fn origin_form(upstream: &Url, rest: &str, query: Option<&str>) -> Option<String> {
+    // `.` or `..`, either dot maybe written `%2e`: `Url` removes such a segment.
+    let dot = |s: &[u8]| s == b"." || s.eq_ignore_ascii_case(b"%2e");
+    let dots = |segment: &str| {
+        let s = segment.as_bytes();
+        matches!(s.first(), Some(b'.' | b'%'))
+            && (dot(s) || (1..s.len()).any(|at| dot(&s[..at]) && dot(&s[at..])))
+    };
+    if !rest.starts_with('/')
+        || !rest.bytes().all(|b| PLAIN[usize::from(b)] & IN_PATH != 0)
+        || rest.split('/').any(dots)
+        || !query.is_none_or(|q| q.bytes().all(|b| PLAIN[usize::from(b)] & IN_QUERY != 0))
+        || upstream.query().is_some()
+        || upstream.fragment().is_some()
+        || upstream.cannot_be_a_base()
+    {
+        return None;
+    }
+    let base = upstream.path().trim_end_matches('/');
+    let mut path = String::with_capacity(base.len() + rest.len() + query.map_or(0, |q| q.len() + 1));
+    path.push_str(base);
+    path.push_str(rest);
+    if let Some(query) = query {
+        path.push('?');
+        path.push_str(query);
+    }
+    Some(path)
 }
 
 /// The URL as text parsed whole: `target`'s meaning, for URLs `set_path` cannot take.
@@ -556,6 +641,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn origin_form_is_the_target() {
+        let upstreams = [
+            "https://api.example.com",
+            "https://api.example.com/",
+            "https://api.example.com/v1",
+            "https://api.example.com/v1//",
+            "http://127.0.0.1:8080/base/path",
+            "https://user:pw@api.example.com:8443/a%20b/",
+            "https://api.example.com/v1?key=1",
+            "https://api.example.com/v1#top",
+        ];
+        let rests = [
+            "/",
+            "/x",
+            "//evil.example/x",
+            "/@evil.example",
+            "/../admin",
+            "/a/../../b",
+            "/a/./b/.",
+            "/.",
+            "/x/..",
+            "/%2e%2e/x",
+            "/%2E./x",
+            "/.%2E/x",
+            "/x/%2e",
+            "/%2e%2e%2e/x",
+            "/.hidden/a..b/...",
+            "/a%20b/%7Euser/%zz/%",
+            "/a b/ü/\\x",
+            "/a;p=1/b:c@d!$&'()*+,=",
+            "/a|b/[c]/{d}/^e/`f`/\"g\"/<h>",
+            "/\u{7f}x",
+            "/x?",
+            "x",
+            "",
+        ];
+        let queries = [
+            None,
+            Some(""),
+            Some("a=1&b=%20"),
+            Some("a=/x?y:z@!$()*+,;"),
+            Some("a b=ü&c"),
+            Some("it's"),
+            Some("x#y"),
+            Some("a|b\\c^d{e}`f`\"g\"<h>"),
+        ];
+        let mut quick = 0;
+        for upstream in upstreams {
+            let upstream = Url::parse(upstream).unwrap();
+            for rest in rests {
+                for query in queries {
+                    let Some(text) = origin_form(&upstream, rest, query) else { continue };
+                    let url = target(&upstream, rest, query).expect("a target");
+                    assert_eq!(
+                        text,
+                        &url[url::Position::BeforePath..url::Position::AfterQuery],
+                        "{upstream} {rest} {query:?}"
+                    );
+                    quick += 1;
+                }
+            }
+        }
+        // The ordinary paths do take the quick way.
+        assert!(quick >= 6 * 8 * 3, "{quick}");
+        let plain = Url::parse("https://api.example.com/v1/").unwrap();
+        assert_eq!(
+            origin_form(&plain, "/orders/7", Some("expand=items")).as_deref(),
+            Some("/v1/orders/7?expand=items")
+        );
+        for odd in ["/a b", "/x/%2E%2e/y", "/a\\b", "/<x>"] {
+            assert_eq!(origin_form(&plain, odd, None), None, "{odd}");
+        }
+        assert_eq!(origin_form(&plain, "/x", Some("it's")), None);
     }
 
     #[test]

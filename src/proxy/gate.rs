@@ -23,7 +23,7 @@
 //! meets the same refusal, and the browser sends nothing after it.
 
 use super::address;
-use hyper::header::{self, HeaderMap};
+use hyper::header::{self, HeaderMap, HeaderName};
 use hyper::{Method, Uri};
 use std::net::SocketAddr;
 
@@ -76,15 +76,19 @@ pub fn route(method: &Method, uri: &Uri, capability: &str) -> Route {
     Route::Forward(rest.to_string())
 }
 
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+
 /// Whether the gateway listening on `listen` serves a request with these headers.
-pub fn admit(headers: &HeaderMap, listen: SocketAddr) -> Result<(), Unwelcome> {
+/// `listen_text` is `listen` as a `Host` names it (`127.0.0.1:8700`): the `Host` nearly
+/// every client sends, taken without parsing it.
+pub fn admit(headers: &HeaderMap, listen: SocketAddr, listen_text: &str) -> Result<(), Unwelcome> {
     let mut hosts = headers.get_all(header::HOST).iter();
     let host = match (hosts.next(), hosts.next()) {
         (Some(host), None) => host.to_str().ok(),
         (Some(_), Some(_)) => return Err(Unwelcome::Hosts),
         _ => None,
     };
-    if !host.is_some_and(|h| address::names_gateway(h, listen)) {
+    if !host.is_some_and(|h| h == listen_text || address::names_gateway(h, listen)) {
         return Err(Unwelcome::Host);
     }
     for origin in headers.get_all(header::ORIGIN) {
@@ -92,7 +96,7 @@ pub fn admit(headers: &HeaderMap, listen: SocketAddr) -> Result<(), Unwelcome> {
             return Err(Unwelcome::CrossSite("Origin"));
         }
     }
-    for site in headers.get_all("sec-fetch-site") {
+    for site in headers.get_all(&SEC_FETCH_SITE) {
         let site = site.to_str().unwrap_or("").trim();
         if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
             return Err(Unwelcome::CrossSite("Sec-Fetch-Site"));
@@ -159,7 +163,7 @@ mod tests {
 
     #[test]
     fn admit_table() {
-        use hyper::header::{HeaderName, HeaderValue};
+        use hyper::header::HeaderValue;
         let listen: SocketAddr = "127.0.0.1:8700".parse().unwrap();
         let host = ("host", "127.0.0.1:8700");
         type Headers<'a> = &'a [(&'a str, &'a str)];
@@ -192,7 +196,9 @@ mod tests {
                 headers
                     .append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
             }
-            assert_eq!(&admit(&headers, listen), want, "{pairs:?}");
+            assert_eq!(&admit(&headers, listen, &listen.to_string()), want, "{pairs:?}");
+            // The text is a shortcut, not a rule of its own.
+            assert_eq!(&admit(&headers, listen, ""), want, "{pairs:?}");
         }
     }
 

@@ -71,14 +71,11 @@ fn copy(from: &HeaderMap, drop: impl Fn(&HeaderName) -> bool) -> HeaderMap {
 /// gateway's instructions (BENCHMARKS.notes.md).
 fn strip(headers: &mut HeaderMap, drop: impl Fn(&HeaderName) -> bool) {
     let named = named_by_connection(headers);
-    let gone: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| {
-            HOP_BY_HOP.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str()) || drop(name)
-        })
-        .cloned()
-        .collect();
-    for name in gone {
+    let goes = |name: &HeaderName| {
+        HOP_BY_HOP.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str()) || drop(name)
+    };
+    // One name at a time, with no list of them allocated: hyper takes at most 100 headers.
+    while let Some(name) = headers.keys().find(|name| goes(name)).cloned() {
         headers.remove(&name);
     }
 }
