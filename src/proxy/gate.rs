@@ -79,8 +79,8 @@ pub fn route(method: &Method, uri: &Uri, capability: &str) -> Route {
 static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Whether the gateway listening on `listen` serves a request with these headers.
-/// `listen_text` is `listen` as a `Host` names it (`127.0.0.1:8700`): the `Host` nearly
-/// every client sends, taken without parsing it.
+/// `listen_text` is `listen` as a `Host` names it (`127.0.0.1:8700`), or empty: the `Host`
+/// nearly every client sends, taken without parsing it (`listen_text` makes it so).
 pub fn admit(headers: &HeaderMap, listen: SocketAddr, listen_text: &str) -> Result<(), Unwelcome> {
     let mut hosts = headers.get_all(header::HOST).iter();
     let host = match (hosts.next(), hosts.next()) {
@@ -88,7 +88,7 @@ pub fn admit(headers: &HeaderMap, listen: SocketAddr, listen_text: &str) -> Resu
         (Some(_), Some(_)) => return Err(Unwelcome::Hosts),
         _ => None,
     };
-    if !host.is_some_and(|h| h == listen_text || address::names_gateway(h, listen)) {
+    if !host.is_some_and(|h| (!h.is_empty() && h == listen_text) || address::names_gateway(h, listen)) {
         return Err(Unwelcome::Host);
     }
     for origin in headers.get_all(header::ORIGIN) {
@@ -103,6 +103,13 @@ pub fn admit(headers: &HeaderMap, listen: SocketAddr, listen_text: &str) -> Resu
         }
     }
     Ok(())
+}
+
+/// The text of `listen` that [`admit`] may take as it is: empty where `names_gateway` would
+/// not take it (an IPv6 address with a zone), so the shortcut never admits more.
+pub fn listen_text(listen: SocketAddr) -> String {
+    let text = listen.to_string();
+    if address::names_gateway(&text, listen) { text } else { String::new() }
 }
 
 /// Equality whose time depends on the length only (which is no secret: every capability
@@ -176,6 +183,7 @@ mod tests {
             (&[], Err(Unwelcome::Host)),
             (&[("host", "evil.example:8700")], Err(Unwelcome::Host)),
             (&[("host", "127.0.0.1:8701")], Err(Unwelcome::Host)),
+            (&[("host", "")], Err(Unwelcome::Host)),
             (&[host, ("host", "evil.example:8700")], Err(Unwelcome::Hosts)),
             (&[("host", "evil.example:8700"), host], Err(Unwelcome::Hosts)),
             (&[host, host], Err(Unwelcome::Hosts)),
@@ -196,10 +204,21 @@ mod tests {
                 headers
                     .append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
             }
-            assert_eq!(&admit(&headers, listen, &listen.to_string()), want, "{pairs:?}");
+            assert_eq!(&admit(&headers, listen, &listen_text(listen)), want, "{pairs:?}");
             // The text is a shortcut, not a rule of its own.
             assert_eq!(&admit(&headers, listen, ""), want, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn the_listen_text_is_a_host_names_gateway_takes() {
+        for listen in ["127.0.0.1:8700", "[::1]:8700", "0.0.0.0:80", "[fe80::1%2]:8700"] {
+            let listen: SocketAddr = listen.parse().unwrap();
+            let text = listen_text(listen);
+            assert!(text.is_empty() || address::names_gateway(&text, listen), "{listen}");
+        }
+        assert_eq!(listen_text("[fe80::1%2]:8700".parse().unwrap()), "");
+        assert_eq!(listen_text("[::1]:8700".parse().unwrap()), "[::1]:8700");
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn prepare(app: &App, args: &ProxyArgs) -> Result<Ready> {
         capability,
         public,
         listen: address,
-        listen_text: address.to_string(),
+        listen_text: gate::listen_text(address),
         profile: profile.name.clone(),
         trace_uuid: touches.trace_uuid,
         watch_header: touches.watch_header,
