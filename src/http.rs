@@ -458,7 +458,7 @@ impl EnvProxy {
         let shown = match Url::parse(text.trim()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
             Ok(u) => Err(redact_url(&u)),
-            Err(e) => Err(format!("(unparsable{})", url_hint(e))),
+            Err(e) => Err(format!("(unparsable{})", url_hint(e, &text))),
         };
         let url = shown.map_err(|shown| {
             Error::usage(format!("{name} is not an http:// or https:// proxy URL tok can use: {shown}"))
@@ -569,12 +569,17 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// What to add to "not a URL" for the one parse error whose fix is not plain from url's
-/// words: a host outside ASCII. tok links no Unicode tables for IDNA (Cargo.toml pins
-/// `idna_adapter`'s stub), so such a host is taken only in punycode, as `tok curl` takes it.
-pub fn url_hint(e: url::ParseError) -> &'static str {
+/// What to add to "not a URL" (`text`, never shown) for the one parse error whose fix is
+/// not plain from url's words, "invalid international domain name": for a host outside
+/// ASCII, how to write it (tok links no Unicode tables for IDNA: Cargo.toml pins
+/// `idna_adapter`'s stub, so such a host is taken only in punycode, as `tok curl` takes
+/// it); for an ASCII one, that it holds a character no host may have (a space, say).
+pub fn url_hint(e: url::ParseError, text: &str) -> &'static str {
     match e {
-        url::ParseError::IdnaError => ": its host has letters outside ASCII; write it in punycode (xn--...)",
+        url::ParseError::IdnaError if !text.is_ascii() => {
+            ": its host has letters outside ASCII; write it in punycode (xn--...)"
+        }
+        url::ParseError::IdnaError => ": its host has a character no host name may have (a space, say)",
         _ => "",
     }
 }
@@ -584,7 +589,7 @@ pub fn base_url(text: &str) -> Result<Url> {
     let url = Url::parse(text.trim())
         // Never the text itself: a URL may carry a key in its query or user part, or be a
         // secret typed in the wrong place.
-        .map_err(|e| Error::usage(format!("not a valid URL ({e}){}", url_hint(e))))?;
+        .map_err(|e| Error::usage(format!("not a valid URL ({e}){}", url_hint(e, text))))?;
     check_url(&url).map_err(Error::usage)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::usage(
@@ -751,6 +756,9 @@ mod tests {
             Some("xn--bcher-kva.example")
         );
         assert!(base_url("https://bücher.example").unwrap_err().to_string().contains("xn--"));
+        // An ASCII host url calls an invalid international name is no matter of punycode.
+        let spaced = base_url("http://exa mple").unwrap_err().to_string();
+        assert!(spaced.contains("a character no host name may have") && !spaced.contains("xn--"), "{spaced}");
         assert!(base_url("https://API.Example.COM").unwrap().host_str() == Some("api.example.com"));
     }
 

@@ -43,7 +43,7 @@ pub fn prepare(app: &App, profile: &Profile, scan: &Scan, urls: &[&str]) -> Resu
         )));
     }
     let url = Url::parse(urls[0]).map_err(|e| {
-        Error::usage(format!("tok curl: the URL does not parse: {e}{}", crate::http::url_hint(e)))
+        Error::usage(format!("tok curl: the URL does not parse: {e}{}", crate::http::url_hint(e, urls[0])))
     })?;
     plain_path(urls[0], &url).map_err(|plain| {
         Error::usage(format!(

@@ -78,8 +78,8 @@ fn parse(text: &str) -> Result<(String, Url), String> {
         return Err("the method is not an HTTP method (GET, POST, ...)".into());
     }
     let url = url.trim();
-    let parsed =
-        Url::parse(url).map_err(|e| format!("the URL is not an absolute URL{}", crate::http::url_hint(e)))?;
+    let parsed = Url::parse(url)
+        .map_err(|e| format!("the URL is not an absolute URL{}", crate::http::url_hint(e, url)))?;
     // The proof names the URL the caller's client sends: as written.
     super::curl_dpop::plain_path(url, &parsed).map_err(|plain| {
         format!("the URL's path is not in the form a DPoP proof names it; write it as {plain}")

@@ -40,7 +40,7 @@ impl Redirect {
                 .hint("use a loopback redirect such as http://127.0.0.1:8765/callback (RFC 8252 §7.3)")
         };
         let url = reqwest::Url::parse(text)
-            .map_err(|e| refuse(&format!("is not a URL{}", crate::http::url_hint(e))))?;
+            .map_err(|e| refuse(&format!("is not a URL{}", crate::http::url_hint(e, text))))?;
         if url.scheme() != "http" {
             return Err(refuse("is not http: the callback is served on this machine, without TLS"));
         }

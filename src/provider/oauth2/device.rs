@@ -261,8 +261,9 @@ fn check_user_code(code: &str) -> Result<(), String> {
 
 /// A page for a person to open: HTTPS, or HTTP on loopback (a local test server).
 fn page(name: &str, text: &str) -> Result<Url, String> {
-    let url = Url::parse(text)
-        .map_err(|e| format!("{name} '{}' is not a URL{}", http::clean(text, 200), http::url_hint(e)))?;
+    let url = Url::parse(text).map_err(|e| {
+        format!("{name} '{}' is not a URL{}", http::clean(text, 200), http::url_hint(e, text))
+    })?;
     http::check_url(&url).map_err(|_| {
         format!("{name} {} is not HTTPS (or loopback HTTP)", http::clean(&http::redact_url(&url), 200))
     })?;

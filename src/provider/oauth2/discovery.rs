@@ -92,7 +92,7 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
                     format!(
                         "its {name} is not a URL: '{}'{}",
                         crate::secret::outside(http::clean(text, 200)),
-                        http::url_hint(e)
+                        http::url_hint(e, text)
                     )
                 })?;
                 http::check_url(&url)
@@ -116,7 +116,7 @@ pub fn read(issuer: &str, body: &[u8]) -> std::result::Result<Found, String> {
                     format!(
                         "its mtls_endpoint_aliases.{name} is not a URL: '{}'{}",
                         crate::secret::outside(http::clean(text, 200)),
-                        http::url_hint(e)
+                        http::url_hint(e, text)
                     )
                 })?;
                 http::check_url(&url).map_err(|why| {

@@ -647,7 +647,7 @@ impl Params {
                 Err(e) => {
                     return Err(Error::usage(format!(
                         "--resource takes an absolute URI without a fragment (one given is not a URI{})",
-                        http::url_hint(e)
+                        http::url_hint(e, resource)
                     )));
                 }
             }
