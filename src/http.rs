@@ -186,11 +186,9 @@ impl Http {
     /// person can tell why tokens look short or expired elsewhere.
     fn note_clock(&self, provider: &str, reply: &Reply) {
         let Some(date) = reply.header("date") else { return };
-        let Ok(server) = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(date.trim()) else {
-            return;
-        };
+        let Some(server) = crate::civil::parse_http_date(date) else { return };
         // Date has whole seconds, cut off: compare it with whole local seconds.
-        let skew = server.as_second() - now_f64().floor() as i64;
+        let skew = server - now_f64().floor() as i64;
         self.skew.set(Some(skew));
         if skew.abs() > NOTABLE_SKEW && !self.skew_told.replace(true) {
             crate::term::warn(&format!("{}; tok decides on this machine's clock", skew_text(provider, skew)));

@@ -5,6 +5,7 @@
 //! are a contract (`cli.md`): see `error`. The library exists for the binary and for the
 //! fuzz targets in `fuzz/`; it is not a stable API.
 
+mod civil;
 pub mod cli;
 mod client_cert;
 mod cmd;

@@ -55,7 +55,7 @@ pub fn render(
 }
 
 pub fn rfc3339(secs: i64) -> Option<String> {
-    jiff::Timestamp::from_second(secs).ok().map(|t| t.to_string())
+    crate::civil::rfc3339(secs, 0)
 }
 
 /// Checks a `--var` name up front, so a typo costs no network call.

@@ -157,7 +157,9 @@ fn utc(t: f64) -> Option<String> {
     if !(-1e25..1e25).contains(&micros) {
         return None;
     }
-    jiff::Timestamp::from_nanosecond(micros as i128 * 1000).ok().map(|ts| ts.to_string())
+    let micros = micros as i128;
+    let secs = i64::try_from(micros.div_euclid(1_000_000)).ok()?;
+    crate::civil::rfc3339(secs, micros.rem_euclid(1_000_000) as u32)
 }
 
 /// "in 9m" / "expired 2h ago" for exp; "54m ago" / "in 5m" for the others.

@@ -127,10 +127,8 @@ fn parse_time(text: &str) -> Result<i64> {
     if let Ok(secs) = text.trim().parse::<i64>() {
         return Ok(secs);
     }
-    text.trim()
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
-        .map_err(|_| Error::usage("--exp takes an RFC 3339 time (2026-01-31T12:00:00Z) or Unix seconds"))
+    crate::civil::parse_rfc3339(text.trim())
+        .ok_or_else(|| Error::usage("--exp takes an RFC 3339 time (2026-01-31T12:00:00Z) or Unix seconds"))
 }
 
 fn write_line(text: &str) -> Result<()> {

@@ -525,7 +525,7 @@ impl Drop for Lease<'_> {
 }
 
 fn utc_day() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+    crate::civil::utc_day(crate::token::now())
 }
 
 fn random_hex() -> String {
