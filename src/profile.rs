@@ -190,8 +190,16 @@ impl Profile {
         self.url_of(field, self.require(field)?)
     }
 
+    /// The error names the setting as `config.toml` has it and as `tok login` takes it:
+    /// the value came from one of them (or the environment), and is never repeated.
     fn url_of(&self, field: &str, text: &str) -> Result<reqwest::Url> {
-        crate::http::base_url(text).map_err(|e| e.within(format!("profile '{}': {field}", self.name)))
+        crate::http::base_url(text).map_err(|e| {
+            let flag = self.provider.flag(field).filter(|f| !f.is_empty());
+            e.within(match flag {
+                Some(flag) => format!("profile '{}': {field} ({flag})", self.name),
+                None => format!("profile '{}': {field}", self.name),
+            })
+        })
     }
 
     /// A required setting, or exit 3 with a complete login command and the variables

@@ -88,6 +88,11 @@ impl Provider {
         self.fields().any(|f| f == field)
     }
 
+    /// The `tok login` flag that gives a setting (`--base-url` for `base_url`).
+    pub fn flag(self, field: &str) -> Option<&'static str> {
+        self.0.settings.iter().chain(COMMON_SETTINGS).find(|s| s.field == field).map(|s| s.flag)
+    }
+
     /// Secret fields, kept in the store.
     pub fn secrets(self) -> impl Iterator<Item = &'static str> {
         self.0.secrets.iter().map(|s| s.field)

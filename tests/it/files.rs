@@ -177,7 +177,8 @@ fn a_bad_url_setting_names_its_profile_and_setting() {
         let out = home.tok().env("TOK_STORE", "file").args(["print", profile]).output().unwrap();
         let err = stderr_of(&out);
         assert_eq!(out.status.code(), Some(2), "{profile}: {err}");
-        assert!(err.contains(&format!("profile '{profile}': {setting}: ")), "{profile}: {err}");
+        let flag = setting.replace('_', "-");
+        assert!(err.contains(&format!("profile '{profile}': {setting} (--{flag}): ")), "{profile}: {err}");
         assert!(!err.contains("Hunter2"), "{profile}: the value is repeated: {err}");
         if text.contains('ü') {
             assert!(err.contains("punycode"), "{err}");
@@ -203,7 +204,7 @@ fn a_bad_url_setting_names_its_profile_and_setting() {
         .unwrap();
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("profile 'x': issuer: ") && !err.contains("Hunter2"), "{err}");
+    assert!(err.contains("profile 'x': issuer (--issuer): ") && !err.contains("Hunter2"), "{err}");
 }
 
 #[test]
