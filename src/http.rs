@@ -574,12 +574,20 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
 /// it); for an ASCII one, that it holds a character no host may have (a space, say).
 pub fn url_hint(e: url::ParseError, text: &str) -> &'static str {
     match e {
-        url::ParseError::IdnaError if !text.is_ascii() => {
+        url::ParseError::IdnaError if !host_part(text).is_ascii() => {
             ": its host has letters outside ASCII; write it in punycode (xn--...)"
         }
         url::ParseError::IdnaError => ": its host has a character no host name may have (a space, say)",
         _ => "",
     }
+}
+
+/// The host (and port) of a URL's text as written, for [`url_hint`]: after `scheme://`
+/// and any `user@`, up to the path, query or fragment.
+fn host_part(text: &str) -> &str {
+    let after = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let authority = after.split(['/', '?', '#']).next().unwrap_or(after);
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
 /// Parses and checks a base URL from the user; drops a trailing slash so paths join cleanly.
@@ -755,8 +763,12 @@ mod tests {
         );
         assert!(base_url("https://bücher.example").unwrap_err().to_string().contains("xn--"));
         // An ASCII host url calls an invalid international name is no matter of punycode.
-        let spaced = base_url("http://exa mple").unwrap_err().to_string();
-        assert!(spaced.contains("a character no host name may have") && !spaced.contains("xn--"), "{spaced}");
+        for spaced in ["http://exa mple", "https://exa mple/Hunter2/ü", "http://u:ü@exa mple/?k=ключ"] {
+            let err = base_url(spaced).unwrap_err().to_string();
+            assert!(err.contains("a character no host name may have") && !err.contains("xn--"), "{err}");
+        }
+        let err = base_url("https://user@bücher.example/x").unwrap_err().to_string();
+        assert!(err.contains("xn--"), "{err}");
         assert!(base_url("https://API.Example.COM").unwrap().host_str() == Some("api.example.com"));
     }
 

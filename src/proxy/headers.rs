@@ -45,13 +45,14 @@ const HOP_BY_HOP: &[&str] = &[
 /// Headers named in `Connection`, which are hop-by-hop too: sorted, so that a client
 /// naming thousands costs a search per header, not a pass over them all.
 fn named_by_connection(headers: &HeaderMap) -> Vec<String> {
+    // Read as bytes: a value with one byte outside ASCII still names the others.
     let mut named: Vec<String> = headers
         .get_all(header::CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .filter_map(|name| std::str::from_utf8(name.trim_ascii()).ok())
         .filter(|name| !name.is_empty())
+        .map(str::to_ascii_lowercase)
         .collect();
     named.sort_unstable();
     named.dedup();
@@ -388,6 +389,14 @@ mod tests {
         let kept: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
         let want: Vec<String> = (0..50).map(|i| format!("x-a{i:02}")).collect();
         assert_eq!(kept, want);
+    }
+
+    #[test]
+    fn a_connection_value_with_a_byte_outside_ascii_still_names_the_rest() {
+        let mut from = map(&[("x-q", "1"), ("x-r", "2")]);
+        from.append(header::CONNECTION, HeaderValue::from_bytes(b"x-q, \xff").unwrap());
+        let out = to_upstream(from, &HeaderName::from_static("authorization"));
+        assert_eq!(out.keys().map(HeaderName::as_str).collect::<Vec<_>>(), ["x-r"]);
     }
 
     #[test]
