@@ -148,29 +148,61 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     (FIRST..=LAST).contains(&utc).then_some(utc)
 }
 
-/// An HTTP `Date` in its one current form, IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`),
-/// as seconds since 1970. RFC 9110 has every sender write this form; the obsolete ones
-/// are not read (`None`), which costs only the clock-skew note.
-pub fn parse_http_date(text: &str) -> Option<i64> {
-    let text = text.trim();
-    // The day's name says nothing the date does not.
-    let text = match text.split_once(", ") {
-        Some((name, rest)) if name.len() == 3 && name.bytes().all(|b| b.is_ascii_alphabetic()) => rest,
-        _ => text,
+/// An HTTP date (RFC 9110 §5.6.7) as seconds since 1970, in each of the three forms a
+/// recipient must read: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, also without its
+/// day's name), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6
+/// 08:49:37 1994`). Read generously, as a skew note can afford: names in any case, a
+/// one-digit day, any of the zones that name UTC (`GMT`, `UTC`, `UT`, `Z`, `+0000`). An
+/// RFC 850 two-digit year more than 50 years after `now`'s is in the century before.
+pub fn parse_http_date(text: &str, now: i64) -> Option<i64> {
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    let utc =
+        |zone: &str| ["GMT", "UTC", "UT", "Z", "+0000", "-0000"].iter().any(|z| zone.eq_ignore_ascii_case(z));
+    let alphabetic = |word: &str| !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphabetic());
+    let named = |word: &str| word.strip_suffix(',').is_some_and(alphabetic);
+    let (day, month, year, time) = match words.as_slice() {
+        [name, day, month, year, time, zone] if named(name) && utc(zone) && year.len() == 4 => {
+            (*day, *month, number(year)?, *time)
+        }
+        [day, month, year, time, zone] if utc(zone) && year.len() == 4 => {
+            (*day, *month, number(year)?, *time)
+        }
+        [name, date, time, zone] if named(name) && utc(zone) => {
+            let mut parts = date.split('-');
+            let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            let year = match year.len() {
+                2 => {
+                    let this = civil_from_days(now.div_euclid(SECS_PER_DAY)).0;
+                    let year = this - this.rem_euclid(100) + number(year)?;
+                    if year > this + 50 { year - 100 } else { year }
+                }
+                4 => number(year)?,
+                _ => return None,
+            };
+            (day, month, year, *time)
+        }
+        [name, month, day, time, year] if alphabetic(name) && year.len() == 4 => {
+            (*day, *month, number(year)?, *time)
+        }
+        _ => return None,
     };
-    let mut parts = text.split(' ');
-    let (day, month, year, time, zone) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || zone != "GMT" || day.len() != 2 || year.len() != 4 {
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
+    if !(1..=2).contains(&day.len()) {
         return None;
     }
-    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
     let mut clock = time.split(':');
     let (hour, minute, second) = (clock.next()?, clock.next()?, clock.next()?);
-    if clock.next().is_some() || hour.len() != 2 || minute.len() != 2 || second.len() != 2 {
+    if clock.next().is_some() || [hour, minute, second].iter().any(|part| part.len() != 2) {
         return None;
     }
-    seconds_of((number(year)?, month, number(day)?), (number(hour)?, number(minute)?, number(second)?))
+    let second = match number(second)? {
+        60 => 59,
+        second => second,
+    };
+    seconds_of((year, month, number(day)?), (number(hour)?, number(minute)?, second))
 }
 
 #[cfg(test)]
@@ -315,21 +347,41 @@ mod tests {
 
     #[test]
     fn parse_http_date_table() {
+        let now = 1_700_000_000; // in 2023
         let table = [
             ("Sun, 06 Nov 1994 08:49:37 GMT", Some(784_111_777)),
             ("06 Nov 1994 08:49:37 GMT", Some(784_111_777)),
             (" Tue, 14 Nov 2023 22:13:20 GMT ", Some(1_700_000_000)),
-            ("Sunday, 06-Nov-94 08:49:37 GMT", None),
-            ("Sun Nov  6 08:49:37 1994", None),
-            ("Sun, 06 Nov 1994 08:49:37 +0000", None),
-            ("Sun, 6 Nov 1994 08:49:37 GMT", None),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", Some(784_111_777)),
+            ("Sunday, 06-Nov-1994 08:49:37 GMT", Some(784_111_777)),
+            ("Sun Nov  6 08:49:37 1994", Some(784_111_777)),
+            ("Sun Nov 06 08:49:37 1994", Some(784_111_777)),
+            ("sun, 06 nov 1994 08:49:37 gmt", Some(784_111_777)),
+            ("Sun, 6 Nov 1994 08:49:37 GMT", Some(784_111_777)),
+            ("Sun, 06 Nov 1994 08:49:37 +0000", Some(784_111_777)),
+            ("Sun, 06 Nov 1994 08:49:37 UT", Some(784_111_777)),
+            ("Sun, 06 Nov 1994 08:49:37 UTC", Some(784_111_777)),
+            ("Sat, 31 Dec 2016 23:59:60 GMT", Some(1_483_228_799)),
+            // Two-digit years: more than 50 years ahead of 2023 is the century before.
+            ("Tuesday, 14-Nov-73 22:13:20 GMT", Some(3_277_923_200)),
+            ("Thursday, 14-Nov-74 22:13:20 GMT", Some(153_699_200)),
+            ("Sun, 06 Nov 1994 08:49:37 EST", None),
+            ("Sun, 06 Nov 94 08:49:37 GMT", None),
             ("Sun, 31 Nov 1994 08:49:37 GMT", None),
             ("Sun, 06 Nov 1994 08:49 GMT", None),
+            ("Sun, 06 Nov 1994 8:49:37 GMT", None),
             ("Sun, 06 Xyz 1994 08:49:37 GMT", None),
+            ("Sun, 006 Nov 1994 08:49:37 GMT", None),
+            ("Sunday, 06-Nov-994 08:49:37 GMT", None),
+            ("Sunday, 06-Nov-94-1 08:49:37 GMT", None),
+            ("Sun Nov  6 08:49:37 94", None),
+            ("Sun, 99 Nov 9999 99:99:99 GMT", None),
+            ("Sün, 06 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 08:49:37 GMT extra", None),
             ("", None),
         ];
         for (text, want) in table {
-            assert_eq!(parse_http_date(text), want, "{text:?}");
+            assert_eq!(parse_http_date(text, now), want, "{text:?}");
         }
     }
 }

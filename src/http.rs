@@ -186,9 +186,10 @@ impl Http {
     /// person can tell why tokens look short or expired elsewhere.
     fn note_clock(&self, provider: &str, reply: &Reply) {
         let Some(date) = reply.header("date") else { return };
-        let Some(server) = crate::civil::parse_http_date(date) else { return };
         // Date has whole seconds, cut off: compare it with whole local seconds.
-        let skew = server - now_f64().floor() as i64;
+        let now = now_f64().floor() as i64;
+        let Some(server) = crate::civil::parse_http_date(date, now) else { return };
+        let skew = server - now;
         self.skew.set(Some(skew));
         if skew.abs() > NOTABLE_SKEW && !self.skew_told.replace(true) {
             crate::term::warn(&format!("{}; tok decides on this machine's clock", skew_text(provider, skew)));
