@@ -49,6 +49,8 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Seconds since 1970 of a UTC date and time, checked; `None` for a date that is not one.
+/// A leap second (`:60`, which both formats may write) counts as the second before it, as
+/// a Unix clock does.
 fn seconds_of(date: (i64, i64, i64), time: (i64, i64, i64)) -> Option<i64> {
     let ((year, month, day), (hour, minute, second)) = (date, time);
     let valid = (0..=9999).contains(&year)
@@ -56,17 +58,18 @@ fn seconds_of(date: (i64, i64, i64), time: (i64, i64, i64)) -> Option<i64> {
         && (1..=days_in_month(year, month)).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
-        && (0..60).contains(&second);
+        && (0..=60).contains(&second);
+    let second = second.min(59);
     valid.then(|| days_from_civil(year, month, day) * SECS_PER_DAY + hour * 3600 + minute * 60 + second)
 }
 
 /// `secs` since 1970, and `micros` into that second, as RFC 3339 UTC: the fraction only
 /// when there is one, without trailing zeros. `None` outside the years 0000-9999.
 pub fn rfc3339(secs: i64, micros: u32) -> Option<String> {
-    let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
-    if !(0..=9999).contains(&year) || micros >= 1_000_000 {
+    if !(FIRST..=LAST).contains(&secs) || micros >= 1_000_000 {
         return None;
     }
+    let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
     let in_day = secs.rem_euclid(SECS_PER_DAY);
     let (hour, minute, second) = (in_day / 3600, in_day % 3600 / 60, in_day % 60);
     let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
@@ -93,8 +96,7 @@ fn number(text: &str) -> Option<i64> {
 /// An RFC 3339 date-time (§5.6: `2026-01-31T12:00:00Z`, `T` or a space, an optional
 /// fraction, `Z` or an offset) as seconds since 1970, the fraction cut off. As ISO 8601
 /// allows, and as tok read them before, the seconds may be left out (`12:00Z`) and an
-/// offset written `+01` or `+0100`. A leap second (`:60`) counts as the second before it,
-/// as a Unix clock does.
+/// offset written `+01` or `+0100`.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     // ASCII only, so every slice below is on a character boundary.
     if !text.is_ascii() || text.len() < 17 {
@@ -113,10 +115,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let mut zone = &rest[5..];
     let mut second = 0;
     if let Some(after) = zone.strip_prefix(':') {
-        second = match number(after.get(..2)?)? {
-            60 => 59,
-            second => second,
-        };
+        second = number(after.get(..2)?)?;
         zone = &after[2..];
         if let Some(fraction) = zone.strip_prefix('.') {
             let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
@@ -198,11 +197,7 @@ pub fn parse_http_date(text: &str, now: i64) -> Option<i64> {
     if clock.next().is_some() || [hour, minute, second].iter().any(|part| part.len() != 2) {
         return None;
     }
-    let second = match number(second)? {
-        60 => 59,
-        second => second,
-    };
-    seconds_of((year, month, number(day)?), (number(hour)?, number(minute)?, second))
+    seconds_of((year, month, number(day)?), (number(hour)?, number(minute)?, number(second)?))
 }
 
 #[cfg(test)]
