@@ -212,9 +212,16 @@ mod tests {
 
     #[test]
     fn the_listen_text_is_a_host_names_gateway_takes() {
-        for listen in ["127.0.0.1:8700", "[::1]:8700", "0.0.0.0:80", "[fe80::1%2]:8700"] {
+        let table = [
+            ("127.0.0.1:8700", "127.0.0.1:8700"),
+            ("[::1]:8700", "[::1]:8700"),
+            ("0.0.0.0:80", "0.0.0.0:80"),
+            ("[fe80::1%2]:8700", ""),
+        ];
+        for (listen, want) in table {
             let listen: SocketAddr = listen.parse().unwrap();
             let text = listen_text(listen);
+            assert_eq!(text, want, "{listen}");
             assert!(text.is_empty() || address::names_gateway(&text, listen), "{listen}");
         }
         assert_eq!(listen_text("[fe80::1%2]:8700".parse().unwrap()), "");

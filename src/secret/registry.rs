@@ -422,6 +422,28 @@ mod tests {
         }
     }
 
+    /// The search stops where the shortest needle no longer fits: a secret that ends the
+    /// text, or is the whole text, is still found; a text one byte short of it is not searched.
+    #[test]
+    fn a_secret_at_the_end_of_a_text_is_cut() {
+        let mut r = Registry::new();
+        r.register("Hunter2-secret");
+        r.register("tok-capability-0123456789");
+        let table = [
+            ("Hunter2-secret", false, "(redacted)"),
+            ("x Hunter2-secret", false, "x (redacted)"),
+            ("Hunter2-secre", false, "Hunter2-secre"),
+            ("tok-capability-0123456789", true, "(redacted)"),
+            ("GET /tok-capability-0123456789", true, "GET /(redacted)"),
+            ("x Hunter2-secret", true, "x Hunter2-secret"),
+            ("a", false, "a"),
+            ("", true, ""),
+        ];
+        for (text, net, want) in table {
+            assert_eq!(r.scrub(text, net), want, "{text:?} {net}");
+        }
+    }
+
     #[test]
     fn long_lived_secrets_are_never_forgotten() {
         let mut r = Registry::new();
